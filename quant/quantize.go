@@ -1,0 +1,154 @@
+package quant
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// blockEncoders quantise one block of a quantised type. They follow ggml's
+// reference quantisers (quantize_row_*_ref), which are what llama-quantize
+// uses when no importance matrix is given.
+var blockEncoders = map[Type]func(x []float32, b []byte){
+	Q4_0: quantQ4_0,
+	Q8_0: quantQ8_0,
+	Q4_K: quantQ4_K,
+	Q5_K: quantQ5_K,
+	Q6_K: quantQ6_K,
+	Q8_K: quantQ8_K,
+}
+
+// QuantizeRow encodes one row of len(src) elements as type t into dst,
+// which must hold exactly RowBytes(t, len(src)) bytes. Every supported type
+// can be written; the values must be finite.
+func QuantizeRow(t Type, src []float32, dst []byte) error {
+	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+		return err
+	}
+	if err := checkFinite(src); err != nil {
+		return fmt.Errorf("quant: quantize %s: %w", t, err)
+	}
+	switch t {
+	case F32:
+		for i, v := range src {
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+		}
+	case F16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], FP32ToFP16(v))
+		}
+	case BF16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], FP32ToBF16(v))
+		}
+	default:
+		bs, bb := t.BlockSize(), t.BlockBytes()
+		enc := blockEncoders[t]
+		for i := 0; i < len(src)/bs; i++ {
+			enc(src[i*bs:(i+1)*bs], dst[i*bb:(i+1)*bb])
+		}
+	}
+	return nil
+}
+
+// checkFinite rejects NaN and ±Inf, which no quantiser can represent and
+// which ggml's reference code would turn into arbitrary codes.
+func checkFinite(x []float32) error {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("element %d is %v", i, v)
+		}
+	}
+	return nil
+}
+
+// QuantizeQ8_0 quantises activations to Q8_0 blocks the way ggml's CPU
+// backend does before a Q4_0 or Q8_0 dot product: per 32 elements,
+// d = amax/127 stored as F16, q = round(x/d) rounding halves away from zero.
+func QuantizeQ8_0(src []float32, dst []byte) error { return QuantizeRow(Q8_0, src, dst) }
+
+// QuantizeQ8_K quantises activations to Q8_K super-blocks the way ggml's CPU
+// backend does before a K-quant dot product: per 256 elements a float32
+// scale from the element of largest magnitude, int8 quants, and the sums of
+// each 16 quants.
+func QuantizeQ8_K(src []float32, dst []byte) error { return QuantizeRow(Q8_K, src, dst) }
+
+func putF16(b []byte, v float32) { binary.LittleEndian.PutUint16(b, FP32ToFP16(v)) }
+
+// nearestInt rounds to the nearest integer, halves to even, as ggml's
+// nearest_int does with its 1.5·2^23 trick.
+func nearestInt(f float32) int { return int(math.RoundToEven(float64(f))) }
+
+func abs32(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }
+
+func quantQ4_0(x []float32, b []byte) {
+	x = x[:32]
+	// The scale maps the element of largest magnitude, sign included, to -8,
+	// so the asymmetric range -8..7 is used fully on that side.
+	var amax, maxv float32
+	for _, v := range x {
+		if a := abs32(v); amax < a {
+			amax, maxv = a, v
+		}
+	}
+	d := maxv / -8
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	putF16(b[0:2], d)
+	qs := b[2:18]
+	for j := range qs {
+		x0 := x[j] * id
+		x1 := x[j+16] * id
+		q0 := min(15, int8(x0+8.5))
+		q1 := min(15, int8(x1+8.5))
+		qs[j] = byte(q0) | byte(q1)<<4
+	}
+}
+
+func quantQ8_0(x []float32, b []byte) {
+	x = x[:32]
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	putF16(b[0:2], d)
+	qs := b[2:34]
+	for j, v := range x {
+		qs[j] = byte(int8(math.Round(float64(v * id))))
+	}
+}
+
+func quantQ8_K(x []float32, b []byte) {
+	x = x[:QK_K]
+	var amax, maxv float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, maxv = a, v
+		}
+	}
+	qs := b[q8kQs : q8kQs+QK_K]
+	bsums := b[q8kBsums : q8kBsums+QK_K/8]
+	if amax == 0 {
+		clear(b)
+		return
+	}
+	iscale := -127 / maxv
+	for j, v := range x {
+		qs[j] = byte(int8(min(127, nearestInt(iscale*v))))
+	}
+	for j := 0; j < QK_K/16; j++ {
+		var sum int16
+		for _, q := range qs[16*j : 16*j+16] {
+			sum += int16(int8(q))
+		}
+		binary.LittleEndian.PutUint16(bsums[2*j:], uint16(sum))
+	}
+	binary.LittleEndian.PutUint32(b[0:4], math.Float32bits(1/iscale))
+}
