@@ -1,0 +1,12 @@
+// Package passes turns a model graph into a plan. A pass is a named value
+// in one ordered Pipeline; Run clones the graph, runs each pass, verifies
+// the graph (and plan) after every one, times them, turns a panic into an
+// error naming the pass, and can dump the graph after any pass.
+//
+//	res, err := passes.Run(g, passes.Target{Weights: m.Weights, WeightsSize: m.File.Size()},
+//		passes.Options{Disable: []string{"fuse_qkv"}})
+//	for _, s := range res.Stats {
+//		fmt.Println(s.Pass, s.Time, s.NodesBefore, s.NodesAfter)
+//	}
+//	p := res.Plan // dispatches grouped into command buffers
+package passes
