@@ -152,3 +152,13 @@ func (w *Weights) All() []*Tensor {
 	add(w.Output)
 	return out
 }
+
+// Locate gives a tensor's byte offset in the file and its length, so that
+// plans can bind weights as views of the mapped file.
+func (w *Weights) Locate(name string) (offset, length int64, ok bool) {
+	t, ok := w.byName[name]
+	if !ok {
+		return 0, 0, false
+	}
+	return t.Offset, int64(len(t.Data)), true
+}
