@@ -14,31 +14,44 @@ import (
 // msl31 is MSL 3.1; darwinkit v0.5.0 stops at LanguageVersion2_4.
 const msl31 = metal.LanguageVersion(3<<16 | 1)
 
-// Pipeline compiles src and returns the pipeline of its kernel fn.
-func Pipeline(dev metal.DeviceObject, src, fn string) (metal.ComputePipelineStateObject, error) {
-	opts := metal.NewCompileOptions()
-	defer opts.Release()
-	opts.SetLanguageVersion(msl31)
-	opts.SetFastMathEnabled(false)
+// Pipeline compiles src and returns the pipeline of its kernel fn. The
+// autoreleased objects made on the way (options, NSStrings, NSErrors) are
+// drained before it returns; the library, function and pipeline are +1.
+func Pipeline(dev metal.DeviceObject, src, fn string) (ps metal.ComputePipelineStateObject, err error) {
+	objc.WithAutoreleasePool(func() {
+		opts := metal.NewCompileOptions() // autoreleased: not ours to Release
+		opts.SetLanguageVersion(msl31)
+		opts.SetFastMathEnabled(false)
 
-	var nsErr unsafe.Pointer // NSError**: Metal writes an autoreleased NSError here
-	lib := dev.NewLibraryWithSourceOptionsError(src, opts, unsafe.Pointer(&nsErr))
-	if lib.IsNil() {
-		return metal.ComputePipelineStateObject{}, fmt.Errorf("compiling MSL: %s", foundation.ErrorFrom(nsErr).LocalizedDescription())
+		var nsErr unsafe.Pointer // the NSError** out-parameter
+		lib := dev.NewLibraryWithSourceOptionsError(src, opts, unsafe.Pointer(&nsErr))
+		if lib.IsNil() {
+			err = fmt.Errorf("compiling MSL: %s", errorText(nsErr))
+			return
+		}
+		defer lib.Release()
+		f := lib.NewFunctionWithName(fn)
+		if f.IsNil() {
+			err = fmt.Errorf("no kernel %q in library %v", fn, lib.FunctionNames())
+			return
+		}
+		defer f.Release()
+		// The wrapper NewComputePipelineStateWithFunctionError panics (protocol-typed argument).
+		nsErr = nil
+		ps = objc.Call[metal.ComputePipelineStateObject](dev, objc.Sel("newComputePipelineStateWithFunction:error:"), f, unsafe.Pointer(&nsErr))
+		if ps.IsNil() {
+			err = fmt.Errorf("pipeline %s: %s", fn, errorText(nsErr))
+		}
+	})
+	return ps, err
+}
+
+// errorText describes an NSError* that Metal may have left nil.
+func errorText(nsErr unsafe.Pointer) string {
+	if nsErr == nil {
+		return "no error description"
 	}
-	defer lib.Release()
-	f := lib.NewFunctionWithName(fn)
-	if f.IsNil() {
-		return metal.ComputePipelineStateObject{}, fmt.Errorf("no kernel %q in library %v", fn, lib.FunctionNames())
-	}
-	defer f.Release()
-	// The wrapper NewComputePipelineStateWithFunctionError panics (protocol-typed argument).
-	nsErr = nil
-	ps := objc.Call[metal.ComputePipelineStateObject](dev, objc.Sel("newComputePipelineStateWithFunction:error:"), f, unsafe.Pointer(&nsErr))
-	if ps.IsNil() {
-		return ps, fmt.Errorf("pipeline %s: %s", fn, foundation.ErrorFrom(nsErr).LocalizedDescription())
-	}
-	return ps, nil
+	return foundation.ErrorFrom(nsErr).LocalizedDescription()
 }
 
 // NoCopyBuffer wraps page-aligned memory without copying it.
@@ -70,7 +83,7 @@ func Dispatch(q metal.CommandQueueObject, ps metal.ComputePipelineStateObject, b
 		cb.Commit()
 		cb.WaitUntilCompleted()
 		if cb.Status() == metal.CommandBufferStatusError {
-			err = fmt.Errorf("command buffer failed: %s", cb.Error().LocalizedDescription())
+			err = fmt.Errorf("command buffer failed: %s", errorText(cb.Error().Ptr()))
 		}
 	})
 	return err
