@@ -59,22 +59,17 @@ func FP32ToFP16(f float32) uint16 {
 		if e < -10 {
 			return sign // below half the smallest subnormal
 		}
-		man |= 0x800000
+		m := man | 0x800000
 		shift := uint(14 - e)
-		h := man >> shift
-		rem := man & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || (rem == half && h&1 == 1) {
-			h++ // may carry into the smallest normal, which encodes correctly
-		}
-		return sign | uint16(h)
+		// Adding just under half a unit, plus the kept lowest bit, rounds
+		// to nearest with ties to even; a carry into the smallest normal
+		// encodes correctly.
+		return sign | uint16((m+(1<<(shift-1))-1+(m>>shift)&1)>>shift)
 	}
-	h := uint32(e)<<10 | man>>13
-	rem := man & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
-		h++ // a carry into the exponent is correct, up to Inf
-	}
-	return sign | uint16(h)
+	// Same rounding without branches; a carry into the exponent is correct,
+	// up to Inf.
+	v := uint32(e)<<23 | man
+	return sign | uint16((v+0xfff+(v>>13)&1)>>13)
 }
 
 // BF16ToFP32 converts a bfloat16 value to float32 (exact: bf16 is the top

@@ -20,12 +20,18 @@ func makeQKX2(x, w []float32, nmax int, L, aux []uint8, rmin, rdelta float32, ns
 	sumW := w[0]
 	sumX := sumW * x[0]
 	for i := 1; i < n; i++ {
-		mn = min(mn, x[i])
-		mx = max(mx, x[i])
+		if x[i] < mn {
+			mn = x[i]
+		}
+		if x[i] > mx {
+			mx = x[i]
+		}
 		sumW += w[i]
 		sumX += float32(w[i] * x[i])
 	}
-	mn = min(mn, 0)
+	if mn > 0 {
+		mn = 0
+	}
 	if mx == mn {
 		clear(L[:n])
 		return 0, -mn
@@ -143,8 +149,12 @@ func quantKScales(x []float32, b []byte, nmax int, rmin float32, nstep int, L *[
 			weights[l] = avX + abs32(v)
 		}
 		scales[j], mins[j] = makeQKX2(xs, weights[:], nmax, L[32*j:32*j+32], aux[:], rmin, 0.1, nstep)
-		maxScale = max(maxScale, scales[j])
-		maxMin = max(maxMin, mins[j])
+		if scales[j] > maxScale {
+			maxScale = scales[j]
+		}
+		if mins[j] > maxMin {
+			maxMin = mins[j]
+		}
 	}
 	var invScale, invMin float32
 	if maxScale > 0 {
