@@ -79,7 +79,7 @@ func (i *Info) WriteText(w io.Writer, withTensors bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if !withTensors {
+	if !withTensors || len(i.Tensors) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
