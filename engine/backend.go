@@ -1,0 +1,22 @@
+package engine
+
+import "github.com/metalgraph/metalgraph/plan"
+
+// Backend is a runtime that compiles plans into programs. All programs of
+// one backend share its KV cache, so a prompt prefilled by the N = 64 plan
+// is continued by the N = 1 plan.
+type Backend interface {
+	Name() string
+	Compile(p *plan.Plan) (Program, error)
+	// ResetKV clears the cache for a new conversation.
+	ResetKV()
+	Close() error
+}
+
+// Program is a compiled plan of one step size.
+type Program interface {
+	// Run executes one step of len(tokens) tokens at positions pos0.. and
+	// returns the logits, one row of vocabulary size per token. The slice
+	// is valid until the next Run of the same program.
+	Run(tokens []int32, pos0 int) ([]float32, error)
+}

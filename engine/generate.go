@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/metalgraph/metalgraph/sample"
+	"github.com/metalgraph/metalgraph/tokenizer"
+)
+
+// GenerateOptions configure one generation.
+type GenerateOptions struct {
+	// MaxTokens is the most tokens to generate (must be positive).
+	MaxTokens int
+	Sampling  sample.Options
+	// OnText receives the text as it is produced, in whole UTF-8 characters.
+	OnText func(string)
+}
+
+// Stop reasons.
+const (
+	StopEOS     = "eos"     // the model ended its text
+	StopLength  = "length"  // MaxTokens reached
+	StopContext = "context" // the KV cache is full
+)
+
+// Stats describe one generation.
+type Stats struct {
+	PromptTokens int
+	Generated    int
+	// TimeToFirstToken runs from the start to the first sampled token
+	// (tokenising, prefill and the first sample).
+	TimeToFirstToken time.Duration
+	PromptTime       time.Duration // prefill
+	GenTime          time.Duration // the decode steps after the first token
+	StopReason       string
+	Tokens           []int32 // the generated ids
+}
+
+// PromptTPS is prefill speed in tokens per second.
+func (s Stats) PromptTPS() float64 { return rate(s.PromptTokens, s.PromptTime) }
+
+// GenTPS is decode speed: tokens produced by decode steps per second (the
+// first token comes from the prefill and is not counted).
+func (s Stats) GenTPS() float64 { return rate(s.Generated-1, s.GenTime) }
+
+func rate(n int, d time.Duration) float64 {
+	if n <= 0 || d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Generate tokenises prompt, prefills it and decodes up to MaxTokens tokens,
+// streaming text through OnText. It stops at end of text, at MaxTokens or
+// when the context is full (StopReason says which).
+func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOptions) (Stats, error) {
+	if o.MaxTokens <= 0 {
+		return Stats{}, fmt.Errorf("the number of tokens to generate must be positive, got %d", o.MaxTokens)
+	}
+	sampler, err := sample.New(o.Sampling)
+	if err != nil {
+		return Stats{}, err
+	}
+	start := time.Now()
+	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true})
+	if len(ids) == 0 {
+		return Stats{}, fmt.Errorf("the prompt is empty and the model adds no BOS token")
+	}
+	st := Stats{PromptTokens: len(ids)}
+	if free := s.Config().Context - s.Pos(); len(ids) > free {
+		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d tokens (%d free); raise --ctx or shorten the prompt",
+			len(ids), s.Config().Context, free)
+	}
+	stream := tok.NewStreamDecoder()
+	for _, id := range ids {
+		stream.Next(id) // so the first generated piece keeps its leading space
+		sampler.Accept(id)
+	}
+	emit := func(text string) {
+		if o.OnText != nil && text != "" {
+			o.OnText(text)
+		}
+	}
+	logits, err := s.Prefill(ids)
+	if err != nil {
+		return st, err
+	}
+	st.PromptTime = time.Since(start)
+	decodeStart := time.Now()
+	for {
+		next := sampler.Sample(logits)
+		if st.Generated == 0 {
+			st.TimeToFirstToken = time.Since(start)
+			decodeStart = time.Now()
+		}
+		if tok.IsEOG(next) {
+			st.StopReason = StopEOS
+			break
+		}
+		sampler.Accept(next)
+		st.Generated++
+		st.Tokens = append(st.Tokens, next)
+		emit(stream.Next(next))
+		if st.Generated == o.MaxTokens {
+			st.StopReason = StopLength
+			break
+		}
+		out, err := s.Step([]int32{next})
+		var full *ErrContextFull
+		if errors.As(err, &full) {
+			st.StopReason = StopContext
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		logits = out
+	}
+	st.GenTime = time.Since(decodeStart)
+	emit(stream.Flush())
+	return st, nil
+}
