@@ -121,15 +121,19 @@ func (f *File) parse() error {
 	if err != nil {
 		return err
 	}
+	// Bound the counts by the bytes left before sizing anything by them.
 	rest := uint64(c.left())
 	if nkv > rest/minKVBytes {
-		return fmt.Errorf("gguf: metadata count %d is impossible: %d bytes remain and each entry needs at least %d", nkv, rest, minKVBytes)
+		return fmt.Errorf("gguf: metadata count %d is impossible (truncated or corrupt): %d bytes remain after byte %d and each entry needs at least %d",
+			nkv, rest, c.off, minKVBytes)
 	}
 	if nt > rest/minTensorBytes {
-		return fmt.Errorf("gguf: tensor count %d is impossible: %d bytes remain and each tensor needs at least %d", nt, rest, minTensorBytes)
+		return fmt.Errorf("gguf: tensor count %d is impossible (truncated or corrupt): %d bytes remain after byte %d and each tensor needs at least %d",
+			nt, rest, c.off, minTensorBytes)
 	}
 	if nkv*minKVBytes+nt*minTensorBytes > rest {
-		return fmt.Errorf("gguf: %d metadata entries and %d tensors cannot fit in the %d bytes that remain", nkv, nt, rest)
+		return fmt.Errorf("gguf: %d metadata entries and %d tensors cannot fit in the %d bytes after byte %d (truncated or corrupt)",
+			nkv, nt, rest, c.off)
 	}
 	if err := f.parseKVs(c, int(nkv)); err != nil {
 		return err
