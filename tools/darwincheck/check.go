@@ -76,17 +76,15 @@ type listedPackage struct {
 		Main      bool
 		GoVersion string
 	}
-	Error      *listError
-	DepsErrors []*listError
-}
-
-type listError struct {
-	Pos string
-	Err string
+	Error *struct {
+		ImportStack []string
+		Pos         string
+		Err         string
+	}
 }
 
 // listFields names the fields requested from go list, keeping its output small.
-const listFields = "Dir,ImportPath,Name,ForTest,GoFiles,CgoFiles,Imports,ImportMap,Standard,Module,Error,DepsErrors"
+const listFields = "Dir,ImportPath,Name,ForTest,GoFiles,CgoFiles,Imports,ImportMap,Standard,Module,Error"
 
 // Check type-checks the packages matched by patterns, and every package they
 // depend on, as built for darwin/arm64 with cgo. dir is the directory go list
@@ -150,6 +148,7 @@ func isTestMain(p *listedPackage) bool {
 // are final, so dependents may read them after receiving from done.
 type node struct {
 	list   *listedPackage
+	order  int // position in go list's output, where dependencies come first
 	done   chan struct{}
 	types  *types.Package
 	diags  []Diagnostic
@@ -160,11 +159,11 @@ type node struct {
 // soon as the packages it imports are done.
 func checkPackages(dir string, pkgs []*listedPackage, std bool) (*Result, error) {
 	nodes := make(map[string]*node, len(pkgs))
-	for _, p := range pkgs {
+	for i, p := range pkgs {
 		if _, dup := nodes[p.ImportPath]; dup {
 			return nil, fmt.Errorf("go list reported package %s twice", p.ImportPath)
 		}
-		nodes[p.ImportPath] = &node{list: p, done: make(chan struct{})}
+		nodes[p.ImportPath] = &node{list: p, order: i, done: make(chan struct{})}
 	}
 	fset := token.NewFileSet()
 	sizes := types.SizesFor("gc", "arm64")
@@ -176,7 +175,7 @@ func checkPackages(dir string, pkgs []*listedPackage, std bool) (*Result, error)
 			defer wg.Done()
 			defer close(n.done)
 			for _, path := range n.list.Imports {
-				if dep := nodes[path]; dep != nil {
+				if dep := nodes[path]; n.follows(dep) {
 					<-dep.done
 				}
 			}
@@ -211,13 +210,8 @@ func checkPackages(dir string, pkgs []*listedPackage, std bool) (*Result, error)
 func (n *node) check(dir string, fset *token.FileSet, sizes types.Sizes, nodes map[string]*node, report bool) {
 	p := n.list
 	if p.Error != nil {
-		n.diags = append(n.diags, listDiagnostic(dir, p.ImportPath, p.Error))
+		n.diags = append(n.diags, listDiagnostic(dir, p))
 		return
-	}
-	// Errors of dependencies are reported on those packages' own entries
-	// too; taking them here as well catches any go list reports only here.
-	for _, e := range p.DepsErrors {
-		n.diags = append(n.diags, listDiagnostic(dir, p.ImportPath, e))
 	}
 	if p.ImportPath == "unsafe" {
 		n.types = types.Unsafe
@@ -257,15 +251,27 @@ func (n *node) importer(nodes map[string]*node) types.Importer {
 			id = mapped
 		}
 		dep := nodes[id]
-		if dep == nil {
+		switch {
+		case dep == nil:
 			return nil, fmt.Errorf("package %s is not in go list's output", id)
-		}
-		if dep.types == nil {
+		case dep.list.Error != nil:
 			n.broken = append(n.broken, path)
 			return nil, fmt.Errorf("package %s could not be loaded", id)
+		case !n.follows(dep):
+			return nil, fmt.Errorf("package %s is listed after its importer: an import cycle", id)
+		case dep.types == nil: // its syntax errors are reported
+			n.broken = append(n.broken, path)
+			return nil, fmt.Errorf("package %s could not be parsed", id)
 		}
 		return dep.types, nil
 	})
+}
+
+// follows says whether n may wait for dep. go list lists dependencies
+// first; an import of a later package closes a cycle (which go list reports),
+// and waiting on it would deadlock.
+func (n *node) follows(dep *node) bool {
+	return dep != nil && dep.order < n.order
 }
 
 // isBrokenImport says whether a type error only repeats that an import
@@ -323,11 +329,15 @@ func typeDiagnostic(err error) Diagnostic {
 
 // listDiagnostic turns go list's error for p into a Diagnostic. go list
 // gives positions relative to the directory it ran in, and messages that may
-// span lines.
-func listDiagnostic(dir, importPath string, e *listError) Diagnostic {
+// span lines; an error without a position names the import stack instead.
+func listDiagnostic(dir string, p *listedPackage) Diagnostic {
+	e := p.Error
 	msg := strings.Join(strings.Fields(e.Err), " ")
 	if e.Pos == "" {
-		return Diagnostic{Msg: "package " + importPath + ": " + msg}
+		if len(e.ImportStack) > 1 {
+			msg += " (" + strings.Join(e.ImportStack, " imports ") + ")"
+		}
+		return Diagnostic{Msg: "package " + p.ImportPath + ": " + msg}
 	}
 	pos, ok := parsePosition(e.Pos)
 	if !ok {

@@ -108,6 +108,19 @@ func TestCheckReportsGoListErrors(t *testing.T) {
 	assert.Contains(t, got[1], "q/q.go:3:")
 }
 
+func TestCheckImportCycleEndsWithOneError(t *testing.T) {
+	root := writeModule(t, map[string]string{
+		"a/a.go": "package a\n\nimport _ \"example.com/selftest/b\"\n",
+		"b/b.go": "package b\n\nimport _ \"example.com/selftest/a\"\n",
+	})
+	res, err := Check(root, []string{"./..."}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"package example.com/selftest/a: import cycle not allowed " +
+			"(example.com/selftest/a imports example.com/selftest/b imports example.com/selftest/a)",
+	}, messages(t, root, res))
+}
+
 func TestCheckExcludedPackageNamedExplicitly(t *testing.T) {
 	root := writeModule(t, map[string]string{
 		"lin/lin.go": "//go:build linux\n\npackage lin\n",
