@@ -1,9 +1,37 @@
 // Package quant knows the block formats of GGUF tensors: their geometry,
-// how to dequantise a row to float32, how to quantise activations the way
-// llama.cpp's CPU backend does, and scalar reference dot products that
-// faster kernels are tested against.
+// how to dequantise a row to float32, how to quantise weights and
+// activations the way llama.cpp does, and scalar reference dot products
+// that faster kernels are tested against.
 //
 //	n, _ := quant.RowBytes(quant.Q4_0, 4096) // 2304 bytes: 128 blocks of 18
 //	row := make([]float32, 4096)
 //	_ = quant.DequantizeRow(quant.Q4_0, data[:n], row)
+//
+// A mat-vec over rows of weight type t quantises the activation once and
+// then takes one dot product per row:
+//
+//	act := make([]byte, quant.ActivationBytes(t, len(x))) // Q8_0 or Q8_K; empty for float weights
+//	if err := quant.QuantizeActivation(t, x, act); err != nil { ... }
+//	for r := range y {
+//		y[r] = quant.DotRow(t, w[r*rb:(r+1)*rb], act, x)
+//	}
+//
+// Formats: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and Q8_K (the
+// activation format of the K-quants), with ggml's byte layouts.
+//
+// Fidelity to ggml (commit c392e50, the one the shared goldens come from):
+//   - DequantizeRow is bit-identical to ggml's dequantize_row_* (tested on
+//     real tensors and on ggml's own output).
+//   - QuantizeRow follows ggml's reference quantisers, which llama-quantize
+//     uses without an importance matrix; Q4_0, Q8_0 and Q6_K tensors come
+//     out byte-identical to llama-quantize's, Q4_K and Q5_K identical to
+//     ggml's portable C code.
+//   - QuantizeActivation and the integer dot products compute what ggml's
+//     portable (non-SIMD) CPU code computes, bit for bit: integer sums per
+//     block, the same order of scale products, no fused multiply-adds.
+//     ggml's SIMD paths sum in other orders, so an AVX2 or NEON build of
+//     llama.cpp differs from these only by float32 rounding.
+//   - Float weights: like ggml, which converts activations to F16 (BF16)
+//     for F16 (BF16) weights, DotF16F32 and DotBF16F32 round x to the
+//     weight format first; the products are exact and summed in float64.
 package quant

@@ -163,13 +163,12 @@ func DotQ8_0Q8_0(w, a []byte, n int) float32 {
 // q8KScale is the float32 scale of a Q8_K block.
 func q8KScale(y []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(y)) }
 
-// lanes8 accumulates scale·Σ a·q8 over 8 interleaved lanes for a group of
-// 8·k elements, as ggml's portable K-quant dot products do.
-func lanes8(aux *[8]int32, scale int32, a []int8, q8 []byte) {
-	for k := 0; k+8 <= len(a); k += 8 {
-		for l := 0; l < 8; l++ {
-			aux[l] += scale * int32(a[k+l]) * int32(int8(q8[k+l]))
-		}
+// lanes16 adds scale·a[k]·q8[k] to lane k mod 8 for a sub-block of 16
+// quants, the lane split of ggml's portable K-quant dot products (only the
+// float step after it depends on the split; integer sums are exact).
+func lanes16(aux *[8]int32, scale int32, a *[16]int8, q8 *[16]byte) {
+	for l := 0; l < 8; l++ {
+		aux[l] += scale * (int32(a[l])*int32(int8(q8[l])) + int32(a[l+8])*int32(int8(q8[l+8])))
 	}
 }
 
@@ -196,7 +195,7 @@ func DotQ6_KQ8_K(w, a []byte, n int) float32 {
 		var aux [8]int32
 		q8 := y[q8kQs : q8kQs+QK_K]
 		for j := 0; j < QK_K/16; j++ {
-			lanes8(&aux, int32(int8(x[q6kScales+j])), q[16*j:16*j+16], q8[16*j:16*j+16])
+			lanes16(&aux, int32(int8(x[q6kScales+j])), (*[16]int8)(q[16*j:]), (*[16]byte)(q8[16*j:]))
 		}
 		d := f16At(x, q6kD) * q8KScale(y)
 		for l, v := range aux {
@@ -210,29 +209,30 @@ func DotQ6_KQ8_K(w, a []byte, n int) float32 {
 	return sumf
 }
 
-// dotKMins handles what Q4_K and Q5_K share once their quants are unpacked
-// to q: the 8 scaled sub-block sums and the min correction from the Q8_K
-// block sums. It adds d·Σ to sums and returns dmin·Σ min·bsum to subtract.
-func dotKMins(x, y []byte, q *[QK_K]int8, sums *[8]float32) float32 {
-	scales := x[q4kScales:q4kQs]
-	bsums := y[q8kBsums : q8kBsums+QK_K/8]
-	var aux [8]int32
-	var sumMins int32
-	q8 := y[q8kQs : q8kQs+QK_K]
+// kMins returns Σ min·bsum over the 8 sub-blocks of a Q4_K/Q5_K block: the
+// integer part of the min correction, which ggml takes from the Q8_K block
+// sums.
+func kMins(scales, bsums []byte) int32 {
+	var sum int32
 	for j := 0; j < QK_K/32; j++ {
-		sc, m := scaleMinK4(j, scales)
+		_, m := scaleMinK4(j, scales)
 		b0 := int32(int16(binary.LittleEndian.Uint16(bsums[4*j:])))
 		b1 := int32(int16(binary.LittleEndian.Uint16(bsums[4*j+2:])))
-		sumMins += (b0 + b1) * int32(m)
-		lanes8(&aux, int32(sc), q[32*j:32*j+32], q8[32*j:32*j+32])
+		sum += (b0 + b1) * int32(m)
 	}
+	return sum
+}
+
+// finishK adds one Q4_K/Q5_K block's lanes to sums, scaled by d·dy, and
+// returns the min correction dmin·dy·mins to subtract, in ggml's order.
+func finishK(x, y []byte, aux *[8]int32, mins int32, sums *[8]float32) float32 {
 	dy := q8KScale(y)
 	d := f16At(x, 0) * dy
 	for l, v := range aux {
 		sums[l] += float32(d * float32(v))
 	}
 	dmin := f16At(x, 2) * dy
-	return float32(dmin * float32(sumMins))
+	return float32(dmin * float32(mins))
 }
 
 // DotQ4_KQ8_K is the dot product of a Q4_K weight row with a Q8_K
@@ -241,18 +241,29 @@ func DotQ4_KQ8_K(w, a []byte, n int) float32 {
 	checkDotSizes(Q4_K, Q8_K, w, a, n)
 	var sums [8]float32
 	var sumf float32
-	var q [QK_K]int8
 	for i := 0; i < n/QK_K; i++ {
 		x := w[144*i : 144*i+144]
 		y := a[292*i : 292*i+292]
-		qs := x[q4kQs : q4kQs+QK_K/2]
+		scales := x[q4kScales:q4kQs]
+		var aux [8]int32
+		// Each 32 bytes of quants hold two sub-blocks: low nibbles, then
+		// high nibbles. Lane l takes the elements l, l+8, l+16, l+24 of each.
 		for j := 0; j < 4; j++ {
-			for l, v := range qs[32*j : 32*j+32] {
-				q[64*j+l] = int8(v & 0xf)
-				q[64*j+l+32] = int8(v >> 4)
+			qs := (*[32]byte)(x[q4kQs+32*j:])
+			y1 := (*[32]byte)(y[q8kQs+64*j:])
+			y2 := (*[32]byte)(y[q8kQs+64*j+32:])
+			sc1, _ := scaleMinK4(2*j, scales)
+			sc2, _ := scaleMinK4(2*j+1, scales)
+			for l := 0; l < 8; l++ {
+				var s1, s2 int32
+				for r := l; r < 32; r += 8 {
+					s1 += int32(qs[r]&0xf) * int32(int8(y1[r]))
+					s2 += int32(qs[r]>>4) * int32(int8(y2[r]))
+				}
+				aux[l] += int32(sc1)*s1 + int32(sc2)*s2
 			}
 		}
-		sumf -= dotKMins(x, y, &q, &sums)
+		sumf -= finishK(x, y, &aux, kMins(scales, y[q8kBsums:q8kBsums+QK_K/8]), &sums)
 	}
 	for _, s := range sums {
 		sumf += s
@@ -266,26 +277,31 @@ func DotQ5_KQ8_K(w, a []byte, n int) float32 {
 	checkDotSizes(Q5_K, Q8_K, w, a, n)
 	var sums [8]float32
 	var sumf float32
-	var q [QK_K]int8
 	for i := 0; i < n/QK_K; i++ {
 		x := w[176*i : 176*i+176]
 		y := a[292*i : 292*i+292]
-		qh := x[q5kQh:q5kQs]
-		qs := x[q5kQs : q5kQs+QK_K/2]
+		scales := x[q4kScales:q5kQh]
+		qh := (*[32]byte)(x[q5kQh:])
+		var aux [8]int32
+		// As Q4_K, with the fifth bits of sub-blocks 2j and 2j+1 in bits
+		// 2j and 2j+1 of qh.
 		for j := 0; j < 4; j++ {
-			m1, m2 := byte(1)<<(2*j), byte(2)<<(2*j)
-			for l, v := range qs[32*j : 32*j+32] {
-				lo, hi := int8(v&0xf), int8(v>>4)
-				if qh[l]&m1 != 0 {
-					lo += 16
+			qs := (*[32]byte)(x[q5kQs+32*j:])
+			y1 := (*[32]byte)(y[q8kQs+64*j:])
+			y2 := (*[32]byte)(y[q8kQs+64*j+32:])
+			sc1, _ := scaleMinK4(2*j, scales)
+			sc2, _ := scaleMinK4(2*j+1, scales)
+			for l := 0; l < 8; l++ {
+				var s1, s2 int32
+				for r := l; r < 32; r += 8 {
+					h := qh[r] >> (2 * j)
+					s1 += int32(qs[r]&0xf|(h&1)<<4) * int32(int8(y1[r]))
+					s2 += int32(qs[r]>>4|(h&2)<<3) * int32(int8(y2[r]))
 				}
-				if qh[l]&m2 != 0 {
-					hi += 16
-				}
-				q[64*j+l], q[64*j+l+32] = lo, hi
+				aux[l] += int32(sc1)*s1 + int32(sc2)*s2
 			}
 		}
-		sumf -= dotKMins(x, y, &q, &sums)
+		sumf -= finishK(x, y, &aux, kMins(scales, y[q8kBsums:q8kBsums+QK_K/8]), &sums)
 	}
 	for _, s := range sums {
 		sumf += s
