@@ -108,9 +108,12 @@ func DotRow(t Type, w []byte, act []byte, x []float32) float32 {
 
 // checkDotSizes panics unless w and a hold exactly n elements of their types.
 func checkDotSizes(wt, at Type, w, a []byte, n int) {
-	wb, err1 := RowBytes(wt, int64(n))
-	ab, err2 := RowBytes(at, int64(n))
-	if err1 != nil || err2 != nil || int64(len(w)) != wb || int64(len(a)) != ab {
+	wb, err := RowBytes(wt, int64(n))
+	if err != nil {
+		panic(fmt.Sprintf("quant: dot %s·%s: %v", wt, at, err))
+	}
+	ab, _ := RowBytes(at, int64(n)) // same block size as wt, so no error
+	if int64(len(w)) != wb || int64(len(a)) != ab {
 		panic(fmt.Sprintf("quant: dot %s·%s of %d elements: got %d weight and %d activation bytes, want %d and %d",
 			wt, at, n, len(w), len(a), wb, ab))
 	}
@@ -137,6 +140,7 @@ func DotQ4_0Q8_0(w, a []byte, n int) float32 {
 			sum0 += (int32(q&0xf) - 8) * int32(int8(q8[j]))
 			sum1 += (int32(q>>4) - 8) * int32(int8(q8[j+16]))
 		}
+		// (sum·dx)·dy here but sum·(dx·dy) for Q8_0, as in ggml.
 		sumf += float32(float32(sum0+sum1)*f16At(x, 0)) * f16At(y, 0)
 	}
 	return sumf

@@ -77,6 +77,8 @@ func TestDotSizePanics(t *testing.T) {
 		func() { DotF16F32(make([]byte, 6), make([]float32, 4)) })
 	assert.PanicsWithValue(t, "quant: dot Q6_K·Q8_K of 256 elements: got 210 weight and 0 activation bytes, want 210 and 292",
 		func() { DotRow(Q6_K, make([]byte, 210), nil, nil) })
+	assert.PanicsWithValue(t, "quant: dot Q4_K·Q8_K: Q4_K row length 100 is not a multiple of the block size 256",
+		func() { DotQ4_KQ8_K(nil, nil, 100) })
 	assert.PanicsWithValue(t, "quant: DotRow: no dot product for weight type Q2_K",
 		func() { DotRow(Q2_K, make([]byte, 84), nil, nil) })
 }
