@@ -90,11 +90,19 @@ type fusion struct {
 }
 
 // applyFusions performs the rewrites, which must not share nodes, then
-// restores a topological order. Each fused node takes the place of the
+// restores a topological order. A fusion may read what an earlier one
+// replaced (one residual add feeds the next), so inputs are mapped through
+// the replacements made so far. Each fused node takes the place of the
 // first node it replaces, and Sort keeps that order wherever the
 // dependencies allow, so dumps read like the unfused graph.
 func applyFusions(g *graph.Graph, fs []fusion) error {
+	repl := map[*graph.Value]*graph.Value{}
 	for _, f := range fs {
+		for i, in := range f.inputs {
+			if r, ok := repl[in]; ok {
+				f.inputs[i] = r
+			}
+		}
 		pos := len(g.Nodes)
 		for i, n := range g.Nodes {
 			if n == f.old[0] {
@@ -114,6 +122,7 @@ func applyFusions(g *graph.Graph, fs []fusion) error {
 		g.Nodes[pos] = n
 		for i, v := range f.replaced {
 			g.ReplaceUses(v, n.Outputs[i])
+			repl[v] = n.Outputs[i]
 		}
 		g.Remove(f.old...)
 	}
