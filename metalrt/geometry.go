@@ -1,0 +1,318 @@
+package metalrt
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
+)
+
+// Launch is how one dispatch is encoded: dispatchThreadgroups with
+// Threadgroups × Threads, ThreadgroupMemory bytes at threadgroup index 0,
+// and the contract's parameter struct set with setBytes at ParamsIndex.
+type Launch struct {
+	Threadgroups, Threads [3]int
+	ThreadgroupMemory     int
+	ParamsIndex           int
+}
+
+// The shapes below are what the MSL kernels assume; kernels/common.metal
+// holds the same constants.
+const (
+	matvecThreads        = 64  // 2 simdgroups × 4 rows
+	matvecRows           = 8   // rows per mat-vec threadgroup
+	mtmatvecMaxN         = 8   // tokens one multi-token mat-vec threadgroup holds
+	matmulThreads        = 128 // 4 simdgroups
+	matmulRows           = 64  // weight rows per tile
+	matmulTokens         = 32  // tokens per tile
+	matmulK              = 32  // columns per step through the tile loop
+	eltThreads           = 256 // embed, kv_write, swiglu, add
+	attnThreads          = 256 // 8 simdgroups
+	attnSimdgroups       = 8
+	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
+	maxThreads           = 1024
+	maxThreadgroupMemory = 32 << 10 // bytes of threadgroup memory Apple GPUs give one threadgroup
+)
+
+// PipelineKey is the MSL function (host) name of a contract's kernel: the
+// contract name itself.
+func PipelineKey(kernel string) string { return kernel }
+
+// Geometry maps a dispatch to its launch shape from its contract family,
+// parameters and grid, as metal-geometry conventions fix them. It refuses
+// unknown contracts, parameters of the wrong type, sizes the kernels cannot
+// handle and grids that disagree with the parameters.
+func Geometry(d *plan.Dispatch) (Launch, error) {
+	if d == nil {
+		return Launch{}, fmt.Errorf("metalrt: geometry of a nil dispatch")
+	}
+	c, err := plan.Lookup(d.Kernel)
+	if err != nil {
+		return Launch{}, fmt.Errorf("metalrt: %w", err)
+	}
+	l, err := geometry(c, d)
+	if err != nil {
+		return Launch{}, fmt.Errorf("metalrt: %s (%s): %w", d.Kernel, d.Node, err)
+	}
+	l.ParamsIndex = len(c.Roles)
+	if err := l.check(); err != nil {
+		return Launch{}, fmt.Errorf("metalrt: %s (%s): %w", d.Kernel, d.Node, err)
+	}
+	return l, nil
+}
+
+func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
+	switch c.Family {
+	case "embed":
+		p, err := params[plan.EmbedParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(positive("dim", p.Dim), positive("vocab", p.Vocab), positive("n", p.N),
+			multiple("dim", p.Dim, c.Weight), grid(d, p.Dim, p.N)); err != nil {
+			return Launch{}, err
+		}
+		return flat(ceil(p.Dim, eltThreads), int(p.N), eltThreads), nil
+	case "rmsnorm":
+		p, err := params[plan.NormParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(positive("dim", p.Dim), positive("n", p.N), grid(d, p.N)); err != nil {
+			return Launch{}, err
+		}
+		t := min(maxThreads, max(32, pow2(ceil(p.Dim, 4))))
+		// One float per simdgroup for the cross-simdgroup sum.
+		return Launch{Threadgroups: [3]int{int(p.N), 1, 1}, Threads: [3]int{t, 1, 1}, ThreadgroupMemory: 32 * 4}, nil
+	case "rope":
+		p, err := params[plan.RopeParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(ropeDims(p.Heads, p.HeadDim, p.Dims), positive("n", p.N), grid(d, p.Heads, p.N)); err != nil {
+			return Launch{}, err
+		}
+		return flat(int(p.Heads), int(p.N), min(maxThreads, roundUp(int(p.Dims)/2, 32))), nil
+	case "kv_write":
+		p, err := params[plan.KVParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(positive("width", p.Width), positive("n", p.N), positive("capacity", p.Capacity),
+			fits(p.N, p.Capacity), grid(d, p.Width, p.N)); err != nil {
+			return Launch{}, err
+		}
+		return flat(ceil(p.Width, eltThreads), int(p.N), eltThreads), nil
+	case "rope_kv_write":
+		p, err := params[plan.RopeKVParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(ropeDims(p.Heads, p.HeadDim, p.Dims), heads(p.Heads, p.KVHeads), positive("n", p.N),
+			positive("capacity", p.Capacity), fits(p.N, p.Capacity), grid(d, p.Heads, p.N)); err != nil {
+			return Launch{}, err
+		}
+		return flat(int(p.Heads), int(p.N), min(maxThreads, max(32, roundUp(int(p.HeadDim)/2, 32)))), nil
+	case "attn_decode", "attn_prefill":
+		p, err := params[plan.AttnParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(heads(p.Heads, p.KVHeads), positive("head_dim", p.HeadDim), positive("n", p.N),
+			positive("capacity", p.Capacity), fits(p.N, p.Capacity), grid(d, p.Heads, p.N)); err != nil {
+			return Launch{}, err
+		}
+		if p.HeadDim > attnMaxHeadDim {
+			return Launch{}, fmt.Errorf("head_dim %d exceeds the %d the attention kernels hold", p.HeadDim, attnMaxHeadDim)
+		}
+		if p.Window < 0 {
+			return Launch{}, fmt.Errorf("window %d is negative", p.Window)
+		}
+		if c.Family == "attn_decode" {
+			// Per simdgroup: running max, running sum, HeadDim accumulators; the
+			// query is staged in the same memory before the merge.
+			l := flat(int(p.Heads), int(p.N), attnThreads)
+			l.ThreadgroupMemory = attnSimdgroups * (int(p.HeadDim) + 2) * 4
+			return l, nil
+		}
+		// One query per simdgroup, staged in threadgroup memory.
+		l := flat(int(p.Heads), ceil(p.N, attnSimdgroups), attnThreads)
+		l.ThreadgroupMemory = attnSimdgroups * int(p.HeadDim) * 4
+		return l, nil
+	case "swiglu", "add":
+		p, err := params[plan.EltParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(positive("count", p.Count), grid(d, p.Count)); err != nil {
+			return Launch{}, err
+		}
+		return flat(ceil(p.Count, eltThreads), 1, eltThreads), nil
+	}
+	return matGeometry(c, d)
+}
+
+// matGeometry covers the mat-vec, multi-token mat-vec and tiled families in
+// their plain, _acc, _qkv and _gate_up forms.
+func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
+	variant, form, _ := strings.Cut(c.Family, "@")
+	var rows, cols, n int32
+	if form == "qkv" {
+		p, err := params[plan.QKVParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := first(positive("rows_q", p.RowsQ), positive("rows_kv", p.RowsKV)); err != nil {
+			return Launch{}, err
+		}
+		rows, cols, n = p.RowsQ+2*p.RowsKV, p.Cols, p.N
+	} else {
+		p, err := params[plan.MatParams](d)
+		if err != nil {
+			return Launch{}, err
+		}
+		if err := positive("rows", p.Rows); err != nil {
+			return Launch{}, err
+		}
+		rows, cols, n = p.Rows, p.Cols, p.N
+	}
+	if err := first(positive("cols", cols), positive("n", n), multiple("cols", cols, c.Weight), grid(d, rows, n)); err != nil {
+		return Launch{}, err
+	}
+	switch variant {
+	case "matvec":
+		return flat(ceil(rows, matvecRows), int(n), matvecThreads), nil
+	case "mtmatvec":
+		if n > mtmatvecMaxN {
+			return Launch{}, fmt.Errorf("%d tokens: the multi-token mat-vec holds at most %d", n, mtmatvecMaxN)
+		}
+		return flat(ceil(rows, matvecRows), 1, matvecThreads), nil
+	case "matmul":
+		l := flat(ceil(rows, matmulRows), ceil(n, matmulTokens), matmulThreads)
+		l.ThreadgroupMemory = matmulMemory(c.Weight, form == "gate_up")
+		return l, nil
+	}
+	return Launch{}, fmt.Errorf("family %q has no Metal geometry", c.Family)
+}
+
+// matmulMemory is the tiled kernel's threadgroup memory: weight tiles of
+// 64 rows × 32 columns (half, or float for F32 and BF16 weights, which half
+// would round), one float activation tile of 32 tokens × 32 columns; the
+// 64 × 32 float output staging reuses the same bytes.
+func matmulMemory(w quant.Type, gateUp bool) int {
+	elem := 2
+	if w == quant.F32 || w == quant.BF16 {
+		elem = 4
+	}
+	tiles := 1
+	if gateUp {
+		tiles = 2
+	}
+	return max(tiles*matmulRows*matmulK*elem+matmulTokens*matmulK*4, matmulRows*matmulTokens*4)
+}
+
+// check enforces the limits every Apple GPU shares.
+func (l Launch) check() error {
+	t := l.Threads[0] * l.Threads[1] * l.Threads[2]
+	if t <= 0 || t > maxThreads || t%32 != 0 {
+		return fmt.Errorf("%d threads per threadgroup: want a multiple of 32 up to %d", t, maxThreads)
+	}
+	for _, g := range l.Threadgroups {
+		if g <= 0 {
+			return fmt.Errorf("threadgroups %v: every dimension must be positive", l.Threadgroups)
+		}
+	}
+	if l.ThreadgroupMemory < 0 || l.ThreadgroupMemory > maxThreadgroupMemory || l.ThreadgroupMemory%16 != 0 {
+		return fmt.Errorf("%d bytes of threadgroup memory: want a multiple of 16 up to %d", l.ThreadgroupMemory, maxThreadgroupMemory)
+	}
+	return nil
+}
+
+func params[P plan.Params](d *plan.Dispatch) (P, error) {
+	p, ok := d.Params.(P)
+	if !ok {
+		var want P
+		return want, fmt.Errorf("parameters are %T, the contract wants %T", d.Params, want)
+	}
+	return p, nil
+}
+
+// grid checks that the dispatch's grid counts what its parameters say.
+func grid(d *plan.Dispatch, dims ...int32) error {
+	want := plan.Grid{1, 1, 1}
+	for i, v := range dims {
+		want[i] = int(v)
+	}
+	if d.Grid != want {
+		return fmt.Errorf("grid %v disagrees with the parameters, which give %v", d.Grid, want)
+	}
+	return nil
+}
+
+func positive(name string, v int32) error {
+	if v <= 0 {
+		return fmt.Errorf("%s is %d, must be positive", name, v)
+	}
+	return nil
+}
+
+// multiple checks that rows of a quantised weight hold whole blocks.
+func multiple(name string, v int32, t quant.Type) error {
+	if bs := t.BlockSize(); bs > 1 && int(v)%bs != 0 {
+		return fmt.Errorf("%s %d is not a multiple of the %s block size %d", name, v, t, bs)
+	}
+	return nil
+}
+
+func fits(n, capacity int32) error {
+	if n > capacity {
+		return fmt.Errorf("%d tokens exceed the %d-position cache", n, capacity)
+	}
+	return nil
+}
+
+func heads(h, kv int32) error {
+	if err := first(positive("heads", h), positive("kv_heads", kv)); err != nil {
+		return err
+	}
+	if h%kv != 0 {
+		return fmt.Errorf("%d heads are not a multiple of %d kv heads", h, kv)
+	}
+	return nil
+}
+
+func ropeDims(heads, headDim, dims int32) error {
+	if err := first(positive("heads", heads), positive("head_dim", headDim), positive("dims", dims)); err != nil {
+		return err
+	}
+	if dims > headDim || dims%2 != 0 {
+		return fmt.Errorf("%d rotated dims: must be even and at most head_dim %d", dims, headDim)
+	}
+	return nil
+}
+
+func first(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func flat(gx, gy, threads int) Launch {
+	return Launch{Threadgroups: [3]int{gx, gy, 1}, Threads: [3]int{threads, 1, 1}}
+}
+
+func ceil(v int32, by int) int { return (int(v) + by - 1) / by }
+
+func roundUp(v, to int) int { return (v + to - 1) / to * to }
+
+func pow2(v int) int {
+	p := 1
+	for p < v {
+		p <<= 1
+	}
+	return p
+}

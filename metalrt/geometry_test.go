@@ -1,0 +1,170 @@
+package metalrt
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// dispatchOf builds a dispatch of contract c with Mistral-7B sizes and n
+// tokens, its grid as passes/schedule.go fills it.
+func dispatchOf(t *testing.T, c plan.Contract, n int32) *plan.Dispatch {
+	t.Helper()
+	d := &plan.Dispatch{Kernel: c.Name, Node: "test"}
+	variant, form, _ := strings.Cut(c.Family, "@")
+	switch {
+	case c.Family == "embed":
+		p := plan.EmbedParams{Dim: 4096, Vocab: 32000, N: n}
+		d.Params, d.Grid = p, plan.Grid{4096, int(n), 1}
+	case c.Family == "rmsnorm":
+		d.Params, d.Grid = plan.NormParams{Dim: 4096, N: n, Eps: 1e-5}, plan.Grid{int(n), 1, 1}
+	case c.Family == "rope":
+		d.Params, d.Grid = plan.RopeParams{Heads: 32, HeadDim: 128, Dims: 128, N: n, Base: 1e6, FreqScale: 1}, plan.Grid{32, int(n), 1}
+	case c.Family == "kv_write":
+		d.Params, d.Grid = plan.KVParams{Width: 1024, N: n, Capacity: 4096}, plan.Grid{1024, int(n), 1}
+	case c.Family == "rope_kv_write":
+		d.Params = plan.RopeKVParams{Heads: 32, KVHeads: 8, HeadDim: 128, Dims: 128, N: n, Capacity: 4096, Base: 1e6, FreqScale: 1}
+		d.Grid = plan.Grid{32, int(n), 1}
+	case strings.HasPrefix(c.Family, "attn_"):
+		d.Params = plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: n, Capacity: 4096, Window: 4096, Scale: 0.088}
+		d.Grid = plan.Grid{32, int(n), 1}
+	case c.Family == "swiglu" || c.Family == "add":
+		d.Params, d.Grid = plan.EltParams{Count: 14336 * n}, plan.Grid{14336 * int(n), 1, 1}
+	case form == "qkv":
+		d.Params, d.Grid = plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: n}, plan.Grid{6144, int(n), 1}
+	case variant == "matvec" || variant == "mtmatvec" || variant == "matmul":
+		d.Params, d.Grid = plan.MatParams{Rows: 14336, Cols: 4096, N: n}, plan.Grid{14336, int(n), 1}
+	default:
+		t.Fatalf("contract %s of family %s has no test dispatch", c.Name, c.Family)
+	}
+	return d
+}
+
+// covered is how many rows (or heads, tokens, elements) along each grid
+// dimension a launch reaches, by the per-threadgroup counts of the kernels.
+func covered(t *testing.T, c plan.Contract, l Launch) (x, y int) {
+	t.Helper()
+	variant, _, _ := strings.Cut(c.Family, "@")
+	switch {
+	case variant == "matvec":
+		return l.Threadgroups[0] * matvecRows, l.Threadgroups[1]
+	case variant == "mtmatvec":
+		return l.Threadgroups[0] * matvecRows, mtmatvecMaxN
+	case variant == "matmul":
+		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
+	case c.Family == "attn_prefill":
+		return l.Threadgroups[0], l.Threadgroups[1] * attnSimdgroups
+	case c.Family == "rmsnorm":
+		return l.Threadgroups[0], 1
+	case c.Family == "embed" || c.Family == "kv_write" || c.Family == "swiglu" || c.Family == "add":
+		return l.Threadgroups[0] * l.Threads[0], l.Threadgroups[1]
+	default: // one threadgroup per head and token
+		return l.Threadgroups[0], l.Threadgroups[1]
+	}
+}
+
+func TestGeometryEveryContract(t *testing.T) {
+	for _, c := range plan.Contracts() {
+		for _, n := range []int32{1, 5, 8, 100} {
+			if strings.HasPrefix(c.Family, "mtmatvec") && n > mtmatvecMaxN {
+				continue
+			}
+			d := dispatchOf(t, c, n)
+			l, err := Geometry(d)
+			require.NoError(t, err, "%s n=%d", c.Name, n)
+			threads := l.Threads[0] * l.Threads[1] * l.Threads[2]
+			assert.LessOrEqual(t, threads, 1024, c.Name)
+			assert.Zero(t, threads%32, "%s: %d threads are not whole simdgroups", c.Name, threads)
+			assert.LessOrEqual(t, l.ThreadgroupMemory, 32<<10, c.Name)
+			assert.Equal(t, len(c.Roles), l.ParamsIndex, c.Name)
+			x, y := covered(t, c, l)
+			assert.GreaterOrEqual(t, x, d.Grid[0], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
+			assert.GreaterOrEqual(t, y, d.Grid[1], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
+			assert.Equal(t, c.Name, PipelineKey(c.Name))
+		}
+	}
+}
+
+// The conventions of metal-geometry, written out for one size each.
+func TestGeometryTable(t *testing.T) {
+	launch := func(kernel string, n int32) Launch {
+		c, err := plan.Lookup(kernel)
+		require.NoError(t, err)
+		l, err := Geometry(dispatchOf(t, c, n))
+		require.NoError(t, err)
+		return l
+	}
+	cases := []struct {
+		kernel string
+		n      int32
+		want   Launch
+	}{
+		{"matvec_q4_0", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
+		{"matvec_q6_k_acc", 3, Launch{[3]int{1792, 3, 1}, [3]int{64, 1, 1}, 0, 4}},
+		{"matvec_q8_0_qkv", 1, Launch{[3]int{768, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
+		{"matvec_q4_k_gate_up", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 4}},
+		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
+		{"matmul_q4_0", 100, Launch{[3]int{224, 4, 1}, [3]int{128, 1, 1}, 8192, 3}},
+		{"matmul_f16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 12288, 4}},
+		{"matmul_f32", 33, Launch{[3]int{224, 2, 1}, [3]int{128, 1, 1}, 12288, 3}},
+		{"rmsnorm", 7, Launch{[3]int{7, 1, 1}, [3]int{1024, 1, 1}, 128, 3}},
+		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
+		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
+		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
+		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{256, 1, 1}, 8 * 130 * 4, 5}},
+		{"attn_prefill_f32", 17, Launch{[3]int{32, 3, 1}, [3]int{256, 1, 1}, 8 * 128 * 4, 5}},
+		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
+		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
+		{"add", 2, Launch{[3]int{112, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, launch(c.kernel, c.n), c.kernel)
+	}
+}
+
+// Tiny models (stories260K: dim 64, head_dim 8, rope dims 8) still get
+// whole simdgroups.
+func TestGeometrySmallSizes(t *testing.T) {
+	l, err := Geometry(&plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 8, N: 1}, Grid: plan.Grid{1, 1, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{32, 1, 1}, l.Threads)
+	l, err = Geometry(&plan.Dispatch{Kernel: "rope_kv_write_f16", Grid: plan.Grid{8, 3, 1},
+		Params: plan.RopeKVParams{Heads: 8, KVHeads: 4, HeadDim: 8, Dims: 8, N: 3, Capacity: 2048}})
+	require.NoError(t, err)
+	assert.Equal(t, Launch{[3]int{8, 3, 1}, [3]int{32, 1, 1}, 0, 7}, l)
+	l, err = Geometry(&plan.Dispatch{Kernel: "matvec_f32", Params: plan.MatParams{Rows: 3, Cols: 172, N: 1}, Grid: plan.Grid{3, 1, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{1, 1, 1}, l.Threadgroups)
+}
+
+func TestGeometryErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		d    *plan.Dispatch
+		want string
+	}{
+		{"nil", nil, "nil dispatch"},
+		{"unknown", &plan.Dispatch{Kernel: "matvec_q3_k"}, "unknown kernel contract"},
+		{"params type", &plan.Dispatch{Kernel: "add", Params: plan.MatParams{Rows: 1, Cols: 1, N: 1}, Grid: plan.Grid{1, 1, 1}}, "contract wants plan.EltParams"},
+		{"zero rows", &plan.Dispatch{Kernel: "matvec_f16", Params: plan.MatParams{Rows: 0, Cols: 8, N: 1}, Grid: plan.Grid{0, 1, 1}}, "rows is 0"},
+		{"partial block", &plan.Dispatch{Kernel: "matvec_q4_k", Params: plan.MatParams{Rows: 8, Cols: 4000, N: 1}, Grid: plan.Grid{8, 1, 1}}, "block size 256"},
+		{"grid", &plan.Dispatch{Kernel: "matmul_q8_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 2}, Grid: plan.Grid{8, 1, 1}}, "disagrees"},
+		{"mt tokens", &plan.Dispatch{Kernel: "mtmatvec_q8_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 9}, Grid: plan.Grid{8, 9, 1}}, "at most 8"},
+		{"gqa", &plan.Dispatch{Kernel: "attn_decode_f32", Params: plan.AttnParams{Heads: 6, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16}, Grid: plan.Grid{6, 1, 1}}, "not a multiple"},
+		{"head dim", &plan.Dispatch{Kernel: "attn_prefill_f16", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 512, N: 1, Capacity: 16}, Grid: plan.Grid{4, 1, 1}}, "head_dim 512"},
+		{"window", &plan.Dispatch{Kernel: "attn_prefill_f16", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16, Window: -1}, Grid: plan.Grid{4, 1, 1}}, "window -1"},
+		{"odd dims", &plan.Dispatch{Kernel: "rope", Params: plan.RopeParams{Heads: 4, HeadDim: 64, Dims: 63, N: 1}, Grid: plan.Grid{4, 1, 1}}, "must be even"},
+		{"rope kv heads", &plan.Dispatch{Kernel: "rope_kv_write_f32", Params: plan.RopeKVParams{Heads: 4, KVHeads: 8, HeadDim: 64, Dims: 64, N: 1, Capacity: 8}, Grid: plan.Grid{4, 1, 1}}, "not a multiple"},
+		{"cache", &plan.Dispatch{Kernel: "kv_write_f32", Params: plan.KVParams{Width: 64, N: 9, Capacity: 8}, Grid: plan.Grid{64, 9, 1}}, "exceed the 8-position cache"},
+		{"embed dim", &plan.Dispatch{Kernel: "embed_q4_0", Params: plan.EmbedParams{Dim: 48, Vocab: 8, N: 1}, Grid: plan.Grid{48, 1, 1}}, "block size 32"},
+	}
+	for _, c := range cases {
+		_, err := Geometry(c.d)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+	}
+}
