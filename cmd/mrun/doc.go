@@ -1,0 +1,18 @@
+// Command mrun runs and examines GGUF models.
+//
+//	mrun inspect model.gguf [--tensors] [--json]
+//	mrun tokenize -m model.gguf [--pieces] [--no-bos] [--special] "Once upon a time"
+//	mrun synth --shape mistral-7b --type q4_0 --seed 1 -o /tmp/m7b-q4_0.gguf
+//	mrun help [command]
+//
+// Each subcommand lives in its own file and registers itself from init
+// with its synopsis, summary and flag declarations; main.go only
+// dispatches. Flags use the standard flag package and may follow the
+// positional arguments ("mrun inspect FILE --json"); "--" ends the flags.
+//
+// Exit status: 0 success, 1 failure (one line on stderr naming the
+// problem, "mrun: <command>: ..."), 2 bad usage (one line, or the command
+// list for an unknown command). The testable entry point is run(args,
+// stdout, stderr). mrun holds flags and output only; the work is done by
+// library packages (modelinfo, tokenizer, models/synth, ...).
+package main

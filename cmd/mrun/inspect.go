@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/metalgraph/metalgraph/gguf"
+	"github.com/metalgraph/metalgraph/modelinfo"
+)
+
+func init() {
+	register(&command{
+		name:    "inspect",
+		args:    "FILE [--tensors] [--json]",
+		summary: "print a GGUF model's architecture, hyperparameters, tokenizer, quantization and memory needs",
+		flags: func(fs *flag.FlagSet) func(*env, []string) int {
+			tensors := fs.Bool("tensors", false, "also list every tensor (name, type, shape, bytes, offset)")
+			asJSON := fs.Bool("json", false, "print JSON instead of text")
+			return func(e *env, args []string) int {
+				if len(args) != 1 {
+					return e.usageError("want one FILE, got %d arguments", len(args))
+				}
+				return inspect(e, args[0], *tensors, *asJSON)
+			}
+		},
+	})
+}
+
+func inspect(e *env, path string, tensors, asJSON bool) int {
+	f, err := openGGUF(path)
+	if err != nil {
+		return e.fail(err)
+	}
+	defer f.Close()
+	info, err := modelinfo.Inspect(f)
+	if err != nil {
+		return e.fail(err)
+	}
+	if asJSON {
+		if !tensors {
+			info.Tensors = nil
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(info)
+	} else {
+		err = info.WriteText(e.stdout, tensors)
+	}
+	if err != nil {
+		return e.fail(err)
+	}
+	return 0
+}
+
+// openGGUF maps a model file. The gguf package's errors already name the
+// problem and the file; its "gguf: " prefix is dropped because mrun's
+// own prefix says which command failed.
+func openGGUF(path string) (*gguf.File, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a GGUF file", path)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "gguf: "))
+	}
+	return f, nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/metalgraph/metalgraph/modelinfo"
+	"github.com/metalgraph/metalgraph/models/synth"
+)
+
+func init() {
+	register(&command{
+		name: "synth",
+		args: "--shape " + strings.Join(synth.Shapes(), "|") + " --type " + strings.Join(synth.Types(), "|") +
+			" [--seed N] [--vocab-from FILE] -o OUT.gguf",
+		summary: "write a GGUF model of a real shape with deterministic random weights",
+		flags: func(fs *flag.FlagSet) func(*env, []string) int {
+			var o synth.Options
+			fs.StringVar(&o.Shape, "shape", "tiny", "model shape: "+strings.Join(synth.Shapes(), ", "))
+			fs.StringVar(&o.Type, "type", "q4_0", "weight type: "+strings.Join(synth.Types(), ", ")+" (q4_0 stores output.weight as Q6_K)")
+			fs.Int64Var(&o.Seed, "seed", 1, "random seed; the same seed gives the same file")
+			fs.StringVar(&o.VocabFrom, "vocab-from", "", "copy the tokenizer of this GGUF `FILE` (default: a byte-level vocabulary)")
+			out := fs.String("o", "", "output `FILE`")
+			return func(e *env, args []string) int {
+				switch {
+				case len(args) > 0:
+					return e.usageError("unexpected argument %q", args[0])
+				case *out == "":
+					return e.usageError("-o OUT.gguf is required")
+				case !slices.Contains(synth.Shapes(), o.Shape):
+					return e.usageError("unknown shape %q (want %s)", o.Shape, strings.Join(synth.Shapes(), ", "))
+				case !slices.Contains(synth.Types(), o.Type):
+					return e.usageError("unknown type %q (want %s)", o.Type, strings.Join(synth.Types(), ", "))
+				}
+				return runSynth(e, o, *out)
+			}
+		},
+	})
+}
+
+func runSynth(e *env, o synth.Options, out string) int {
+	p := newProgress(e.stderr)
+	o.Progress = p.update
+	start := time.Now()
+	if err := synth.WriteFile(out, o); err != nil {
+		p.end()
+		return e.fail(err)
+	}
+	p.end()
+	st, err := os.Stat(out)
+	if err != nil {
+		return e.fail(err)
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(e.stdout, "wrote %s: %s %s seed %d, %s (%d bytes) in %.1fs (%.0f MB/s)\n",
+		out, o.Shape, o.Type, o.Seed, modelinfo.FormatBytes(st.Size()), st.Size(),
+		elapsed.Seconds(), float64(st.Size())/1e6/elapsed.Seconds())
+	return 0
+}
+
+// progress prints the share of tensor data written and the rate: in place
+// (carriage return) on a terminal, else one line per 10%.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	start    time.Time
+	last     time.Time
+	shown    int64 // last percent printed
+	printed  bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now(), shown: -1}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total int64) {
+	pct := done * 100 / max(total, 1)
+	now := time.Now()
+	if p.terminal {
+		if pct == p.shown && now.Sub(p.last) < 250*time.Millisecond {
+			return
+		}
+	} else if pct/10 == p.shown/10 && done != total {
+		return
+	}
+	p.shown, p.last, p.printed = pct, now, true
+	rate := float64(done) / 1e6 / max(now.Sub(p.start).Seconds(), 1e-9)
+	line := fmt.Sprintf("synth: %3d%%  %s of %s  %.0f MB/s", pct, modelinfo.FormatBytes(done), modelinfo.FormatBytes(total), rate)
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// end finishes an in-place progress line.
+func (p *progress) end() {
+	if p.terminal && p.printed {
+		fmt.Fprintln(p.w)
+	}
+}
