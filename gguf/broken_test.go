@@ -85,6 +85,8 @@ func TestBrokenInputs(t *testing.T) {
 			`gguf: kv 0 "k" bool element 1 is 3, want 0 or 1`},
 		{"truncated scalar", header(3, 0, 1).str("k").u32(uint32(Uint64)).u32(0).Bytes(),
 			`gguf: truncated at byte 37 reading kv 0 "k" uint64: need 8 bytes, 4 left`},
+		{"empty key", header(3, 0, 1).kv("", 1).Bytes(), "gguf: kv 0 has an empty key"},
+		{"empty tensor name", header(3, 1, 0).tensor("", quant.F32, 0, 4).data(32), "gguf: tensor 0 has an empty name"},
 		{"duplicate key", header(3, 0, 2).kv("a", 1).kv("a", 2).Bytes(), `gguf: duplicate key "a" (kv 1)`},
 		{"alignment not power of two", header(3, 0, 1).kv(KeyAlignment, 48).Bytes(),
 			"gguf: key general.alignment: alignment 48 is not a power of two"},

@@ -158,6 +158,9 @@ func (f *File) parseKVs(c *cursor, n int) error {
 		if err != nil {
 			return err
 		}
+		if key == "" {
+			return fmt.Errorf("gguf: kv %d has an empty key", i)
+		}
 		if _, dup := f.keys[key]; dup {
 			return fmt.Errorf("gguf: duplicate key %q (kv %d)", key, i)
 		}
@@ -323,6 +326,9 @@ func (f *File) parseTensorInfos(c *cursor, n int) error {
 		name, err := c.str("name")
 		if err != nil {
 			return err
+		}
+		if name == "" {
+			return fmt.Errorf("gguf: tensor %d has an empty name", i)
 		}
 		if _, dup := f.names[name]; dup {
 			return fmt.Errorf("gguf: duplicate tensor name %q (tensor %d)", name, i)
