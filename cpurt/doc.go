@@ -1,0 +1,23 @@
+// Package cpurt is the CPU runtime: it executes any plan.Plan with a Go
+// kernel for every contract of package plan, and is the reference every
+// other runtime is tested against.
+//
+//	rt, err := cpurt.New(model.File.Bytes(), cpurt.Options{}) // all cores
+//	defer rt.Close()
+//	prog, err := rt.Compile(res.Plan)              // a plan from passes.Run
+//	logits, err := prog.Run([]int32{1, 403, 407}, 0) // N×vocab floats
+//
+// Numerics follow llama.cpp's CPU backend: mat-vecs convert each
+// activation row once to the weight type's dot type (Q8_0, Q8_K, or F16 /
+// BF16 rounding) and take integer or exact-product dot products (package
+// quant); an F16 KV cache stores K and V as F16 and, like ggml's non-flash
+// attention, rounds Q and the softmax probabilities to F16 before the two
+// products.
+//
+// A Runtime owns a persistent worker pool (each dispatch is split into row,
+// token or head ranges across the workers, with a barrier between
+// dispatches) and one KV cache, shared by every program compiled from it:
+// plans of N = 64, 5 and 1 tokens of one model continue the same cache.
+// Weights are the caller's buffer (usually the memory-mapped model file),
+// viewed and never copied or written.
+package cpurt

@@ -1,0 +1,175 @@
+package cpurt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
+)
+
+// builder compiles one dispatch of a family into its phases.
+type builder func(c *compiler) ([]phase, error)
+
+// families maps every contract family to its builder; typed families read
+// the weight or cache type from the contract.
+var families = func() map[string]builder {
+	m := map[string]builder{
+		"embed":         buildEmbed,
+		"rmsnorm":       buildRMSNorm,
+		"swiglu":        buildSwiGLU,
+		"add":           buildAdd,
+		"rope":          buildRope,
+		"kv_write":      buildKVWrite,
+		"rope_kv_write": buildRopeKVWrite,
+		"attn_decode":   buildAttention,
+		"attn_prefill":  buildAttention,
+	}
+	for _, v := range []string{"matvec", "mtmatvec", "matmul"} {
+		for _, form := range []string{"", "@acc", "@qkv", "@gate_up"} {
+			m[v+form] = buildMat
+		}
+	}
+	return m
+}()
+
+// kernels maps contract names to builders: every contract of a family
+// this runtime implements.
+var kernels = func() map[string]builder {
+	m := map[string]builder{}
+	for _, c := range plan.Contracts() {
+		if b, ok := families[c.Family]; ok {
+			m[c.Name] = b
+		}
+	}
+	return m
+}()
+
+// Supports reports whether the CPU runtime has a kernel for a contract.
+func Supports(contract string) bool {
+	_, ok := kernels[contract]
+	return ok
+}
+
+// Elementwise phases split into chunks of at least this many values.
+const eltGrain = 4096
+
+func buildEmbed(c *compiler) ([]phase, error) {
+	pr := c.d.Params.(plan.EmbedParams)
+	if err := c.positive("Dim, Vocab, N", pr.Dim, pr.Vocab, pr.N); err != nil {
+		return nil, err
+	}
+	t, dim, vocab := c.c.Weight, int(pr.Dim), int(pr.Vocab)
+	rb, err := quant.RowBytes(t, int64(dim))
+	if err != nil {
+		return nil, c.errorf("%v", err)
+	}
+	table, err := c.bytes(0, int64(vocab)*rb)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := c.i32(1, int(pr.N))
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.f32(2, int(pr.N)*dim)
+	if err != nil {
+		return nil, err
+	}
+	p := c.p
+	p.limitVocab(vocab)
+	row := int(rb)
+	return []phase{{units: int(pr.N), grain: 1, fn: func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			id := int(tok[i])
+			if id < 0 || id >= vocab {
+				p.fail(fmt.Errorf("token %d has id %d, outside the %d-row table", i, id, vocab))
+				return
+			}
+			if err := quant.DequantizeRow(t, table[id*row:(id+1)*row], out[i*dim:(i+1)*dim]); err != nil {
+				p.fail(err)
+				return
+			}
+		}
+	}}}, nil
+}
+
+// buildRMSNorm: out = x · 1/sqrt(mean(x²) + eps) · w per row, with ggml's
+// roundings: the sum of squares in float64, the mean and scale in float32,
+// then the scaled row times the weight.
+func buildRMSNorm(c *compiler) ([]phase, error) {
+	pr := c.d.Params.(plan.NormParams)
+	if err := c.positive("Dim, N", pr.Dim, pr.N); err != nil {
+		return nil, err
+	}
+	dim, n, eps := int(pr.Dim), int(pr.N), pr.Eps
+	x, err := c.f32(0, n*dim)
+	if err != nil {
+		return nil, err
+	}
+	wt, err := c.f32(1, dim)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.f32(2, n*dim)
+	if err != nil {
+		return nil, err
+	}
+	return []phase{{units: n, grain: 1, fn: func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, dst := x[i*dim:(i+1)*dim], out[i*dim:(i+1)*dim]
+			var sum float64
+			for _, v := range row {
+				sum += float64(v * v)
+			}
+			mean := float32(sum / float64(dim))
+			scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+			for j, v := range row {
+				dst[j] = v * scale * wt[j]
+			}
+		}
+	}}}, nil
+}
+
+// silu is ggml's x/(1+e^-x) in float32.
+func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
+
+// elementwise builds out[i] = f(a[i], b[i]); out may alias a or b.
+func elementwise(c *compiler, f func(a, b []float32, out []float32)) ([]phase, error) {
+	pr := c.d.Params.(plan.EltParams)
+	if err := c.positive("Count", pr.Count); err != nil {
+		return nil, err
+	}
+	n := int(pr.Count)
+	a, err := c.f32(0, n)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.f32(1, n)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.f32(2, n)
+	if err != nil {
+		return nil, err
+	}
+	return []phase{{units: n, grain: eltGrain, fn: func(_, lo, hi int) {
+		f(a[lo:hi], b[lo:hi], out[lo:hi])
+	}}}, nil
+}
+
+func buildSwiGLU(c *compiler) ([]phase, error) {
+	return elementwise(c, func(g, u, out []float32) {
+		for i := range out {
+			out[i] = silu(g[i]) * u[i]
+		}
+	})
+}
+
+func buildAdd(c *compiler) ([]phase, error) {
+	return elementwise(c, func(a, b, out []float32) {
+		for i := range out {
+			out[i] = a[i] + b[i]
+		}
+	})
+}
