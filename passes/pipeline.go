@@ -39,6 +39,7 @@ var Order = []Before{
 	{"fuse_gate_up", "select_variants", finalOps},
 	{"fuse_residual", "select_variants", finalOps},
 	{"fuse_rope_kv", "select_variants", finalOps},
+	{"select_variants", "schedule", "schedule names each kernel by its variant (matvec, mtmatvec, matmul; attn_decode, attn_prefill)"},
 	{"select_variants", "plan_memory", "memory is planned for the final graph; a later rewrite would leave values without a location"},
 	{"plan_memory", "schedule", "schedule binds every value where plan_memory placed it"},
 }
