@@ -23,11 +23,6 @@ const (
 	// split evenly), bounded buffers let a runtime encode them concurrently
 	// and submit each as soon as it is ready.
 	maxCommandBufferDispatches = 128
-	// attnDecodeMaxTokens is the largest step whose attention runs as
-	// attn_decode when no pass chose a variant; longer steps (prefill) use
-	// the tiled attn_prefill. It matches select_variants' choice for the
-	// speculative verification steps (N ≤ 8).
-	attnDecodeMaxTokens = 8
 )
 
 // stepBytes is the size of the Step buffer: one StepParams.
@@ -232,9 +227,11 @@ func matFamily(v ops.Variant) (string, error) {
 	return "", fmt.Errorf("mat-vec variant %s has no kernel contract", v)
 }
 
+// attnFamily names an attention variant's contract family; Unselected
+// takes select_variants' threshold.
 func attnFamily(v ops.AttnVariant, n int) (string, error) {
 	switch {
-	case v == ops.AttnDecode || v == ops.AttnUnselected && n <= attnDecodeMaxTokens:
+	case v == ops.AttnDecode || v == ops.AttnUnselected && n <= AttnDecodeMax:
 		return "attn_decode", nil
 	case v == ops.AttnPrefill || v == ops.AttnUnselected:
 		return "attn_prefill", nil
