@@ -48,7 +48,7 @@ type File struct {
 	KVs        []KV
 	Tensors    []TensorInfo
 	Alignment  int64 // data alignment in bytes
-	DataOffset int64 // file offset of the data section
+	DataOffset int64 // file offset of the data section (past the end in a file with no tensors)
 
 	data  []byte
 	path  string
