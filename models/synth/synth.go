@@ -113,13 +113,30 @@ func metadata(s Shape, ts typeSpec, o Options, v vocab) []gguf.KV {
 // written in order, so memory stays a few megabytes per worker whatever
 // the model's size. The same Options give the same bytes.
 func Write(w io.Writer, o Options) error {
-	s, err := ShapeOf(o.Shape)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	gw, tensors, err := writeHeader(bw, o)
 	if err != nil {
 		return err
 	}
+	if err := generate(bw, tensors, gw.Tensors(), o); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return nil
+}
+
+// writeHeader resolves the options and writes the GGUF header (metadata and
+// tensor infos) of the model they describe.
+func writeHeader(w io.Writer, o Options) (*gguf.Writer, []tensorSpec, error) {
+	s, err := ShapeOf(o.Shape)
+	if err != nil {
+		return nil, nil, err
+	}
 	ts, err := typeSpecOf(o.Type)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var v vocab
 	if o.VocabFrom != "" {
@@ -128,36 +145,22 @@ func Write(w io.Writer, o Options) error {
 		v, err = byteVocab(s.Vocab)
 	}
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	s.Vocab = v.size
 	tensors := plan(s, ts)
-
-	bw := bufio.NewWriterSize(w, 1<<20)
-	gw := gguf.NewWriter(bw)
+	gw := gguf.NewWriter(w)
 	for _, kv := range metadata(s, ts, o, v) {
 		if err := gw.AddKV(kv.Key, kv.Value); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	for _, t := range tensors {
 		if err := gw.AddTensor(t.name, t.typ, t.dims()); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if err := gw.WriteHeader(); err != nil {
-		return err
-	}
-	// gguf.Writer.WriteTensorData takes a whole tensor at once (up to
-	// 262 MB for a 7B F16 embedding), so the data section is streamed here
-	// instead, at the offsets WriteHeader assigned; gw is not used further.
-	if err := generate(bw, tensors, gw.Tensors(), o); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	return nil
+	return gw, tensors, gw.WriteHeader()
 }
 
 // WriteFile writes the model to path through a temporary file in the same
