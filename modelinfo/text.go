@@ -43,7 +43,7 @@ func (i *Info) WriteText(w io.Writer, withTensors bool) error {
 		row("ffn", "%d", h.FFN)
 		row("vocab", "%d", h.Vocab)
 		row("context", "%d", h.Context)
-		row("rope", "%d dims, base %s, scale %s", h.RopeDims, fmtFloat(h.RopeBase), fmtFloat(h.RopeScale))
+		row("rope", "%d dims, base %s, scale %s", h.RopeDims, fmtPlain(h.RopeBase), fmtPlain(h.RopeScale))
 		row("rms eps", "%s", fmtFloat(h.Eps))
 		if h.Window > 0 {
 			row("sliding window", "%d", h.Window)
@@ -103,6 +103,9 @@ func orNone(s string) string {
 }
 
 func fmtFloat(f float32) string { return strconv.FormatFloat(float64(f), 'g', -1, 32) }
+
+// fmtPlain writes without an exponent: rope bases read "1000000".
+func fmtPlain(f float32) string { return strconv.FormatFloat(float64(f), 'f', -1, 32) }
 
 func fmtID(id int64, piece string) string {
 	if id < 0 {
