@@ -190,26 +190,23 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		return flat(ceil(rows, matvecRows), 1, matvecThreads), nil
 	case "matmul":
 		l := flat(ceil(rows, matmulRows), ceil(n, matmulTokens), matmulThreads)
-		l.ThreadgroupMemory = matmulMemory(c.Weight, form == "gate_up")
+		l.ThreadgroupMemory = matmulMemory(c.Weight)
 		return l, nil
 	}
 	return Launch{}, fmt.Errorf("family %q has no Metal geometry", c.Family)
 }
 
-// matmulMemory is the tiled kernel's threadgroup memory: weight tiles of
-// 64 rows × 32 columns (half, or float for F32 and BF16 weights, which half
-// would round), one float activation tile of 32 tokens × 32 columns; the
-// 64 × 32 float output staging reuses the same bytes.
-func matmulMemory(w quant.Type, gateUp bool) int {
+// matmulMemory is the tiled kernel's threadgroup memory: a weight tile of
+// 32 columns × 64 rows (half, or float for F32 and BF16 weights, which half
+// would round) and a float activation tile of 32 tokens × 32 columns; the
+// 32 × 64 float output staging reuses the same bytes. The gate_up form runs
+// the tile loop twice, once per weight, in the same memory.
+func matmulMemory(w quant.Type) int {
 	elem := 2
 	if w == quant.F32 || w == quant.BF16 {
 		elem = 4
 	}
-	tiles := 1
-	if gateUp {
-		tiles = 2
-	}
-	return max(tiles*matmulRows*matmulK*elem+matmulTokens*matmulK*4, matmulRows*matmulTokens*4)
+	return max(matmulK*matmulRows*elem+matmulTokens*matmulK*4, matmulTokens*matmulRows*4)
 }
 
 // check enforces the limits every Apple GPU shares.
