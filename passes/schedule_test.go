@@ -140,6 +140,8 @@ func TestSchedule7BVerifies(t *testing.T) {
 			s, m := plan7B(t, n)
 			p := s.Plan
 			checkPlanShape(t, s)
+			total := checkMemory(t, s.Graph, s.Target, s.Memory)
+			assert.Less(t, s.Memory.Arena, total, "the arena must reuse storage")
 			st := p.Stats()
 			if n <= 8 {
 				assert.Equal(t, idealWeightBytes(m, n), st.WeightBytesRead, "each weight read once, embed %d rows", n)

@@ -117,7 +117,7 @@ func (it *Interpreter) Step(tokens []int32, pos0 int) ([]float32, error) {
 	}
 	for i, d := range p.Dispatches() {
 		run, _ := kernelFor(d.Kernel)
-		c, _ := plan.Lookup(d.Kernel) // check found both
+		c, _ := plan.Lookup(d.Kernel) // check found both in New or SetPlan
 		if err := run(it, c, d); err != nil {
 			return nil, fmt.Errorf("interp: plan %s dispatch %d (%s, %s): %w", p.Name, i, d.Node, d.Kernel, err)
 		}
