@@ -25,7 +25,7 @@ func TestChunkingGivesSameLogits(t *testing.T) {
 		kv    quant.Type
 	}{
 		{"derived/synth-d256-gqa-Q4_0.gguf", quant.F32}, // Q4_0 and Q6_K weights, GQA
-		{"stories260K.gguf", quant.F16},                  // F32 weights, F16 cache
+		{"stories260K.gguf", quant.F16},                 // F32 weights, F16 cache
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/kv%s", c.model, c.kv), func(t *testing.T) {
