@@ -2,17 +2,13 @@ package passes
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/graph"
+	"github.com/metalgraph/metalgraph/internal/testmodel"
 	"github.com/metalgraph/metalgraph/models/mistral"
 	"github.com/metalgraph/metalgraph/ops"
 	"github.com/metalgraph/metalgraph/plan"
@@ -21,99 +17,10 @@ import (
 
 var allFusions = []string{"fuse_qkv", "fuse_gate_up", "fuse_residual", "fuse_rope_kv"}
 
-var (
-	m7bOnce sync.Once
-	m7b     *mistral.Model
-	m7bErr  error
-	m7bDir  string
-)
-
-// TestMain removes the Mistral-7B-shaped file after the package's tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if m7b != nil {
-		m7b.Close()
-		os.RemoveAll(m7bDir)
-	}
-	os.Exit(code)
-}
-
-// mistral7B opens a GGUF file of Mistral-7B's shape and a Q4_0 file's
-// types (Q4_0 matrices, output.weight Q6_K, F32 norms) whose data section
-// is a hole: the header is written, the file truncated to its full 3.9 GB
-// size, and nothing else, so it costs a few kilobytes of disk. Graphs,
-// memory plans and schedules need the tensors' shapes, types and offsets
-// only.
-func mistral7B(t testing.TB) *mistral.Model {
-	t.Helper()
-	m7bOnce.Do(func() { m7b, m7bErr = writeMistral7B() })
-	require.NoError(t, m7bErr)
-	return m7b
-}
-
-func writeMistral7B() (*mistral.Model, error) {
-	const dim, layers, heads, kvHeads, ffn, vocab, context = 4096, 32, 32, 8, 14336, 32000, 32768
-	dir, err := os.MkdirTemp("", "metalgraph-7b")
-	if err != nil {
-		return nil, err
-	}
-	m7bDir = dir
-	f, err := os.Create(filepath.Join(dir, "mistral-7b-shape.gguf"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	w := gguf.NewWriter(f)
-	u := func(x int) gguf.Value { return gguf.Uint32Value(uint32(x)) }
-	for _, kv := range []gguf.KV{
-		{Key: "general.architecture", Value: gguf.StringValue("llama")},
-		{Key: "general.name", Value: gguf.StringValue("mistral-7b-shape")},
-		{Key: "llama.embedding_length", Value: u(dim)},
-		{Key: "llama.block_count", Value: u(layers)},
-		{Key: "llama.feed_forward_length", Value: u(ffn)},
-		{Key: "llama.attention.head_count", Value: u(heads)},
-		{Key: "llama.attention.head_count_kv", Value: u(kvHeads)},
-		{Key: "llama.context_length", Value: u(context)},
-		{Key: "llama.rope.freq_base", Value: gguf.Float32Value(1e6)},
-		{Key: "llama.attention.layer_norm_rms_epsilon", Value: gguf.Float32Value(1e-5)},
-	} {
-		w.AddKV(kv.Key, kv.Value)
-	}
-	tensor := func(name string, typ quant.Type, dims ...int64) { w.AddTensor(name, typ, dims) }
-	tensor("token_embd.weight", quant.Q4_0, dim, vocab)
-	for i := range layers {
-		p := fmt.Sprintf("blk.%d.", i)
-		tensor(p+"attn_norm.weight", quant.F32, dim)
-		tensor(p+"attn_q.weight", quant.Q4_0, dim, dim)
-		tensor(p+"attn_k.weight", quant.Q4_0, dim, kvHeads*dim/heads)
-		tensor(p+"attn_v.weight", quant.Q4_0, dim, kvHeads*dim/heads)
-		tensor(p+"attn_output.weight", quant.Q4_0, dim, dim)
-		tensor(p+"ffn_norm.weight", quant.F32, dim)
-		tensor(p+"ffn_gate.weight", quant.Q4_0, dim, ffn)
-		tensor(p+"ffn_up.weight", quant.Q4_0, dim, ffn)
-		tensor(p+"ffn_down.weight", quant.Q4_0, ffn, dim)
-	}
-	tensor("output_norm.weight", quant.F32, dim)
-	tensor("output.weight", quant.Q6_K, dim, vocab)
-	if err := w.WriteHeader(); err != nil {
-		return nil, err
-	}
-	header, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return nil, err
-	}
-	ts := w.Tensors()
-	last := ts[len(ts)-1]
-	if err := f.Truncate(header + last.Offset + last.Size); err != nil {
-		return nil, err
-	}
-	return mistral.Open(f.Name())
-}
-
 // plan7B schedules the Mistral-7B shape for a step of n tokens.
 func plan7B(t *testing.T, n int, disable ...string) (*State, *mistral.Model) {
 	t.Helper()
-	m := mistral7B(t)
+	m := testmodel.Mistral7B(t)
 	g, err := mistral.Build(m.Config, m.Weights, n)
 	require.NoError(t, err)
 	s := runPipeline(t, g, Target{Weights: m.Weights, WeightsSize: m.File.Size()}, disable...)
@@ -152,7 +59,7 @@ func TestSchedule7BVerifies(t *testing.T) {
 }
 
 func TestSchedule7BDecodeNumbers(t *testing.T) {
-	m := mistral7B(t)
+	m := testmodel.Mistral7B(t)
 	g, err := mistral.Build(m.Config, m.Weights, 1)
 	require.NoError(t, err)
 	for _, c := range []struct {
