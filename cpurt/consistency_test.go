@@ -46,3 +46,19 @@ func TestChunkingGivesSameLogits(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDoesNotAllocate: Run walks kernels compiled to closures over
+// preallocated views and scratch; a step allocates nothing.
+func TestRunDoesNotAllocate(t *testing.T) {
+	md := openModel(t, "derived/synth-d256-gqa-Q4_0.gguf", quant.F16, 3)
+	for _, n := range []int{1, 5, 12} {
+		p := md.program(t, n)
+		tokens := make([]int32, n)
+		allocs := testing.AllocsPerRun(5, func() {
+			if _, err := p.Run(tokens, 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zerof(t, allocs, "N=%d", n)
+	}
+}
