@@ -50,7 +50,9 @@ type family struct {
 // The mat-vec families exist in three variants: matvec (N = 1 or one
 // weight read per token), mtmatvec (each weight row read once for a small
 // batch) and matmul (tiled, prefill). Each has plain, _acc (y = r + W·x,
-// r and y may alias), _qkv and _gate_up forms.
+// r and y may alias), _qkv and _gate_up forms. The outputs of add and
+// swiglu may alias their first input: plan_memory writes them in place, so
+// every runtime's kernels for these must be elementwise-safe.
 var families = func() []family {
 	fs := []family{
 		{"embed", "weight", []Role{r("table"), r("tokens"), w("out")}, EmbedParams{}, "[dim, tokens]"},
