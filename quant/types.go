@@ -42,7 +42,9 @@ type layout struct {
 	supported  bool
 }
 
-var layouts = map[Type]layout{
+// layouts is indexed by type id (an array, not a map: RowBytes sits on
+// hot paths). A zero blockSize marks an unknown id.
+var layouts = [...]layout{
 	F32:  {"F32", 1, 4, true},
 	F16:  {"F16", 1, 2, true},
 	BF16: {"BF16", 1, 2, true},
@@ -67,7 +69,7 @@ var layouts = map[Type]layout{
 
 // String returns ggml's name for the type, or "type(N)" for an unknown id.
 func (t Type) String() string {
-	if l, ok := layouts[t]; ok {
+	if l, ok := lookup(t); ok {
 		return l.name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
@@ -76,24 +78,31 @@ func (t Type) String() string {
 // Known reports whether the block layout of t is known, so that sizes can
 // be computed even for types this package cannot decode.
 func (t Type) Known() bool {
-	_, ok := layouts[t]
+	_, ok := lookup(t)
 	return ok
 }
 
+func lookup(t Type) (layout, bool) {
+	if int(t) >= len(layouts) || layouts[t].blockSize == 0 {
+		return layout{}, false
+	}
+	return layouts[t], true
+}
+
 // Supported reports whether rows of t can be dequantised by this package.
-func (t Type) Supported() bool { return layouts[t].supported }
+func (t Type) Supported() bool { l, _ := lookup(t); return l.supported }
 
 // BlockSize is the number of elements in one block (1 for plain floats).
-func (t Type) BlockSize() int { return layouts[t].blockSize }
+func (t Type) BlockSize() int { l, _ := lookup(t); return l.blockSize }
 
 // BlockBytes is the number of bytes one block occupies.
-func (t Type) BlockBytes() int { return layouts[t].blockBytes }
+func (t Type) BlockBytes() int { l, _ := lookup(t); return l.blockBytes }
 
 // ParseType maps a ggml type name such as "Q4_0" to its Type.
 func ParseType(name string) (Type, error) {
 	for t, l := range layouts {
-		if l.name == name {
-			return t, nil
+		if l.blockSize != 0 && l.name == name {
+			return Type(t), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown tensor type %q", name)
@@ -103,7 +112,7 @@ func ParseType(name string) (Type, error) {
 // occupies. It fails for an unknown type, a row length that is not a whole
 // number of blocks, or a size that would overflow.
 func RowBytes(t Type, n int64) (int64, error) {
-	l, ok := layouts[t]
+	l, ok := lookup(t)
 	if !ok {
 		return 0, fmt.Errorf("unknown tensor type id %d", uint32(t))
 	}
