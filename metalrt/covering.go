@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/metalgraph/metalgraph/plan"
 )
 
 // Extent is one tensor's bytes in the weights file.
@@ -105,6 +107,27 @@ func (c Covering) Locate(off, n int64) (buffer int, offsetInBuffer int64, err er
 		return 0, 0, fmt.Errorf("metal covering: %d bytes at file offset %d lie in no single buffer", n, off)
 	}
 	return i, off - c[i].Offset, nil
+}
+
+// Extents lists the distinct weight ranges a plan binds, named by the
+// weight they hold, in first-use order: the tensors a covering of the
+// weights file must keep whole. Plans for every step size of one model
+// bind the same tensors, so they share one covering.
+func Extents(p *plan.Plan) []Extent {
+	type key struct{ off, n int64 }
+	seen := map[key]bool{}
+	var out []Extent
+	for _, d := range p.Dispatches() {
+		for _, b := range d.Bindings {
+			k := key{b.Offset, b.Length}
+			if b.Buffer != plan.Weights || seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, Extent{Name: b.Value, Offset: b.Offset, Length: b.Length})
+		}
+	}
+	return out
 }
 
 func pageUp(x, a int64) int64   { return (x + a - 1) / a * a }
