@@ -6,27 +6,38 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/emicklei/dot"
-
+	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/graph"
 	"github.com/metalgraph/metalgraph/models/mistral"
+	"github.com/metalgraph/metalgraph/passes"
 	"github.com/metalgraph/metalgraph/tools/graphviz"
 )
 
 func init() {
 	register(&command{
-		name:    "graph",
-		args:    "-m FILE [--tokens N] [-o out.dot|out.svg] [--collapse]",
-		summary: "draw a model's graph for a step of N tokens as Graphviz DOT, or SVG through Graphviz's dot",
+		name: "graph",
+		args: "-m FILE [--tokens N] [--ctx N] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/] [--collapse]",
+		summary: "draw a model's graph for a step of N tokens (as built, or after an optimisation pass) or its plan " +
+			"as Graphviz DOT or SVG, and tabulate what each pass does",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var o graphOptions
 			fs.StringVar(&o.model, "m", "", "model `FILE` to draw")
 			fs.StringVar(&o.model, "model", "", "model `FILE` (same as -m)")
 			fs.IntVar(&o.tokens, "tokens", 1, "tokens per step, `N`: 1 is the decode step, more a prefill or verification step")
-			fs.StringVar(&o.out, "o", "", "write to `FILE`: .dot or .gv for DOT, .svg rendered by Graphviz's dot (default: DOT on standard output)")
+			fs.IntVar(&o.ctx, "ctx", 0, fmt.Sprintf("KV cache positions `N` to plan for (0 = the model's context, at most %d, as the engine does)", engine.DefaultContext))
+			fs.StringVar(&o.out, "o", "", "write to `FILE`: .dot or .gv for DOT, .svg rendered by Graphviz's dot (default: DOT on standard output); "+
+				"with --after all, one file per pass beside it, out.NN-PASS.dot (NN its place in the pipeline, 00-build the graph as built); "+
+				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot")
 			fs.BoolVar(&o.collapse, "collapse", false, "draw each run of identical blocks once, labelled with its count")
+			fs.StringVar(&o.after, "after", "", "draw the graph after `PASS` instead of as built; all draws it after every pass, "+
+				"on standard output as consecutive digraphs each after a '// after NN PASS' comment line ("+strings.Join(passes.Names(), ", ")+")")
+			fs.BoolVar(&o.plan, "plan", false, "draw the plan that the whole pipeline makes: its command buffers, dispatches and barriers")
+			fs.BoolVar(&o.passes, "passes", false, "print a table of the passes (time, nodes before and after) and of the plan "+
+				"(dispatches, barriers, command buffers, arena, KV cache, bytes read per step); alone, it draws nothing")
+			fs.StringVar(&o.disable, "disable", "", "skip the comma-separated `PASSES`, to see what they buy (with --after, --plan or --passes)")
 			return func(e *env, args []string) int {
 				if err := o.check(args); err != nil {
 					return e.usageError("%v", err)
@@ -41,8 +52,13 @@ func init() {
 type graphOptions struct {
 	model    string
 	tokens   int
+	ctx      int
 	out      string
 	collapse bool
+	after    string
+	plan     bool
+	passes   bool
+	disable  string
 }
 
 func (o graphOptions) check(args []string) error {
@@ -53,9 +69,50 @@ func (o graphOptions) check(args []string) error {
 		return fmt.Errorf("unexpected arguments %q (the model is given with -m)", args)
 	case o.tokens < 1:
 		return fmt.Errorf("--tokens %d: a step has at least one token", o.tokens)
+	case o.ctx < 0:
+		return fmt.Errorf("--ctx %d: must be positive (or 0 for the default)", o.ctx)
+	case o.after != "" && o.plan:
+		return errors.New("--after and --plan draw different pictures; choose one")
+	case o.passes && o.out == "" && (o.after != "" || o.plan):
+		return errors.New("--passes prints a table on standard output; write the picture to a file with -o")
+	case o.disable != "" && o.after == "" && !o.plan && !o.passes:
+		return errors.New("--disable changes the pipeline; use it with --after, --plan or --passes")
+	case o.collapse && (o.plan || o.onlyTable()):
+		return errors.New("--collapse draws graphs, not plans or tables")
+	case o.out != "" && o.onlyTable():
+		return errors.New("-o writes a picture, and --passes alone draws none; add --after or --plan")
+	case isDir(o.out) && o.after == "":
+		return fmt.Errorf("-o %s: a directory holds the graphs after passes (--after); name a file", o.out)
 	}
-	_, err := outputFormat(o.out)
+	disable, err := o.disabled()
+	if err != nil {
+		return err
+	}
+	if err := (passes.Options{Disable: disable}).Check(); err != nil {
+		return fmt.Errorf("--disable %s: %w", o.disable, err)
+	}
+	if err := (passes.Options{Disable: disable, DumpAfter: o.after}).Check(); err != nil {
+		return fmt.Errorf("--after %s: %w", o.after, err)
+	}
+	_, err = outputFormat(o.out)
 	return err
+}
+
+// onlyTable says the command prints the pass table and draws nothing.
+func (o graphOptions) onlyTable() bool { return o.passes && o.after == "" && !o.plan }
+
+// disabled splits --disable into pass names.
+func (o graphOptions) disabled() ([]string, error) {
+	if o.disable == "" {
+		return nil, nil
+	}
+	names := strings.Split(o.disable, ",")
+	for i, n := range names {
+		if names[i] = strings.TrimSpace(n); names[i] == "" {
+			return nil, fmt.Errorf("--disable %q: empty pass name", o.disable)
+		}
+	}
+	return names, nil
 }
 
 // format is how a picture is written.
@@ -66,9 +123,22 @@ const (
 	formatSVG
 )
 
-// outputFormat picks the format from the output file's extension.
-func outputFormat(path string) (format, error) {
+// isDir says -o names a directory: it ends in a slash or exists as one.
+func isDir(path string) bool {
 	if path == "" {
+		return false
+	}
+	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)) {
+		return true
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// outputFormat picks the format from the output file's extension; a
+// directory gets DOT files.
+func outputFormat(path string) (format, error) {
+	if path == "" || isDir(path) {
 		return formatDOT, nil
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -77,23 +147,104 @@ func outputFormat(path string) (format, error) {
 	case ".svg":
 		return formatSVG, nil
 	}
-	return 0, fmt.Errorf("-o %s: want a .dot, .gv or .svg file", path)
+	return 0, fmt.Errorf("-o %s: want a .dot, .gv or .svg file, or a directory DIR/", path)
+}
+
+// picture is one drawing to write: its DOT text, the file it goes to (""
+// for standard output) and what it shows.
+type picture struct {
+	dot     string
+	file    string
+	comment string // a DOT comment line before it on standard output
+	what    string
 }
 
 // drawGraph opens the model, builds the step's graph and writes the
-// picture. The stages stay separate so that passes (to draw the graph
-// after one of them) and plans (to draw the schedule) slot in between.
+// pictures and the table the flags ask for: the graph as built, after
+// passes, or the plan; then the pass table.
 func drawGraph(e *env, o graphOptions) int {
 	m, err := openModel(o.model)
 	if err != nil {
 		return e.fail(err)
 	}
 	defer m.Close()
-	g, err := mistral.Build(m.Config, m.Weights, o.tokens)
+	cfg := m.Config
+	switch {
+	case o.ctx == 0:
+		cfg.Context = min(cfg.Context, engine.DefaultContext)
+	case o.ctx > cfg.Context:
+		return e.usageError("--ctx %d exceeds the model's context of %d positions", o.ctx, cfg.Context)
+	default:
+		cfg.Context = o.ctx
+	}
+	g, err := mistral.Build(cfg, m.Weights, o.tokens)
 	if err != nil {
 		return e.fail(fmt.Errorf("%s: %w", o.model, err))
 	}
-	return writePicture(e, o.out, graphviz.Graph(g, graphviz.Options{Collapse: o.collapse}), describe(g))
+	gopt := graphviz.Options{Collapse: o.collapse}
+	if o.after == "" && !o.plan && !o.passes {
+		return writePictures(e, []picture{{dot: graphviz.Graph(g, gopt).String(), file: o.out, what: describe(g)}})
+	}
+
+	disable, _ := o.disabled() // check has vetted it
+	var pics []picture
+	if o.after == "all" {
+		pics = append(pics, o.afterPass(g, gopt, 0, "build"))
+	}
+	popt := passes.Options{Disable: disable, DumpAfter: o.after, Dump: func(pass string, g *graph.Graph) {
+		pics = append(pics, o.afterPass(g, gopt, slices.Index(passes.Names(), pass)+1, pass))
+	}}
+	if o.after == "" {
+		popt.Dump = nil
+	}
+	res, err := passes.Run(g, passes.Target{Weights: m.Weights, WeightsSize: m.File.Size()}, popt)
+	if err != nil {
+		return e.fail(fmt.Errorf("%s: %w", o.model, err))
+	}
+	if o.plan {
+		p := res.Plan
+		what := fmt.Sprintf("plan %s, %d dispatches in %d command buffers", p.Name, len(p.Dispatches()), len(p.Commands))
+		pics = append(pics, picture{dot: graphviz.Plan(p).String(), file: o.out, what: what})
+	}
+	if isDir(o.out) {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return e.fail(err)
+		}
+	}
+	if rc := writePictures(e, pics); rc != 0 {
+		return rc
+	}
+	if o.passes {
+		if err := passes.WriteTable(e.stdout, res); err != nil {
+			return e.fail(err)
+		}
+	}
+	return 0
+}
+
+// afterPass draws g as it is after pass number idx of the pipeline (0: as
+// built) and names its file.
+func (o graphOptions) afterPass(g *graph.Graph, gopt graphviz.Options, idx int, pass string) picture {
+	when := "after " + pass
+	if idx == 0 {
+		when = "as built"
+	}
+	pic := graphviz.Graph(g, gopt)
+	pic.Attr("label", fmt.Sprintf("%v · %s", pic.Value("label"), when))
+	file := o.out
+	switch {
+	case isDir(o.out):
+		file = filepath.Join(o.out, fmt.Sprintf("%02d-%s.dot", idx, pass))
+	case o.out != "" && o.after == "all":
+		ext := filepath.Ext(o.out)
+		file = fmt.Sprintf("%s.%02d-%s%s", strings.TrimSuffix(o.out, ext), idx, pass, ext)
+	}
+	return picture{
+		dot:     pic.String(),
+		file:    file,
+		comment: fmt.Sprintf("// after %02d %s\n", idx, pass),
+		what:    fmt.Sprintf("graph %s %s, %d nodes", g.Name, when, len(g.Nodes)),
+	}
 }
 
 func openModel(path string) (*mistral.Model, error) {
@@ -115,28 +266,39 @@ func describe(g *graph.Graph) string {
 	return fmt.Sprintf("graph %s, %d nodes", g.Name, len(g.Nodes))
 }
 
-// writePicture writes DOT to standard output, or DOT or SVG to the -o file.
-func writePicture(e *env, out string, pic *dot.Graph, what string) int {
-	src := []byte(pic.String())
-	if out == "" {
-		if _, err := e.stdout.Write(src); err != nil {
+// writePictures writes each picture as DOT to standard output (several
+// separated by a blank line and their comment lines), or as DOT or SVG to
+// its file.
+func writePictures(e *env, pics []picture) int {
+	for i, p := range pics {
+		if p.file == "" {
+			src := p.comment + p.dot
+			if i > 0 {
+				src = "\n" + src
+			}
+			if _, err := e.stdout.Write([]byte(src)); err != nil {
+				return e.fail(err)
+			}
+			continue
+		}
+		if err := writeFile(p); err != nil {
 			return e.fail(err)
 		}
-		return 0
+		fmt.Fprintf(e.stdout, "wrote %s: %s\n", p.file, p.what)
 	}
-	f, err := outputFormat(out)
+	return 0
+}
+
+func writeFile(p picture) error {
+	f, err := outputFormat(p.file)
 	if err != nil {
-		return e.fail(err)
+		return err
 	}
-	data := src
+	data := []byte(p.dot)
 	if f == formatSVG {
-		if data, err = graphviz.RenderSVG(src); err != nil {
-			return e.fail(fmt.Errorf("%s: %w (or write DOT with -o %s)", out, err, strings.TrimSuffix(out, filepath.Ext(out))+".dot"))
+		if data, err = graphviz.RenderSVG(data); err != nil {
+			return fmt.Errorf("%s: %w (or write DOT with -o %s)", p.file, err, strings.TrimSuffix(p.file, filepath.Ext(p.file))+".dot")
 		}
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s\n", out, what)
-	return 0
+	return os.WriteFile(p.file, data, 0o644)
 }
