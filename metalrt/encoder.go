@@ -89,6 +89,9 @@ type CommandList struct {
 	cmds    []command
 	kernels []string
 	buffers int
+	// Per kernel, the most threads per threadgroup and bytes of
+	// threadgroup memory any of its launches asks for.
+	threads, memory map[string]int
 }
 
 // slot is what a buffer index holds in an encoder.
@@ -113,8 +116,7 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 	if err := plan.Verify(p); err != nil {
 		return nil, fmt.Errorf("metalrt: %w", err)
 	}
-	l := &CommandList{}
-	seen := map[string]bool{}
+	l := &CommandList{threads: map[string]int{}, memory: map[string]int{}}
 	for ci, cb := range p.Commands {
 		if len(cb.Dispatches) == 0 {
 			continue
@@ -135,11 +137,13 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 			if key := PipelineKey(d.Kernel); key != pipeline {
 				pipeline = key
 				l.add(command{op: opPipeline, key: key})
-				if !seen[key] {
-					seen[key] = true
-					l.kernels = append(l.kernels, d.Kernel)
-				}
 			}
+			if _, ok := l.threads[d.Kernel]; !ok {
+				l.kernels = append(l.kernels, d.Kernel)
+			}
+			t := launch.Threads
+			l.threads[d.Kernel] = max(l.threads[d.Kernel], t[0]*t[1]*t[2])
+			l.memory[d.Kernel] = max(l.memory[d.Kernel], launch.ThreadgroupMemory)
 			for i, b := range d.Bindings {
 				c, err := bindingCommand(b, i, cov)
 				if err != nil {
@@ -218,6 +222,14 @@ func (l *CommandList) Replay(enc Encoder) {
 // Kernels lists the contracts the list dispatches, in first-use order: the
 // pipelines a runtime needs.
 func (l *CommandList) Kernels() []string { return append([]string(nil), l.kernels...) }
+
+// MaxThreads is the most threads per threadgroup a kernel's launches use,
+// which its pipeline must allow.
+func (l *CommandList) MaxThreads(kernel string) int { return l.threads[kernel] }
+
+// MaxThreadgroupMemory is the most threadgroup memory a kernel's launches
+// reserve.
+func (l *CommandList) MaxThreadgroupMemory(kernel string) int { return l.memory[kernel] }
 
 // CommandBuffers is the number of command buffers a replay commits.
 func (l *CommandList) CommandBuffers() int { return l.buffers }

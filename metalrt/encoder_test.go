@@ -92,6 +92,10 @@ commit cb=2
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rmsnorm", "matvec_f32", "matmul_q4_0"}, l.Kernels())
 	assert.Equal(t, 2, l.CommandBuffers())
+	assert.Equal(t, 32, l.MaxThreads("rmsnorm"))
+	assert.Equal(t, 128, l.MaxThreads("matmul_q4_0"))
+	assert.Equal(t, 8192, l.MaxThreadgroupMemory("matmul_q4_0"))
+	assert.Zero(t, l.MaxThreadgroupMemory("matvec_f32"))
 	assert.Equal(t, strings.Count(want, "\n"), l.Len())
 }
 
