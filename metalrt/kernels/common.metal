@@ -1,0 +1,508 @@
+// metalgraph MSL kernels: shared definitions. kernels.go puts this file
+// first and the other kernel files after it into one library source.
+//
+// Conventions (metalrt/geometry.go computes the launches that match):
+// binding i of a plan contract is [[buffer(i)]], its parameter struct is at
+// [[buffer(number of bindings)]], weights are raw GGUF rows read natively,
+// activations are float, KV caches float or half.
+
+#include <metal_stdlib>
+using namespace metal;
+
+// ---- parameter structs: plan/params.go, same fields in the same order ----
+
+struct StepParams {
+    int pos0;
+    int n;
+    int kv_len;
+    int pad;
+};
+
+struct EmbedParams {
+    int dim;
+    int vocab;
+    int n;
+};
+
+struct NormParams {
+    int dim;
+    int n;
+    float eps;
+};
+
+struct MatParams {
+    int rows;
+    int cols;
+    int n;
+};
+
+struct QKVParams {
+    int rows_q;
+    int rows_kv;
+    int cols;
+    int n;
+};
+
+struct RopeParams {
+    int heads;
+    int head_dim;
+    int dims;
+    int n;
+    float base;
+    float freq_scale;
+};
+
+struct KVParams {
+    int width;
+    int n;
+    int capacity;
+};
+
+struct RopeKVParams {
+    int heads;
+    int kv_heads;
+    int head_dim;
+    int dims;
+    int n;
+    int capacity;
+    float base;
+    float freq_scale;
+};
+
+struct AttnParams {
+    int heads;
+    int kv_heads;
+    int head_dim;
+    int n;
+    int capacity;
+    int window;
+    float scale;
+};
+
+struct EltParams {
+    int count;
+};
+
+// ---- launch shapes (geometry.go has the same numbers) ----
+
+#define MV_ROWS_PER_SIMDGROUP 4 // 2 simdgroups → 8 rows per threadgroup
+#define MT_MAX_N 8              // tokens of a multi-token mat-vec
+#define MM_ROWS 64              // tiled: weight rows per tile
+#define MM_TOKENS 32            // tiled: tokens per tile
+#define MM_K 32                 // tiled: columns per step
+#define MM_THREADS 128          // tiled: 4 simdgroups
+#define ATTN_SIMDGROUPS 8
+#define ATTN_BLOCK 32           // KV positions per block
+#define ATTN_MAX_DIM_PER_LANE 8 // head_dim ≤ 256
+#define ELT_THREADS 256         // embed, kv_write, swiglu, add
+
+// ---- GGUF blocks, byte for byte as ggml lays them out ----
+
+struct block_q4_0 {
+    half d;
+    uchar qs[16]; // element i in the low nibble of qs[i], i+16 in the high
+};
+static_assert(sizeof(block_q4_0) == 18, "Q4_0 block is 18 bytes");
+
+struct block_q8_0 {
+    half d;
+    char qs[32];
+};
+static_assert(sizeof(block_q8_0) == 34, "Q8_0 block is 34 bytes");
+
+struct block_q4_k {
+    half d;
+    half dmin;
+    uchar scales[12]; // 8 six-bit scales and mins, packed
+    uchar qs[128];
+};
+static_assert(sizeof(block_q4_k) == 144, "Q4_K block is 144 bytes");
+
+struct block_q5_k {
+    half d;
+    half dmin;
+    uchar scales[12];
+    uchar qh[32]; // fifth bit of sub-block j in bit j
+    uchar qs[128];
+};
+static_assert(sizeof(block_q5_k) == 176, "Q5_K block is 176 bytes");
+
+struct block_q6_k {
+    uchar ql[128]; // low four bits
+    uchar qh[64];  // high two bits
+    char scales[16];
+    half d;
+};
+static_assert(sizeof(block_q6_k) == 210, "Q6_K block is 210 bytes");
+
+// ---- scalar helpers ----
+
+inline float bf16_to_float(ushort h) { return as_type<float>(uint(h) << 16); }
+
+inline float silu(float x) { return x / (1.0f + exp(-x)); }
+
+// bytes16 reads 16 bytes at an even address as 8 aligned ushort loads.
+inline void bytes16(device const uchar *p, thread uchar *b) {
+    device const ushort *u = (device const ushort *)p;
+    for (short i = 0; i < 8; i++) {
+        ushort v = u[i];
+        b[2 * i] = uchar(v & 0xff);
+        b[2 * i + 1] = uchar(v >> 8);
+    }
+}
+
+// scale_min_k4 unpacks the 6-bit scale (x) and min (y) of sub-block j of a
+// Q4_K/Q5_K super-block.
+inline uchar2 scale_min_k4(int j, device const uchar *s) {
+    if (j < 4) {
+        return uchar2(uchar(s[j] & 63), uchar(s[j + 4] & 63));
+    }
+    return uchar2(uchar((s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4)), uchar((s[j + 4] >> 4) | ((s[j] >> 6) << 4)));
+}
+
+// load_x16 reads 16 activations from col, zero past cols.
+inline void load_x16(device const float *x, int col, int cols, thread float *v) {
+    if (col + 16 <= cols) {
+        device const packed_float4 *p = (device const packed_float4 *)(x + col);
+        for (short i = 0; i < 4; i++) {
+            float4 f = float4(p[i]);
+            v[4 * i] = f.x;
+            v[4 * i + 1] = f.y;
+            v[4 * i + 2] = f.z;
+            v[4 * i + 3] = f.w;
+        }
+        return;
+    }
+    for (short i = 0; i < 16; i++) {
+        v[i] = col + i < cols ? x[col + i] : 0.0f;
+    }
+}
+
+inline float dot16(thread const float *a, thread const float *b) {
+    float s = 0.0f;
+    for (short i = 0; i < 16; i++) {
+        s += a[i] * b[i];
+    }
+    return s;
+}
+
+// ---- weight row decoders ----
+//
+// Each decoder reads one row of its type natively. col is always a multiple
+// of 16; cols (the row length) only matters to the float types, whose rows
+// need not be whole chunks: quantised rows hold whole blocks (geometry.go
+// refuses others).
+//   row_bytes(cols)             bytes of one row
+//   dot16(row, col, cols, x)    Σ w[col+i]·x[i], i < 16
+//   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
+// tile_t is the type of the weight tile of the tiled mat-mat: half where
+// the dequantised weights are (close to) exact in half, float otherwise.
+
+struct DecF32 {
+    typedef float tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols) * 4; }
+    static void load16(device const uchar *row, int col, int cols, thread float *w) {
+        device const float *r = (device const float *)row + col;
+        if (col + 16 <= cols) {
+            device const packed_float4 *p = (device const packed_float4 *)r;
+            for (short i = 0; i < 4; i++) {
+                float4 f = float4(p[i]);
+                w[4 * i] = f.x;
+                w[4 * i + 1] = f.y;
+                w[4 * i + 2] = f.z;
+                w[4 * i + 3] = f.w;
+            }
+            return;
+        }
+        for (short i = 0; i < 16; i++) {
+            w[i] = col + i < cols ? r[i] : 0.0f;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+        float w[16];
+        load16(row, col, cols, w);
+        return ::dot16(w, x);
+    }
+};
+
+struct DecF16 {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols) * 2; }
+    static void load16(device const uchar *row, int col, int cols, thread float *w) {
+        device const half *r = (device const half *)row + col;
+        if (col + 16 <= cols) {
+            device const packed_half4 *p = (device const packed_half4 *)r;
+            for (short i = 0; i < 4; i++) {
+                float4 f = float4(half4(p[i]));
+                w[4 * i] = f.x;
+                w[4 * i + 1] = f.y;
+                w[4 * i + 2] = f.z;
+                w[4 * i + 3] = f.w;
+            }
+            return;
+        }
+        for (short i = 0; i < 16; i++) {
+            w[i] = col + i < cols ? float(r[i]) : 0.0f;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+        float w[16];
+        load16(row, col, cols, w);
+        return ::dot16(w, x);
+    }
+};
+
+struct DecBF16 {
+    typedef float tile_t; // half's range and precision differ from bfloat16
+    static ulong row_bytes(int cols) { return ulong(cols) * 2; }
+    static void load16(device const uchar *row, int col, int cols, thread float *w) {
+        device const ushort *r = (device const ushort *)row + col;
+        if (col + 16 <= cols) {
+            device const packed_ushort4 *p = (device const packed_ushort4 *)r;
+            for (short i = 0; i < 4; i++) {
+                ushort4 u = ushort4(p[i]);
+                w[4 * i] = bf16_to_float(u.x);
+                w[4 * i + 1] = bf16_to_float(u.y);
+                w[4 * i + 2] = bf16_to_float(u.z);
+                w[4 * i + 3] = bf16_to_float(u.w);
+            }
+            return;
+        }
+        for (short i = 0; i < 16; i++) {
+            w[i] = col + i < cols ? bf16_to_float(r[i]) : 0.0f;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+        float w[16];
+        load16(row, col, cols, w);
+        return ::dot16(w, x);
+    }
+};
+
+// Q4_0: a chunk of 16 is the low (first half) or high nibbles of qs.
+struct DecQ4_0 {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q4_0); }
+    static void load16(device const uchar *row, int col, int, thread float *w) {
+        device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
+        const float d = float(b->d);
+        const uchar shift = (col % 32) >= 16 ? 4 : 0;
+        uchar q[16];
+        bytes16(b->qs, q);
+        for (short i = 0; i < 16; i++) {
+            w[i] = float(int((q[i] >> shift) & 0xf) - 8) * d;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+        device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
+        const uchar shift = (col % 32) >= 16 ? 4 : 0;
+        uchar q[16];
+        bytes16(b->qs, q);
+        float s = 0.0f;
+        for (short i = 0; i < 16; i++) {
+            s += float(int((q[i] >> shift) & 0xf) - 8) * x[i];
+        }
+        return float(b->d) * s;
+    }
+};
+
+struct DecQ8_0 {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q8_0); }
+    static void load16(device const uchar *row, int col, int, thread float *w) {
+        device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
+        const float d = float(b->d);
+        uchar q[16];
+        bytes16((device const uchar *)b->qs + col % 32, q);
+        for (short i = 0; i < 16; i++) {
+            w[i] = float(as_type<char>(q[i])) * d;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+        device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
+        uchar q[16];
+        bytes16((device const uchar *)b->qs + col % 32, q);
+        float s = 0.0f;
+        for (short i = 0; i < 16; i++) {
+            s += float(as_type<char>(q[i])) * x[i];
+        }
+        return float(b->d) * s;
+    }
+};
+
+// Q4_K: element e of a super-block is in group j = e/64; its first 32 are
+// the low nibbles of qs[32j..], the next 32 the high nibbles, sub-blocks 2j
+// and 2j+1 with their own scale and min: w = d·sc·q − dmin·m.
+struct DecQ4_K {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q4_k); }
+    static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
+        device const block_q4_k *b = (device const block_q4_k *)row + col / 256;
+        const int e = col % 256, j = e / 64, l = e % 64;
+        const int sub = 2 * j + (l >= 32 ? 1 : 0);
+        const uchar2 sm = scale_min_k4(sub, b->scales);
+        dl = float(b->d) * float(sm.x);
+        ml = float(b->dmin) * float(sm.y);
+        uchar raw[16];
+        bytes16(b->qs + 32 * j + l % 32, raw);
+        const uchar shift = l >= 32 ? 4 : 0;
+        for (short i = 0; i < 16; i++) {
+            q[i] = uchar((raw[i] >> shift) & 0xf);
+        }
+    }
+    static void load16(device const uchar *row, int col, int, thread float *w) {
+        uchar q[16];
+        float dl, ml;
+        chunk(row, col, q, dl, ml);
+        for (short i = 0; i < 16; i++) {
+            w[i] = dl * float(q[i]) - ml;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+        uchar q[16];
+        float dl, ml;
+        chunk(row, col, q, dl, ml);
+        float sq = 0.0f, sx = 0.0f;
+        for (short i = 0; i < 16; i++) {
+            sq += float(q[i]) * x[i];
+            sx += x[i];
+        }
+        return dl * sq - ml * sx;
+    }
+};
+
+// Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32].
+struct DecQ5_K {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q5_k); }
+    static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
+        device const block_q5_k *b = (device const block_q5_k *)row + col / 256;
+        const int e = col % 256, j = e / 64, l = e % 64;
+        const int sub = 2 * j + (l >= 32 ? 1 : 0);
+        const uchar2 sm = scale_min_k4(sub, b->scales);
+        dl = float(b->d) * float(sm.x);
+        ml = float(b->dmin) * float(sm.y);
+        uchar raw[16], hi[16];
+        bytes16(b->qs + 32 * j + l % 32, raw);
+        bytes16(b->qh + l % 32, hi);
+        const uchar shift = l >= 32 ? 4 : 0;
+        for (short i = 0; i < 16; i++) {
+            q[i] = uchar(((raw[i] >> shift) & 0xf) | (((hi[i] >> sub) & 1) << 4));
+        }
+    }
+    static void load16(device const uchar *row, int col, int, thread float *w) {
+        uchar q[16];
+        float dl, ml;
+        chunk(row, col, q, dl, ml);
+        for (short i = 0; i < 16; i++) {
+            w[i] = dl * float(q[i]) - ml;
+        }
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+        uchar q[16];
+        float dl, ml;
+        chunk(row, col, q, dl, ml);
+        float sq = 0.0f, sx = 0.0f;
+        for (short i = 0; i < 16; i++) {
+            sq += float(q[i]) * x[i];
+            sx += x[i];
+        }
+        return dl * sq - ml * sx;
+    }
+};
+
+// Q6_K: each half h of the super-block (128 elements) has four quarters of
+// 32; quarter k takes the low (k < 2) or high nibble of ql[64h + 32(k&1) + l]
+// and bits 2k..2k+1 of qh[32h + l]; each 16 share one int8 scale
+// scales[8h + l/16 + 2k]: w = d·sc·(q − 32).
+struct DecQ6_K {
+    typedef half tile_t;
+    static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q6_k); }
+    static float chunk(device const uchar *row, int col, thread int *q) {
+        device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
+        const int e = col % 256, h = e / 128, k = (e % 128) / 32, l = e % 32;
+        uchar lo[16], hi[16];
+        bytes16(b->ql + 64 * h + 32 * (k & 1) + l, lo);
+        bytes16(b->qh + 32 * h + l, hi);
+        const uchar lshift = k >= 2 ? 4 : 0, hshift = uchar(2 * k);
+        for (short i = 0; i < 16; i++) {
+            q[i] = int(((lo[i] >> lshift) & 0xf) | (((hi[i] >> hshift) & 3) << 4)) - 32;
+        }
+        return float(b->d) * float(b->scales[8 * h + l / 16 + 2 * k]);
+    }
+    static void load16(device const uchar *row, int col, int, thread float *w) {
+        int q[16];
+        const float ds = chunk(row, col, q);
+        for (short i = 0; i < 16; i++) {
+            w[i] = ds * float(q[i]);
+        }
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+        int q[16];
+        const float ds = chunk(row, col, q);
+        float s = 0.0f;
+        for (short i = 0; i < 16; i++) {
+            s += float(q[i]) * x[i];
+        }
+        return ds * s;
+    }
+};
+
+// ---- mat-vec helpers shared by the three variants ----
+
+// RowPtrs holds the weight rows one simdgroup works on.
+template <short R> struct RowPtrs {
+    device const uchar *p[R];
+};
+
+// mv_rows points a simdgroup's rows r0.. into one weight matrix, clamped
+// to its last row.
+inline RowPtrs<MV_ROWS_PER_SIMDGROUP> mv_rows(device const uchar *w, int r0, int rows, ulong rb) {
+    RowPtrs<MV_ROWS_PER_SIMDGROUP> p;
+    for (short r = 0; r < MV_ROWS_PER_SIMDGROUP; r++) {
+        p.p[r] = w + rb * ulong(min(r0 + r, rows - 1));
+    }
+    return p;
+}
+
+// qkv_row returns the weight row of global row r of a fused Q/K/V
+// projection (Wq rows, then Wk, then Wv), clamped into Wv past the end.
+inline device const uchar *qkv_row(device const uchar *wq, device const uchar *wk, device const uchar *wv,
+                                   int r, constant QKVParams &p, ulong rb) {
+    if (r < p.rows_q) {
+        return wq + rb * ulong(r);
+    }
+    r -= p.rows_q;
+    if (r < p.rows_kv) {
+        return wk + rb * ulong(r);
+    }
+    return wv + rb * ulong(min(r - p.rows_kv, p.rows_kv - 1));
+}
+
+// qkv_store writes output row r of token t to q, k or v.
+inline void qkv_store(device float *q, device float *k, device float *v, int t, int r,
+                      constant QKVParams &p, float val) {
+    if (r < p.rows_q) {
+        q[ulong(t) * p.rows_q + r] = val;
+        return;
+    }
+    r -= p.rows_q;
+    if (r < p.rows_kv) {
+        k[ulong(t) * p.rows_kv + r] = val;
+        return;
+    }
+    r -= p.rows_kv;
+    if (r < p.rows_kv) {
+        v[ulong(t) * p.rows_kv + r] = val;
+    }
+}
+
+// ---- rope ----
+
+// rope_pair rotates (x0, x1), elements 2i and 2i+1 of a head, by position
+// pos: theta = pos·freq_scale·base^(−2i/dims) (Llama pairing).
+inline float2 rope_pair(float x0, float x1, int pos, int i, int dims, float base, float freq_scale) {
+    const float theta = float(pos) * freq_scale * pow(base, -float(2 * i) / float(dims));
+    const float s = sin(theta), c = cos(theta);
+    return float2(x0 * c - x1 * s, x0 * s + x1 * c);
+}
