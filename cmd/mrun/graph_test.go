@@ -14,6 +14,7 @@ import (
 
 	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
+	"github.com/metalgraph/metalgraph/internal/testmodel"
 	"github.com/metalgraph/metalgraph/models/mistral"
 	"github.com/metalgraph/metalgraph/passes"
 	"github.com/metalgraph/metalgraph/tools/graphviz"
@@ -247,4 +248,197 @@ func TestGraphPassesDisable(t *testing.T) {
 	defer m.Close()
 	checkTable(t, out, runPipeline(t, m, 1, "fuse_qkv", "dce"), idealWeightBytes(m, 1), "disabled")
 	assert.Equal(t, "skipped", table(t, out)["dce"][0])
+}
+
+// parsesWithDot checks that Graphviz's dot reads src (every digraph in
+// it), when dot is installed; CI must install it.
+func parsesWithDot(t *testing.T, src string, graphs int) {
+	t.Helper()
+	path, err := exec.LookPath("dot")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Error("Graphviz's dot is missing; CI must install graphviz")
+		}
+		return
+	}
+	cmd := exec.Command(path, "-Tsvg")
+	cmd.Stdin = strings.NewReader(src)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	svg, err := cmd.Output()
+	require.NoError(t, err, errOut.String())
+	assert.Empty(t, errOut.String())
+	assert.Equal(t, graphs, strings.Count(string(svg), "<svg"))
+}
+
+// qkvNode is the label fuse_qkv's node of block 0 has in a picture.
+const qkvNode = `label="matmul_qkv\nblk.0/attn_qkv\n`
+
+func TestGraphAfter(t *testing.T) {
+	p := shareddata.Path(t, "models", "stories260K.gguf")
+
+	rc, out, errOut := mrun(t, "", "graph", "-m", p, "--after", "fuse_qkv")
+	require.Equal(t, 0, rc, errOut)
+	assert.True(t, strings.HasPrefix(out, "// after 02 fuse_qkv\ndigraph"), out[:min(len(out), 80)])
+	assert.Equal(t, 1, strings.Count(out, "digraph"))
+	assert.Contains(t, out, qkvNode)
+	assert.Contains(t, out, "llama/n=1 · N=1 · 73 nodes · after fuse_qkv")
+	assert.NotContains(t, out, `label="matmul\nblk.0/attn_q\n`, "the Q mat-vec is fused")
+
+	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--after", "dce")
+	require.Equal(t, 0, rc, errOut)
+	assert.NotContains(t, out, "matmul_qkv")
+	assert.Contains(t, out, `label="matmul\nblk.0/attn_q\n`)
+
+	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--after", "fuse_qkv", "--disable", "dce")
+	require.Equal(t, 0, rc, errOut)
+	assert.Contains(t, out, qkvNode, "fuse_qkv fuses without dce on a graph with no dead nodes")
+}
+
+func TestGraphAfterAll(t *testing.T) {
+	p := shareddata.Path(t, "models", "stories260K.gguf")
+	names := append([]string{"build"}, passes.Names()...)
+	m, err := mistral.Open(p)
+	require.NoError(t, err)
+	defer m.Close()
+	res := runPipeline(t, m, 2, "fuse_residual")
+
+	rc, out, errOut := mrun(t, "", "graph", "-m", p, "--after", "all", "--collapse", "--tokens", "2", "--disable", "fuse_residual")
+	require.Equal(t, 0, rc, errOut)
+	// One digraph per pass that ran, numbered by its place in the
+	// pipeline, each after its comment line and a blank line.
+	var want []string
+	for i, n := range names {
+		if n != "fuse_residual" {
+			want = append(want, fmt.Sprintf("// after %02d %s\n", i, n))
+		}
+	}
+	chunks := strings.SplitAfter(out, "\n}\n")
+	require.Len(t, chunks, len(want)+1)
+	assert.Empty(t, chunks[len(want)])
+	for i, c := range chunks[:len(want)] {
+		if i > 0 {
+			require.True(t, strings.HasPrefix(c, "\n"), "blank line before %q", want[i])
+			c = c[1:]
+		}
+		require.True(t, strings.HasPrefix(c, want[i]+"digraph"), "chunk %d starts %q", i, c[:min(len(c), 40)])
+		assert.Equal(t, i >= 2, strings.Contains(c, `\nblk.0/attn_qkv\n`), "%s: Q/K/V fused from fuse_qkv on", want[i])
+		assert.Equal(t, i >= 5, strings.Contains(c, "matmul_gate_up[mt_matvec]"), "%s: variants from select_variants on", want[i])
+	}
+	assert.Contains(t, chunks[0], "· 83 nodes · 5 blocks drawn as 1 · as built")
+	assert.Contains(t, chunks[len(want)-1], fmt.Sprintf("· %d nodes · 5 blocks drawn as 1 · after schedule", len(res.Graph.Nodes)))
+	parsesWithDot(t, out, len(want))
+
+	// Files: out.NN-PASS.dot beside -o out.dot, or DIR/NN-PASS.dot.
+	dir := t.TempDir()
+	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--after", "all", "-o", filepath.Join(dir, "g.dot"), "--passes")
+	require.Equal(t, 0, rc, errOut)
+	for i, n := range names {
+		file := filepath.Join(dir, fmt.Sprintf("g.%02d-%s.dot", i, n))
+		assert.Contains(t, out, "wrote "+file+": graph llama/n=1 ")
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.Equal(t, i >= 2, strings.Contains(string(data), `\nblk.0/attn_qkv\n`), "%s: Q/K/V fused from fuse_qkv on", file)
+	}
+	assert.Contains(t, out, "wrote "+filepath.Join(dir, "g.00-build.dot")+": graph llama/n=1 as built, 83 nodes\n")
+	assert.Contains(t, out, "\npass ", "the table follows the pictures")
+
+	sub := filepath.Join(dir, "sub") + "/"
+	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--after", "fuse_qkv", "-o", sub)
+	require.Equal(t, 0, rc, errOut)
+	file := filepath.Join(dir, "sub", "02-fuse_qkv.dot")
+	assert.Equal(t, "wrote "+file+": graph llama/n=1 after fuse_qkv, 73 nodes\n", out)
+	assert.FileExists(t, file)
+}
+
+func TestGraphPlan(t *testing.T) {
+	p := shareddata.Path(t, "models", "stories260K.gguf")
+	m, err := mistral.Open(p)
+	require.NoError(t, err)
+	defer m.Close()
+	for _, n := range []int{1, 5} {
+		rc, out, errOut := mrun(t, "", "graph", "-m", p, "--plan", "--tokens", fmt.Sprint(n))
+		require.Equal(t, 0, rc, errOut)
+		require.True(t, graphviz.Plan(runPipeline(t, m, n).Plan).String() == out, "the library's picture of the pipeline's plan")
+		assert.True(t, strings.Contains(out, fmt.Sprintf("plan llama/n=%d · N=%d · 43 dispatches in 2 command buffers", n, n)), "title")
+		parsesWithDot(t, out, 1)
+	}
+
+	// --ctx sizes the KV cache the plan binds: 5 layers × K and V × 64
+	// positions × 32 floats.
+	rc, out, errOut := mrun(t, "", "graph", "-m", p, "--plan", "--ctx", "64", "--disable", "fuse_qkv")
+	require.Equal(t, 0, rc, errOut)
+	assert.True(t, strings.Contains(out, `\nkv: 80.00 KiB\n`), "the buffers note shows the KV cache")
+	assert.True(t, strings.Contains(out, "· 53 dispatches in 2 command buffers"), "Q, K and V unfused")
+
+	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--passes", "--ctx", "64")
+	require.Equal(t, 0, rc, errOut)
+	assert.Equal(t, []string{"80.00 KiB", fmt.Sprint(5*2*64*32*4, " B")}, table(t, out)["KV cache"])
+}
+
+func TestGraphPassErrors(t *testing.T) {
+	p := shareddata.Path(t, "models", "stories260K.gguf")
+	list := "(passes: " + strings.Join(passes.Names(), ", ")
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		rc   int
+		msg  string
+	}{
+		{[]string{"--after", "frob"}, 2, `--after frob: no pass named "frob" ` + list + ", or all)"},
+		{[]string{"--passes", "--disable", "fuse_qkv,frob"}, 2, `--disable fuse_qkv,frob: no pass named "frob" ` + list + ")"},
+		{[]string{"--passes", "--disable", "schedule"}, 2, "--disable schedule: pass schedule cannot be disabled: the pipeline's result is the plan"},
+		{[]string{"--passes", "--disable", "dce,,fuse_qkv"}, 2, `--disable "dce,,fuse_qkv": empty pass name`},
+		{[]string{"--after", "fuse_qkv", "--disable", "fuse_qkv"}, 2, "--after fuse_qkv: pass fuse_qkv is disabled, so there is no graph after it"},
+		{[]string{"--after", "dce", "--plan"}, 2, "--after and --plan draw different pictures; choose one"},
+		{[]string{"--plan", "--passes"}, 2, "--passes prints a table on standard output; write the picture to a file with -o"},
+		{[]string{"--disable", "dce"}, 2, "--disable changes the pipeline; use it with --after, --plan or --passes"},
+		{[]string{"--plan", "--collapse"}, 2, "--collapse draws graphs, not plans or tables"},
+		{[]string{"--passes", "-o", filepath.Join(dir, "g.dot")}, 2, "-o writes a picture, and --passes alone draws none; add --after or --plan"},
+		{[]string{"--plan", "-o", dir}, 2, "-o " + dir + ": a directory holds the graphs after passes (--after); name a file"},
+		{[]string{"--after", "all", "-o", "g.png"}, 2, "-o g.png: want a .dot, .gv or .svg file, or a directory DIR/"},
+		{[]string{"--ctx", "-1"}, 2, "--ctx -1: must be positive (or 0 for the default)"},
+		{[]string{"--passes", "--ctx", "4096"}, 2, "--ctx 4096 exceeds the model's context of 2048 positions"},
+		{[]string{"--passes", "--ctx", "64", "--tokens", "65"}, 1, "step of 65 tokens: must be between 1 and the context length 64"},
+	} {
+		args := append([]string{"graph", "-m", p}, c.args...)
+		rc, out, errOut := mrun(t, "", args...)
+		assert.Equal(t, c.rc, rc, "%v: %s", c.args, errOut)
+		assert.Empty(t, out, "%v", c.args)
+		requireOneLine(t, errOut)
+		assert.Contains(t, errOut, c.msg, "%v", c.args)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "bad usage writes nothing")
+}
+
+// TestGraphPasses7B prints the --passes tables of a Mistral-7B-shaped
+// Q4_0 decode step with and without fusion (run it with -v to see them)
+// and checks that both read each weight exactly once: every tensor but
+// token_embd, and one token_embd row.
+func TestGraphPasses7B(t *testing.T) {
+	m := testmodel.Mistral7B(t)
+	fusions := []string{"fuse_qkv", "fuse_gate_up", "fuse_residual", "fuse_rope_kv"}
+	dispatches := map[bool]int{}
+	for _, fused := range []bool{true, false} {
+		args := []string{"graph", "-m", m.File.Path(), "--passes"}
+		var disable []string
+		if !fused {
+			disable = fusions
+			args = append(args, "--disable", strings.Join(fusions, ","))
+		}
+		rc, out, errOut := mrun(t, "", args...)
+		require.Equal(t, 0, rc, errOut)
+		t.Logf("mrun %s\n%s", strings.Join(args[3:], " "), out)
+		res := runPipeline(t, m, 1, disable...)
+		ideal := idealWeightBytes(m, 1)
+		checkTable(t, out, res, ideal, fmt.Sprintf("fused=%v", fused))
+		st := res.Plan.Stats()
+		assert.Equal(t, ideal, st.WeightBytesRead, "fused=%v: each weight read once", fused)
+		assert.Contains(t, out, "\nweights read: 1.000× the ideal\n")
+		assert.Equal(t, int64(32*2*4096*1024*4), st.KVBytes, "32 layers × K and V × 4096 positions × 8 heads of 128 F32")
+		dispatches[fused] = st.Dispatches
+	}
+	assert.Equal(t, dispatches[true]+8*m.Config.Layers, dispatches[false], "fusion saves 8 dispatches a layer")
 }
