@@ -33,7 +33,8 @@ func init() {
 				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot")
 			fs.BoolVar(&o.collapse, "collapse", false, "draw each run of identical blocks once, labelled with its count")
 			fs.StringVar(&o.after, "after", "", "draw the graph after `PASS` instead of as built; all draws it after every pass, "+
-				"on standard output as consecutive digraphs each after a '// after NN PASS' comment line ("+strings.Join(passes.Names(), ", ")+")")
+				"on standard output as consecutive digraphs separated by a blank line; each follows a '// after NN PASS' comment line, "+
+				"NN the pass's place in the pipeline ("+strings.Join(passes.Names(), ", ")+")")
 			fs.BoolVar(&o.plan, "plan", false, "draw the plan that the whole pipeline makes: its command buffers, dispatches and barriers")
 			fs.BoolVar(&o.passes, "passes", false, "print a table of the passes (time, nodes before and after) and of the plan "+
 				"(dispatches, barriers, command buffers, arena, KV cache, bytes read per step); alone, it draws nothing")
@@ -191,11 +192,11 @@ func drawGraph(e *env, o graphOptions) int {
 	if o.after == "all" {
 		pics = append(pics, o.afterPass(g, gopt, 0, "build"))
 	}
-	popt := passes.Options{Disable: disable, DumpAfter: o.after, Dump: func(pass string, g *graph.Graph) {
-		pics = append(pics, o.afterPass(g, gopt, slices.Index(passes.Names(), pass)+1, pass))
-	}}
-	if o.after == "" {
-		popt.Dump = nil
+	popt := passes.Options{Disable: disable, DumpAfter: o.after}
+	if o.after != "" {
+		popt.Dump = func(pass string, g *graph.Graph) {
+			pics = append(pics, o.afterPass(g, gopt, slices.Index(passes.Names(), pass)+1, pass))
+		}
 	}
 	res, err := passes.Run(g, passes.Target{Weights: m.Weights, WeightsSize: m.File.Size()}, popt)
 	if err != nil {
