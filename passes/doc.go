@@ -9,4 +9,8 @@
 //		fmt.Println(s.Pass, s.Time, s.NodesBefore, s.NodesAfter)
 //	}
 //	p := res.Plan // dispatches grouped into command buffers
+//	passes.WriteTable(os.Stdout, res) // per-pass times and node counts, plan statistics
+//
+// Options.Check validates options (unknown or required passes, dump
+// targets) before anything runs; Run calls it too.
 package passes

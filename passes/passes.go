@@ -67,7 +67,7 @@ type Result struct {
 // verifies the graph (and the plan once there is one); a pass that panics
 // or breaks an invariant fails the run with an error naming it.
 func Run(g *graph.Graph, t Target, o Options) (*Result, error) {
-	if err := checkDisabled(o.Disable); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	disabled := map[string]bool{}
@@ -139,6 +139,37 @@ func checkDisabled(names []string) error {
 		for _, req := range Requires {
 			if req.Pass == n && req.Needed {
 				return fmt.Errorf("pass %s cannot be disabled: %s", n, req.Why)
+			}
+		}
+	}
+	return nil
+}
+
+// Names returns the pipeline's pass names in order.
+func Names() []string {
+	names := make([]string, len(Pipeline))
+	for i, p := range Pipeline {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// Check reports the first problem Run would have with o, so that a caller
+// can tell bad options from a failing run: a pass in Disable that does not
+// exist or cannot be disabled, or a DumpAfter that names no pass (nor
+// "all") or names a disabled one, after which nothing would be dumped.
+func (o Options) Check() error {
+	if err := checkDisabled(o.Disable); err != nil {
+		return err
+	}
+	switch _, ok := Lookup(o.DumpAfter); {
+	case o.DumpAfter == "" || o.DumpAfter == "all":
+	case !ok:
+		return fmt.Errorf("no pass named %q (passes: %s, or all)", o.DumpAfter, passNames())
+	default:
+		for _, d := range o.Disable {
+			if d == o.DumpAfter {
+				return fmt.Errorf("pass %s is disabled, so there is no graph after it", d)
 			}
 		}
 	}

@@ -11,37 +11,6 @@ import (
 	"github.com/metalgraph/metalgraph/ops"
 )
 
-// Names returns the pipeline's pass names in order.
-func Names() []string {
-	names := make([]string, len(Pipeline))
-	for i, p := range Pipeline {
-		names[i] = p.Name
-	}
-	return names
-}
-
-// Check reports the first problem Run would have with o, so that a caller
-// can tell bad options from a failing run: a pass in Disable that does not
-// exist or cannot be disabled, or a DumpAfter that names no pass (nor
-// "all") or names a disabled one, after which nothing would be dumped.
-func (o Options) Check() error {
-	if err := checkDisabled(o.Disable); err != nil {
-		return err
-	}
-	switch _, ok := Lookup(o.DumpAfter); {
-	case o.DumpAfter == "" || o.DumpAfter == "all":
-	case !ok:
-		return fmt.Errorf("no pass named %q (passes: %s, or all)", o.DumpAfter, passNames())
-	default:
-		for _, d := range o.Disable {
-			if d == o.DumpAfter {
-				return fmt.Errorf("pass %s is disabled, so there is no graph after it", d)
-			}
-		}
-	}
-	return nil
-}
-
 // IdealWeightBytes is the fewest weight bytes a step of g can read: every
 // weight once, except a table that only embed nodes read, of which only
 // the rows of the step's N tokens are needed. A plan whose
