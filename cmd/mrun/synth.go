@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -44,7 +43,7 @@ func init() {
 }
 
 func runSynth(e *env, o synth.Options, out string) int {
-	p := newProgress(e.stderr)
+	p := newProgress(e.stderr, "synth")
 	o.Progress = p.update
 	start := time.Now()
 	if err := synth.WriteFile(out, o); err != nil {
@@ -61,52 +60,4 @@ func runSynth(e *env, o synth.Options, out string) int {
 		out, o.Shape, o.Type, o.Seed, modelinfo.FormatBytes(st.Size()), st.Size(),
 		elapsed.Seconds(), float64(st.Size())/1e6/elapsed.Seconds())
 	return 0
-}
-
-// progress prints the share of tensor data written and the rate: in place
-// (carriage return) on a terminal, else one line per 10%.
-type progress struct {
-	w        io.Writer
-	terminal bool
-	start    time.Time
-	last     time.Time
-	shown    int64 // last percent printed
-	printed  bool
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, start: time.Now(), shown: -1}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(done, total int64) {
-	pct := done * 100 / max(total, 1)
-	now := time.Now()
-	if p.terminal {
-		if pct == p.shown && now.Sub(p.last) < 250*time.Millisecond {
-			return
-		}
-	} else if pct/10 == p.shown/10 && done != total {
-		return
-	}
-	p.shown, p.last, p.printed = pct, now, true
-	rate := float64(done) / 1e6 / max(now.Sub(p.start).Seconds(), 1e-9)
-	line := fmt.Sprintf("synth: %3d%%  %s of %s  %.0f MB/s", pct, modelinfo.FormatBytes(done), modelinfo.FormatBytes(total), rate)
-	if p.terminal {
-		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
-}
-
-// end finishes an in-place progress line.
-func (p *progress) end() {
-	if p.terminal && p.printed {
-		fmt.Fprintln(p.w)
-	}
 }

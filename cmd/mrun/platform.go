@@ -1,0 +1,5 @@
+package main
+
+import "runtime"
+
+const isDarwin = runtime.GOOS == "darwin"

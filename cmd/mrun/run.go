@@ -1,0 +1,216 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/metalgraph/metalgraph/engine"
+	"github.com/metalgraph/metalgraph/modelinfo"
+	"github.com/metalgraph/metalgraph/models/mistral"
+	"github.com/metalgraph/metalgraph/quant"
+	"github.com/metalgraph/metalgraph/runtimes"
+	"github.com/metalgraph/metalgraph/sample"
+	"github.com/metalgraph/metalgraph/tokenizer"
+)
+
+// runFlags are the flags shared by the commands that generate text.
+type runFlags struct {
+	model    string
+	tokens   int
+	threads  int
+	ctx      int
+	backend  string
+	kv       string
+	sampling sample.Options
+	seed     int64
+}
+
+func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
+	d := sample.Defaults()
+	fs.StringVar(&f.model, "m", "", "model `FILE` (GGUF)")
+	fs.IntVar(&f.tokens, "n", defaultTokens, "number of tokens to generate")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
+	fs.IntVar(&f.ctx, "ctx", 0, fmt.Sprintf("context size in tokens (0 = the model's, at most %d)", engine.DefaultContext))
+	fs.StringVar(&f.backend, "backend", "auto", "backend: "+strings.Join(runtimes.Names, ", "))
+	fs.StringVar(&f.kv, "kv", "f32", "KV cache type: f32 or f16")
+	fs.Func("temp", fmt.Sprintf("temperature; 0 = greedy (default %g)", d.Temperature), floatFlag(&f.sampling.Temperature))
+	fs.IntVar(&f.sampling.TopK, "top-k", d.TopK, "keep the K most likely tokens (0 = all)")
+	fs.Func("top-p", fmt.Sprintf("nucleus sampling threshold (default %g)", d.TopP), floatFlag(&f.sampling.TopP))
+	fs.Func("min-p", fmt.Sprintf("drop tokens below this share of the top probability (default %g)", d.MinP), floatFlag(&f.sampling.MinP))
+	fs.Func("repeat-penalty", "penalty for tokens among the last 64 (default 1 = off)", floatFlag(&f.sampling.RepeatPenalty))
+	fs.Int64Var(&f.seed, "seed", -1, "random seed (-1 = from the clock; printed with the statistics)")
+	f.sampling.Temperature, f.sampling.TopP, f.sampling.MinP = d.Temperature, d.TopP, d.MinP
+	f.sampling.RepeatPenalty, f.sampling.RepeatLastN = d.RepeatPenalty, d.RepeatLastN
+}
+
+func floatFlag(dst *float32) func(string) error {
+	return func(s string) error {
+		var v float64
+		if _, err := fmt.Sscan(s, &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		*dst = float32(v)
+		return nil
+	}
+}
+
+// check validates the flags, returning a usage problem or "".
+func (f *runFlags) check() string {
+	switch {
+	case f.model == "":
+		return "-m FILE is required"
+	case f.tokens <= 0:
+		return fmt.Sprintf("-n %d: the number of tokens to generate must be positive", f.tokens)
+	case f.threads < 0:
+		return fmt.Sprintf("--threads %d must be ≥ 0", f.threads)
+	case f.ctx < 0:
+		return fmt.Sprintf("--ctx %d must be ≥ 0", f.ctx)
+	case !slices.Contains(runtimes.Names, f.backend):
+		return fmt.Sprintf("unknown backend %q (choose %s)", f.backend, strings.Join(runtimes.Names, ", "))
+	case f.kv != "f32" && f.kv != "f16":
+		return fmt.Sprintf("--kv %q: want f32 or f16", f.kv)
+	}
+	if err := f.sampling.Validate(); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func init() {
+	register(&command{
+		name:    "run",
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16]",
+		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
+		flags: func(fs *flag.FlagSet) func(*env, []string) int {
+			var f runFlags
+			f.declare(fs, 128)
+			prompt := fs.String("p", "", "prompt text (- reads standard input)")
+			return func(e *env, args []string) int {
+				if len(args) > 0 {
+					return e.usageError("unexpected argument %q (quote the prompt and pass it with -p)", args[0])
+				}
+				if problem := f.check(); problem != "" {
+					return e.usageError("%s", problem)
+				}
+				text := *prompt
+				if text == "-" {
+					b, err := io.ReadAll(e.stdin)
+					if err != nil {
+						return e.fail(err)
+					}
+					text = string(b)
+				}
+				return runGenerate(e, f, text)
+			}
+		},
+	})
+}
+
+// session is an opened model ready to generate.
+type session struct {
+	model   *mistral.Model
+	tok     *tokenizer.Tokenizer
+	backend engine.Backend
+	engine  *engine.Session
+}
+
+func (s *session) Close() {
+	if s.backend != nil {
+		s.backend.Close()
+	}
+	s.model.Close()
+}
+
+// openSession maps the model, reads its tokenizer, opens the backend and
+// prepares an engine session, reporting each stage on stderr.
+func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
+	start := time.Now()
+	file, err := openGGUF(f.model)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mistral.FromFile(file)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("%s: %w", f.model, err)
+	}
+	s := &session{model: m}
+	if s.tok, err = tokenizer.FromGGUF(file); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if f.kv == "f16" {
+		m.Config.KVType = quant.F16
+	}
+	if s.backend, err = runtimes.Open(f.backend, file.Bytes(), runtimes.Options{Threads: f.threads}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	o.Context = f.ctx
+	if s.engine, err = engine.NewSession(m, s.backend, o); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if file.Size() >= prefaultThreshold {
+		p := newProgress(e.stderr, "loading "+f.model)
+		file.Prefault(p.update)
+		p.end()
+	}
+	fmt.Fprintf(e.stderr, "model %s: %s, %d layers, %d-token context, %s loaded in %s; backend %s\n",
+		f.model, modelName(m.Config), m.Config.Layers, s.engine.Config().Context,
+		modelinfo.FormatBytes(file.Size()), time.Since(start).Round(10*time.Microsecond), s.backend.Name())
+	return s, nil
+}
+
+// prefaultThreshold: files at least this large are read in up front with a
+// progress line, so the first token does not wait for page faults.
+const prefaultThreshold = 256 << 20
+
+func modelName(c mistral.Config) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Arch
+}
+
+func runGenerate(e *env, f runFlags, prompt string) int {
+	s, err := openSession(e, f, engine.Options{})
+	if err != nil {
+		return e.fail(err)
+	}
+	defer s.Close()
+	seed := f.seed
+	if seed < 0 {
+		seed = time.Now().UnixNano() & math.MaxInt32
+	}
+	f.sampling.Seed = uint64(seed)
+	wrote := false
+	st, err := engine.Generate(s.engine, s.tok, prompt, engine.GenerateOptions{
+		MaxTokens: f.tokens,
+		Sampling:  f.sampling,
+		OnText:    func(t string) { wrote = true; io.WriteString(e.stdout, t) },
+	})
+	if wrote {
+		fmt.Fprintln(e.stdout)
+	}
+	if err != nil {
+		return e.fail(err)
+	}
+	printStats(e.stderr, st, seed)
+	return 0
+}
+
+func printStats(w io.Writer, st engine.Stats, seed int64) {
+	fmt.Fprintf(w, "prompt: %d tokens in %s (%.1f tokens/s) · first token after %s\n",
+		st.PromptTokens, st.PromptTime.Round(time.Microsecond), st.PromptTPS(), st.TimeToFirstToken.Round(time.Microsecond))
+	fmt.Fprintf(w, "generated: %d tokens in %s (%.1f tokens/s) · stop: %s · seed %d\n",
+		st.Generated, st.GenTime.Round(time.Microsecond), st.GenTPS(), st.StopReason, seed)
+	if st.StopReason == engine.StopContext {
+		fmt.Fprintln(w, "note: generation stopped because the context is full; raise --ctx for longer output")
+	}
+}

@@ -1,0 +1,72 @@
+// Package runtimes opens an execution backend by name for the engine:
+// "cpu" (cpurt, everywhere), "metal" (metalrt, macOS on Apple Silicon) or
+// "auto" (Metal when present, else CPU). It is the one place that knows
+// every runtime, so the engine itself knows none.
+//
+//	b, err := runtimes.Open("auto", model.File.Bytes(), runtimes.Options{Threads: 4})
+//	s, err := engine.NewSession(model, b, engine.Options{})
+package runtimes
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/engine"
+	"github.com/metalgraph/metalgraph/metalrt"
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// Names lists the backends Open accepts.
+var Names = []string{"auto", "cpu", "metal"}
+
+// Options configure a backend.
+type Options struct {
+	// Threads for the CPU runtime (0 = all cores).
+	Threads int
+}
+
+// Open returns the named backend over the mapped model file.
+func Open(name string, weights []byte, o Options) (engine.Backend, error) {
+	switch name {
+	case "cpu":
+		rt, err := cpurt.New(weights, cpurt.Options{Threads: o.Threads})
+		if err != nil {
+			return nil, err
+		}
+		return &backend[*cpurt.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
+	case "metal":
+		rt, err := metalrt.New(weights, metalrt.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return &backend[*metalrt.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
+	case "auto":
+		if metalrt.Available() {
+			return Open("metal", weights, o)
+		}
+		return Open("cpu", weights, o)
+	}
+	return nil, fmt.Errorf("unknown backend %q (choose %s)", name, strings.Join(Names, ", "))
+}
+
+// backend adapts a runtime whose Compile returns its own program type to
+// engine.Backend.
+type backend[P engine.Program] struct {
+	name    string
+	compile func(*plan.Plan) (P, error)
+	reset   func()
+	close   func() error
+}
+
+func (b *backend[P]) Name() string { return b.name }
+func (b *backend[P]) ResetKV()     { b.reset() }
+func (b *backend[P]) Close() error { return b.close() }
+
+func (b *backend[P]) Compile(p *plan.Plan) (engine.Program, error) {
+	prog, err := b.compile(p)
+	if err != nil {
+		return nil, err
+	}
+	return prog, nil
+}
