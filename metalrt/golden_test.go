@@ -23,8 +23,8 @@ import (
 // update rewrites the golden files: go test ./metalrt -update.
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/name, or rewrites it under -update.
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -80,7 +80,7 @@ func TestGoldenMistral7B(t *testing.T) {
 			rec, cov := encodeChecked(t, p, gib)
 			assert.Len(t, cov, 4, "4.1 GB in 1 GiB windows")
 			assert.Less(t, len(rec), 1<<20, "golden file under a MiB")
-			golden(t, fmt.Sprintf("mistral7b_q4_0_n%d.txt", n), fmt.Sprintf("# %s, windows %v\n%s", p.Name, cov, rec))
+			checkGolden(t, fmt.Sprintf("mistral7b_q4_0_n%d.txt", n), fmt.Sprintf("# %s, windows %v\n%s", p.Name, cov, rec))
 		})
 	}
 }
@@ -94,7 +94,7 @@ func TestGoldenStories(t *testing.T) {
 	p := modelPlan(t, m, 5)
 	rec, cov := encodeChecked(t, p, 256<<10)
 	require.Greater(t, len(cov), 3)
-	golden(t, "stories260k_n5.txt", fmt.Sprintf("# %s, windows %v\n%s", p.Name, cov, rec))
+	checkGolden(t, "stories260k_n5.txt", fmt.Sprintf("# %s, windows %v\n%s", p.Name, cov, rec))
 }
 
 // bound is what a simulated encoder holds at a buffer index.

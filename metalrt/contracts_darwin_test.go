@@ -1,0 +1,121 @@
+//go:build darwin
+
+package metalrt
+
+import (
+	"math"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// pageAligned copies b into anonymous memory-mapped pages, as a mapped
+// model file would be: Metal wraps only page-aligned memory.
+func pageAligned(t *testing.T, b []byte) []byte {
+	t.Helper()
+	n := (len(b) + syscall.Getpagesize() - 1) / syscall.Getpagesize() * syscall.Getpagesize()
+	m, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	require.NoError(t, err)
+	t.Cleanup(func() { syscall.Munmap(m) })
+	copy(m, b)
+	return m[:len(b)]
+}
+
+// stepper is what both runtimes' programs do.
+type stepper interface {
+	Run(tokens []int32, pos0 int) ([]float32, error)
+}
+
+func runCopy(t *testing.T, p stepper, tokens []int32, pos0 int) []float32 {
+	t.Helper()
+	out, err := p.Run(tokens, pos0)
+	require.NoError(t, err)
+	return append([]float32(nil), out...)
+}
+
+func TestAvailable(t *testing.T) {
+	assert.True(t, Available(), "a Mac with Metal")
+}
+
+// TestContractsAgainstCPU runs every contract's kernel on random inputs
+// and compares each output with the CPU runtime's within the case's NMSE
+// bound. The weights buffer spans several no-copy buffers.
+func TestContractsAgainstCPU(t *testing.T) {
+	cases, raw := opCases()
+	weights := pageAligned(t, raw)
+	cpu, err := cpurt.New(weights, cpurt.Options{})
+	require.NoError(t, err)
+	defer cpu.Close()
+	gpu, err := New(weights, Options{MaxBufferLength: 4 << 20})
+	require.NoError(t, err)
+	defer gpu.Close()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cp, err := cpu.Compile(c.plan)
+			require.NoError(t, err)
+			gp, err := gpu.Compile(c.plan)
+			require.NoError(t, err)
+			want := runCopy(t, cp, c.tokens, c.pos0)
+			got := runCopy(t, gp, c.tokens, c.pos0)
+			for _, s := range c.out {
+				a, b := segmentValues(got, s), segmentValues(want, s)
+				e := nmse(a, b)
+				require.False(t, math.IsNaN(e), "%s: NaN in the output", s.name)
+				assert.LessOrEqualf(t, e, c.nmse, "%s: NMSE %.3g against the CPU runtime (bound %g)", s.name, e, c.nmse)
+			}
+		})
+	}
+}
+
+func TestNewRefusesUnalignedWeights(t *testing.T) {
+	w := pageAligned(t, make([]byte, 1<<16))
+	_, err := New(w[4:], Options{})
+	require.ErrorContains(t, err, "not page-aligned")
+	_, err = New(nil, Options{})
+	require.ErrorContains(t, err, "empty weights")
+	_, err = New(w, Options{MaxBufferLength: -1})
+	require.ErrorContains(t, err, "maximum buffer length -1")
+}
+
+func TestCompileAndRunErrors(t *testing.T) {
+	cases, raw := opCases()
+	weights := pageAligned(t, raw)
+	rt, err := New(weights, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "metal", rt.Name())
+
+	_, err = rt.Compile(nil)
+	require.ErrorContains(t, err, "nil plan")
+	small, err := New(weights[:1<<14], Options{})
+	require.NoError(t, err)
+	_, err = small.Compile(cases[0].plan)
+	require.ErrorContains(t, err, "needs a weights buffer of")
+	require.NoError(t, small.Close())
+
+	var embed opCase
+	for _, c := range cases {
+		if c.plan.Commands[0].Dispatches[0].Kernel == plan.Name("embed", plan.WeightTypes[0]) {
+			embed = c
+		}
+	}
+	require.NotNil(t, embed.plan)
+	prog, err := rt.Compile(embed.plan)
+	require.NoError(t, err)
+	_, err = prog.Run(embed.tokens[:1], 0)
+	require.ErrorContains(t, err, "takes steps of 5 tokens, got 1")
+	bad := append([]int32(nil), embed.tokens...)
+	bad[2] = 40
+	_, err = prog.Run(bad, 0)
+	require.ErrorContains(t, err, "token 2 of the step has id 40, outside the vocabulary of 40 tokens")
+
+	require.NoError(t, rt.Close())
+	_, err = prog.Run(embed.tokens, 0)
+	require.ErrorContains(t, err, "the runtime is closed")
+	_, err = rt.Compile(embed.plan)
+	require.ErrorContains(t, err, "the runtime is closed")
+}

@@ -1,0 +1,316 @@
+//go:build darwin
+
+package metalrt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/progrium/darwinkit/macos/metal"
+	"github.com/progrium/darwinkit/objc"
+
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// Runtime executes plans on the system's Metal device. It owns the
+// device, the queue, the kernel library and its pipelines, the no-copy
+// buffers over the weights and the KV cache, which every program compiled
+// from it shares (a prompt prefilled by the N = 64 program continues with
+// the N = 1 program). Runs of its programs are serialised.
+type Runtime struct {
+	weights []byte
+	page    int64
+	maxLen  int64
+
+	dev   metal.DeviceObject
+	queue metal.CommandQueueObject
+	lib   metal.LibraryObject
+
+	mu        sync.Mutex // held by Compile, Run, ResetKV and Close
+	pipelines map[string]metal.ComputePipelineStateObject
+	windows   map[Window]metal.BufferObject
+	kv        metal.BufferObject
+	kvSize    int64
+	kvLayout  []plan.KVLayout
+	programs  []*Program
+	closed    bool
+}
+
+// New opens the default Metal device over the weights buffer (the model
+// file, memory-mapped: page-aligned, read in place by no-copy buffers,
+// never copied) and compiles the kernel library.
+func New(weights []byte, o Options) (*Runtime, error) {
+	if len(weights) == 0 {
+		return nil, errors.New("metalrt: empty weights buffer")
+	}
+	page := int64(os.Getpagesize())
+	if uintptr(unsafe.Pointer(&weights[0]))%uintptr(page) != 0 {
+		return nil, fmt.Errorf("metalrt: the weights buffer at %p is not page-aligned (%d bytes); Metal wraps only memory-mapped, page-aligned weights", &weights[0], page)
+	}
+	if o.MaxBufferLength < 0 {
+		return nil, fmt.Errorf("metalrt: maximum buffer length %d: must be 0 (the device's) or positive", o.MaxBufferLength)
+	}
+	dev, err := defaultDevice()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runtime{weights: weights, page: page, dev: dev,
+		pipelines: map[string]metal.ComputePipelineStateObject{}, windows: map[Window]metal.BufferObject{}}
+	r.maxLen = int64(dev.MaxBufferLength())
+	if o.MaxBufferLength > 0 {
+		r.maxLen = min(r.maxLen, o.MaxBufferLength)
+	}
+	if err := respondsToAll(dev.Object, "Metal device", deviceSelectors); err != nil {
+		dev.Release()
+		return nil, err
+	}
+	objc.WithAutoreleasePool(func() {
+		r.queue = dev.NewCommandQueue()
+		if r.queue.IsNil() {
+			err = errors.New("metalrt: the device made no command queue")
+			return
+		}
+		if err = checkEncoder(r.queue); err != nil {
+			return
+		}
+		r.lib, err = compileLibrary(dev)
+	})
+	if err != nil {
+		r.release()
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkEncoder asks a compute encoder whether it implements the messages
+// the runtime sends it with objc.Call, before any is sent.
+func checkEncoder(q metal.CommandQueueObject) error {
+	cb := q.CommandBuffer()
+	enc := cb.ComputeCommandEncoderWithDispatchType(metal.DispatchTypeConcurrent)
+	if enc.IsNil() {
+		return errors.New("metalrt: the device made no compute encoder")
+	}
+	err := respondsToAll(enc.Object, "compute command encoder", encoderSelectors)
+	if enc.RespondsToSelector(sEndEncoding) {
+		endEncoding(enc)
+	}
+	return err
+}
+
+// compileLibrary compiles the embedded MSL source with the language
+// version the kernels are written for, set explicitly, and no fast math
+// (+1).
+func compileLibrary(dev metal.DeviceObject) (metal.LibraryObject, error) {
+	src, err := LibrarySource()
+	if err != nil {
+		return metal.LibraryObject{}, err
+	}
+	version, err := mslVersion(LanguageVersion)
+	if err != nil {
+		return metal.LibraryObject{}, err
+	}
+	opts := metal.NewCompileOptions() // autoreleased: not ours to release
+	opts.SetLanguageVersion(metal.LanguageVersion(version))
+	opts.SetFastMathEnabled(false)
+	var nsErr unsafe.Pointer
+	lib := dev.NewLibraryWithSourceOptionsError(src, opts, unsafe.Pointer(&nsErr))
+	if lib.IsNil() {
+		return lib, fmt.Errorf("metalrt: compiling the MSL kernels: %s", errorText(nsErr))
+	}
+	return lib, nil
+}
+
+// Name is the runtime's name in dumps and benchmarks.
+func (r *Runtime) Name() string { return "metal" }
+
+// Compile checks a plan against this runtime and prepares it to run:
+// every contract it names needs a kernel in the library, every launch must
+// fit its pipeline's limits, the weights must cover the plan's weights
+// buffer. The first plan fixes the KV cache's size and layout; later plans
+// must agree.
+func (r *Runtime) Compile(p *plan.Plan) (*Program, error) {
+	if p == nil {
+		return nil, errors.New("metalrt: nil plan")
+	}
+	if p.N <= 0 {
+		return nil, fmt.Errorf("metalrt: plan %s has %d tokens per step", p.Name, p.N)
+	}
+	size := p.Buffers[plan.Weights].Size
+	if size <= 0 || size > int64(len(r.weights)) {
+		return nil, fmt.Errorf("metalrt: plan %s needs a weights buffer of %d bytes, the runtime was given %d", p.Name, size, len(r.weights))
+	}
+	cov, err := Cover(size, r.page, r.maxLen, Extents(p))
+	if err != nil {
+		return nil, fmt.Errorf("metalrt: plan %s: %w", p.Name, err)
+	}
+	list, err := NewCommandList(p, cov)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errors.New("metalrt: the runtime is closed")
+	}
+	var prog *Program
+	objc.WithAutoreleasePool(func() {
+		if err = r.makePipelines(p, list); err != nil {
+			return
+		}
+		var windows []metal.BufferObject
+		if windows, err = r.makeWindows(cov); err != nil {
+			return
+		}
+		if err = r.makeKV(p); err != nil {
+			return
+		}
+		prog, err = r.newProgram(p, list, windows)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.programs = append(r.programs, prog)
+	return prog, nil
+}
+
+// makePipelines makes the pipeline of every kernel the list uses, refusing
+// the plan if the library lacks any (naming them all) or a launch exceeds
+// a pipeline's threads or the device's threadgroup memory.
+func (r *Runtime) makePipelines(p *plan.Plan, l *CommandList) error {
+	var missing []string
+	for _, k := range l.Kernels() {
+		key := PipelineKey(k)
+		if _, ok := r.pipelines[key]; ok {
+			continue
+		}
+		f := r.lib.NewFunctionWithName(key)
+		if f.IsNil() {
+			missing = append(missing, k)
+			continue
+		}
+		ps, err := newPipeline(r.dev, f)
+		f.Release()
+		if err != nil {
+			return fmt.Errorf("metalrt: pipeline %s: %w", key, err)
+		}
+		r.pipelines[key] = ps
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("metalrt: plan %s needs kernels the Metal library lacks: %s", p.Name, strings.Join(missing, ", "))
+	}
+	maxMem := int(r.dev.MaxThreadgroupMemoryLength())
+	for _, k := range l.Kernels() {
+		ps := r.pipelines[PipelineKey(k)]
+		if t, most := l.MaxThreads(k), int(ps.MaxTotalThreadsPerThreadgroup()); t > most {
+			return fmt.Errorf("metalrt: plan %s launches %s with %d threads per threadgroup; its pipeline allows %d", p.Name, k, t, most)
+		}
+		if m := l.MaxThreadgroupMemory(k) + int(ps.StaticThreadgroupMemoryLength()); m > maxMem {
+			return fmt.Errorf("metalrt: plan %s launches %s with %d bytes of threadgroup memory; the device allows %d", p.Name, k, m, maxMem)
+		}
+	}
+	return nil
+}
+
+// makeWindows returns the no-copy buffers of a covering, made once per
+// window: plans of one model share their covering.
+func (r *Runtime) makeWindows(cov Covering) ([]metal.BufferObject, error) {
+	base := unsafe.Pointer(&r.weights[0])
+	out := make([]metal.BufferObject, len(cov))
+	for i, w := range cov {
+		buf, ok := r.windows[w]
+		if !ok {
+			// The last window may end past the file, inside its last mapped
+			// page. The weights are only read: no hazard tracking.
+			buf = newNoCopyBuffer(r.dev, unsafe.Add(base, w.Offset), w.Length,
+				metal.ResourceStorageModeShared|metal.ResourceHazardTrackingModeUntracked)
+			if buf.IsNil() {
+				return nil, fmt.Errorf("metalrt: no-copy buffer of %d bytes at file offset %d failed", w.Length, w.Offset)
+			}
+			r.windows[w] = buf
+		}
+		out[i] = buf
+	}
+	return out, nil
+}
+
+// makeKV allocates the shared KV cache for the first plan and checks that
+// later plans lay it out the same way.
+func (r *Runtime) makeKV(p *plan.Plan) error {
+	size := p.Buffers[plan.KV].Size
+	if r.kv.IsNil() {
+		kv, err := r.newShared(size, "KV cache")
+		if err != nil {
+			return err
+		}
+		r.kv, r.kvSize, r.kvLayout = kv, size, slices.Clone(p.KV)
+		return nil
+	}
+	if size != r.kvSize {
+		return fmt.Errorf("metalrt: plan %s has a %d-byte KV cache, but this runtime's cache (from its first plan) has %d bytes", p.Name, size, r.kvSize)
+	}
+	if !slices.Equal(r.kvLayout, p.KV) {
+		return fmt.Errorf("metalrt: plan %s lays out the KV cache differently from this runtime's first plan", p.Name)
+	}
+	return nil
+}
+
+// newShared allocates a zeroed buffer in shared storage (+1), which the
+// CPU writes (step, tokens), reads (logits) or clears (KV) in place.
+// Metal makes no empty buffers, so an empty plan buffer gets 16 bytes.
+func (r *Runtime) newShared(size int64, what string) (metal.BufferObject, error) {
+	n := max(size, 16)
+	buf := r.dev.NewBufferWithLengthOptions(uint(n), metal.ResourceStorageModeShared)
+	if buf.IsNil() {
+		return buf, fmt.Errorf("metalrt: allocating the %d-byte %s failed", n, what)
+	}
+	clear(unsafe.Slice((*byte)(buf.Contents()), n))
+	return buf, nil
+}
+
+// ResetKV zeroes the KV cache, for a new conversation.
+func (r *Runtime) ResetKV() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.kv.IsNil() && !r.closed {
+		clear(unsafe.Slice((*byte)(r.kv.Contents()), max(r.kvSize, 16)))
+	}
+}
+
+// Close releases every Metal object of the runtime and of its programs,
+// which refuse to run afterwards. The weights stay the caller's.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.release()
+	return nil
+}
+
+// release drops every +1 object the runtime holds.
+func (r *Runtime) release() {
+	for _, p := range r.programs {
+		p.release()
+	}
+	for _, b := range r.windows {
+		b.Release()
+	}
+	for _, ps := range r.pipelines {
+		ps.Release()
+	}
+	for _, o := range []objc.Object{r.kv.Object, r.lib.Object, r.queue.Object, r.dev.Object} {
+		if !o.IsNil() {
+			o.Release()
+		}
+	}
+	r.programs, r.windows, r.pipelines = nil, nil, nil
+}
