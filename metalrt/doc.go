@@ -1,11 +1,67 @@
-// Package metalrt runs plans on Apple GPUs through Metal. Its MSL kernels
-// (kernels/*.metal, one per plan contract, named by it) and the arithmetic
-// around them — launch geometry, pipeline keys — are platform-neutral and
-// tested on any OS; only the glue over darwinkit is darwin-only.
+// Package metalrt runs plans on Apple GPUs through Metal, with the same API
+// as the CPU runtime (cpurt):
 //
-//	l, err := metalrt.Geometry(&d) // d is a plan.Dispatch
+//	m, _ := mistral.Open("model.gguf") // memory-mapped: page-aligned
+//	rt, err := metalrt.New(m.File.Bytes(), metalrt.Options{})
 //	if err != nil {
-//		return err
+//		return err // outside macOS: "metal backend: Metal needs macOS on Apple Silicon (this is linux/amd64)"
 //	}
-//	fmt.Println(metalrt.PipelineKey(d.Kernel), l.Threadgroups, l.Threads, l.ThreadgroupMemory)
+//	defer rt.Close()
+//	prog, err := rt.Compile(plan) // a plan from passes.Run; refuses contracts without a pipeline
+//	logits, err := prog.Run(tokens, pos0)
+//
+// # Layers
+//
+// Platform-neutral (built and tested on every OS):
+//   - kernels/*.metal and kernels.go: one MSL kernel per plan contract,
+//     named by it, embedded and joined into one library source (LibrarySource).
+//   - geometry.go: Geometry maps a dispatch to threadgroups, threads,
+//     threadgroup memory and the parameters' buffer index.
+//   - covering.go: Cover chooses page-aligned no-copy windows over the mapped
+//     weights, each at most the device's maximum buffer length, overlapping
+//     so that no tensor straddles two; Covering.Locate finds a tensor's window.
+//   - encoder.go: NewCommandList turns a plan into the calls of a Metal
+//     compute encoder (Encoder) once, at compile time; a step replays it.
+//     Recorder writes the calls down.
+//   - selectors.go: the Objective-C selectors the glue sends itself.
+//
+// Darwin-only (//go:build darwin), thin: the device (a cgo declaration of
+// MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
+// 3.1 set explicitly and fast math off, a pipeline per kernel, no-copy
+// buffers over the covering's windows, shared buffers for the step, tokens,
+// KV cache, arena and logits, and the Encoder over darwinkit: messages with
+// protocol-typed arguments go through objc.Call in one small wrapper each
+// (darwinkit v0.5.0's own wrappers panic on them). Each step runs inside an
+// autorelease pool, commits every command buffer as soon as it is encoded
+// and waits for all of them.
+//
+// # What is verified where
+//
+// On Linux (go test ./metalrt, and go run ./tools/darwincheck ./metalrt/...):
+//   - the covering (a Mistral-7B Q4_0 layout over 1 GiB windows, edge cases);
+//   - the encoding: golden recordings of the Mistral-7B plans at N = 1 and
+//     N = 5 and of stories260K (testdata/, rewritten by go test ./metalrt
+//     -update), each replayed into a simulated encoder that checks every
+//     dispatch's pipeline, bindings (weights at their file offset through the
+//     covering), parameter bytes, geometry and barriers against the plan;
+//     replaying allocates nothing;
+//   - geometry and the MSL sources' contract (entry points, buffer indices,
+//     parameter structs, block layouts) by reading them;
+//   - that every selector the glue sends exists in darwinkit v0.5.0 and is
+//     checked with respondsToSelector: at start-up;
+//   - that the darwin code and its tests type-check for darwin/arm64;
+//   - that the one-dispatch test case of every contract is a valid plan
+//     that the CPU runtime runs.
+//
+// Only on a Mac (go test ./metalrt there runs the darwin tests too):
+//   - that the MSL compiles and every kernel computes what the CPU runtime
+//     computes, within a per-op tolerance (contracts_darwin_test.go);
+//   - that whole models (the shared test models, F32 and F16 caches) agree
+//     with the CPU runtime token by token (models_darwin_test.go);
+//   - everything cgo, Objective-C and the GPU decide at run time: the cgo
+//     preamble, objc.Call result types, the ownership of Metal objects and
+//     the cost of encoding. None of the darwin code has run yet.
+//
+// Not done: indirect command buffers (which would move the per-step
+// encoding to the GPU) and encoding command buffers from several threads.
 package metalrt
