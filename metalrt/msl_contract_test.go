@@ -336,12 +336,15 @@ func templateArg(c plan.Contract) string {
 	return ""
 }
 
-var builtinAttrs = map[string]bool{
-	"threadgroup_position_in_grid":   true,
-	"thread_index_in_threadgroup":    true,
-	"threads_per_threadgroup":        true,
-	"simdgroup_index_in_threadgroup": true,
-	"thread_index_in_simdgroup":      true,
+// builtinAttrs are the thread-position attributes kernels may take, with
+// the one type each is declared with everywhere (MSL wants related
+// attributes to agree in width).
+var builtinAttrs = map[string]string{
+	"threadgroup_position_in_grid":   "uint3",
+	"thread_index_in_threadgroup":    "ushort",
+	"threads_per_threadgroup":        "ushort3",
+	"simdgroup_index_in_threadgroup": "ushort",
+	"thread_index_in_simdgroup":      "ushort",
 }
 
 // contractErrors checks every contract against the parsed source.
@@ -382,8 +385,13 @@ func contractErrors(t *testing.T, src *mslSource) []string {
 				if p.Type != "threadgroup float*" && p.Type != "threadgroup uchar*" {
 					bad(c, "threadgroup memory %s has type %s", p.Name, p.Type)
 				}
-			case !builtinAttrs[p.Attr]:
-				bad(c, "parameter %s has attribute [[%s]]", p.Name, p.Attr)
+			default:
+				typ, ok := builtinAttrs[p.Attr]
+				if !ok {
+					bad(c, "parameter %s has attribute [[%s]]", p.Name, p.Attr)
+				} else if p.Type != typ {
+					bad(c, "[[%s]] %s is %s, want %s", p.Attr, p.Name, p.Type, typ)
+				}
 			}
 		}
 		if len(buffers) != len(c.Roles)+1 {
@@ -467,6 +475,8 @@ func TestMSLContractCheckerCatches(t *testing.T) {
 		{"common.metal", "    float freq_scale;\n};\n\nstruct KVParams", "    float freq_scale;\n    int extra;\n};\n\nstruct KVParams", "struct RopeParams has 7 fields, Go has 6"},
 		{"norm_rope.metal", "        threadgroup float *partial [[threadgroup(0)]],\n", "", "rmsnorm: kernel takes threadgroup memory: false; geometry gives 128 bytes"},
 		{"elementwise.metal", "embed<DecQ4_K>;", "embed<DecQ5_K>;", "embed_q4_k: instantiated with <DecQ5_K>, want <DecQ4_K>"},
+		{"elementwise.metal", "uint3 tgpig [[threadgroup_position_in_grid]],\n        ushort tiitg [[thread_index_in_threadgroup]]) {\n    const int i", "uint3 tgpig [[threadgroup_position_in_grid]],\n        uint tiitg [[thread_index_in_threadgroup]]) {\n    const int i", "swiglu: [[thread_index_in_threadgroup]] tiitg is uint, want ushort"},
+		{"attention.metal", "device const C *k_cache [[buffer(2)]]", "device const float *k_cache [[buffer(2)]]", "attn_decode_f16: role k_cache is device const float*, want device const C*"},
 	}
 	for _, tc := range cases {
 		mutated := make([]KernelFile, len(files))
