@@ -11,6 +11,7 @@ import (
 	"github.com/metalgraph/metalgraph/internal/golden"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
 	"github.com/metalgraph/metalgraph/quant"
+	"github.com/metalgraph/metalgraph/tokenizer"
 )
 
 // Tolerances on |logit − llama.cpp's logit|, by what the model computes
@@ -64,6 +65,9 @@ func goldenTolerance(md *model) float32 {
 // twice the tolerance (so no error within tolerance could flip it); at the
 // first position where a different choice is allowed and happens, the
 // sequences part and the comparison stops.
+// goldenPrompt is the prompt of every golden file ("once").
+const goldenPrompt = "Once upon a time"
+
 func TestGoldenLlamaCpp(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(shareddata.Path(t, "models", "golden"), "*.once.*.txt"))
 	require.NoError(t, err)
@@ -77,6 +81,10 @@ func TestGoldenLlamaCpp(t *testing.T) {
 				kv = quant.F16
 			}
 			md := openModel(t, want.Model, kv, 2)
+			tok, err := tokenizer.FromGGUF(md.m.File)
+			require.NoError(t, err)
+			require.Equal(t, want.PromptIDs, tok.Encode(goldenPrompt, tokenizer.EncodeOptions{AddSpecial: true}),
+				"our tokenizer gives llama.cpp's prompt ids")
 			tol := goldenTolerance(md)
 			var errs []float32
 			check := func(pos int, logits []float32) (margin float32, ok bool) {
