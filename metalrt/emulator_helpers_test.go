@@ -1,0 +1,336 @@
+package metalrt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// The emulator (mslemu/, see metal_emulation.h) is a C++ program that runs
+// one dispatch of an MSL kernel on the CPU with Metal's execution model.
+// These helpers generate its launch table from the parsed MSL, build it
+// with g++, and run a plan's dispatch on it with the buffers, parameter
+// bytes, threadgroup memory and grid that the encoder issues.
+
+// emuBuiltins maps the thread-position attributes a kernel may take to
+// run.cpp's ThreadPos fields.
+var emuBuiltins = map[string]string{
+	"threadgroup_position_in_grid":   "pos.tgpig",
+	"thread_index_in_threadgroup":    "pos.tiitg",
+	"threads_per_threadgroup":        "pos.ntg",
+	"simdgroup_index_in_threadgroup": "pos.sgitg",
+	"thread_index_in_simdgroup":      "pos.tiisg",
+}
+
+var reBufferAttr = regexp.MustCompile(`^buffer\((\d+)\)$`)
+
+// reTGAttr finds the [[threadgroup(i)]] attribute, which the source given
+// to g++ renames: threadgroup is an empty macro there (metal_stdlib), and
+// an attribute named after it would lose its name. It is the one change
+// the emulation makes to the kernels' text.
+var reTGAttr = regexp.MustCompile(`\[\[\s*threadgroup\s*\(`)
+
+// emuCType is a parameter's C++ type: address spaces dropped, the template
+// parameter replaced by the instantiation's argument.
+func emuCType(p mslParam, k *mslKernel, arg string) string {
+	var words []string
+	for _, w := range strings.Fields(p.Type) {
+		switch w {
+		case "device", "constant", "threadgroup", "thread":
+			continue
+		}
+		words = append(words, w)
+	}
+	t := strings.Join(words, " ")
+	if k.TmplParam != "" {
+		t = regexp.MustCompile(`\b`+k.TmplParam+`\b`).ReplaceAllString(t, arg)
+	}
+	return t
+}
+
+// emuTable generates kernels.inc, run.cpp's table of launchers: per host
+// name, a function that calls the kernel (instantiated) with buffer i
+// cast to its parameter's type, the buffer indices it takes and whether it
+// takes threadgroup memory.
+func emuTable(src *mslSource) (string, error) {
+	hosts := make([]string, 0, len(src.hosts))
+	for h := range src.hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	var b strings.Builder
+	for _, host := range hosts {
+		if len(src.hosts[host]) != 1 {
+			return "", fmt.Errorf("host name %s names %d kernels", host, len(src.hosts[host]))
+		}
+		h := src.hosts[host][0]
+		var args []string
+		var indices []string
+		tgmem := false
+		for _, p := range h.Kernel.Params {
+			t := emuCType(p, h.Kernel, h.Arg)
+			switch m := reBufferAttr.FindStringSubmatch(p.Attr); {
+			case m != nil:
+				indices = append(indices, m[1])
+				if ref, ok := strings.CutSuffix(t, "&"); ok {
+					args = append(args, fmt.Sprintf("*(%s*)b[%s]", ref, m[1]))
+				} else {
+					args = append(args, fmt.Sprintf("(%s)b[%s]", t, m[1]))
+				}
+			case p.Attr == "threadgroup(0)":
+				tgmem = true
+				args = append(args, fmt.Sprintf("(%s)tg", t))
+			default:
+				field, ok := emuBuiltins[p.Attr]
+				if !ok {
+					return "", fmt.Errorf("kernel %s: parameter %s has attribute [[%s]], which the emulator does not provide", host, p.Name, p.Attr)
+				}
+				args = append(args, fmt.Sprintf("%s(%s)", t, field))
+			}
+		}
+		call := h.Kernel.Func
+		if h.Arg != "" {
+			call += "<" + h.Arg + ">"
+		}
+		fmt.Fprintf(&b, "    {%q, [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { %s(%s); }, {%s}, %v},\n",
+			host, call, strings.Join(args, ", "), strings.Join(indices, ", "), tgmem)
+	}
+	return b.String(), nil
+}
+
+// emuFlags are g++'s flags: C++20 for std::source_location; -O2 and the
+// host's instruction set (half conversions are a library call without
+// F16C on x86: the cases run 6 times slower), which is safe since the
+// binary only runs here; no fused multiply-adds the source does not ask
+// for; char signed as in Metal; no type-based alias analysis, since the
+// kernels read blocks through pointers of other types as MSL allows.
+var emuFlags = []string{"-std=c++20", "-O2", "-march=native", "-ffp-contract=off", "-fsigned-char", "-fno-strict-aliasing",
+	"-Wno-attributes"}
+
+// emuSanitize adds AddressSanitizer and UndefinedBehaviorSanitizer
+// (misaligned vector loads, overflows, shifts) when MSLEMU_SANITIZE=1:
+// slower to build and run, so not the default.
+func emuSanitize() bool { return os.Getenv("MSLEMU_SANITIZE") == "1" }
+
+// buildEmulator writes the library source and the launch table of files
+// into dir and compiles mslemu/run.cpp with them into dir/mslemu.
+func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile) (bin string, took time.Duration, err error) {
+	src, err := parseMSL(files)
+	if err != nil {
+		return "", 0, fmt.Errorf("parsing the MSL: %w", err)
+	}
+	table, err := emuTable(src)
+	if err != nil {
+		return "", 0, err
+	}
+	var lib strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&lib, "#line 1 \"%s\"\n%s", f.Name, reTGAttr.ReplaceAllString(f.Source, "[[mslemu_threadgroup("))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernels.metal"), []byte(lib.String()), 0o644); err != nil {
+		return "", 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernels.inc"), []byte(table), 0o644); err != nil {
+		return "", 0, err
+	}
+	emu, err := filepath.Abs("mslemu")
+	if err != nil {
+		return "", 0, err
+	}
+	bin = filepath.Join(dir, "mslemu")
+	args := append(slices.Clone(emuFlags), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"), "-o", bin)
+	if emuSanitize() {
+		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
+	}
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, gxx, args...).CombinedOutput()
+	if err != nil {
+		return "", 0, fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, time.Since(start), nil
+}
+
+var reASanFibers = regexp.MustCompile(`(?m)^==\d+==WARNING: ASan doesn't fully support makecontext/swapcontext.*\n`)
+
+// emuEncoder is the Encoder that catches the one dispatch of a plan as the
+// darwin runtime would issue it.
+type emuEncoder struct {
+	buffers  map[int]emuBinding
+	bytes    map[int][]byte
+	tgmem    int
+	pipeline string
+	groups   [3]int
+	threads  [3]int
+	calls    int // dispatches
+}
+
+type emuBinding struct {
+	ref    BufferRef
+	offset int64
+}
+
+func (e *emuEncoder) Begin(int)                     {}
+func (e *emuEncoder) SetPipeline(key string)        { e.pipeline = key }
+func (e *emuEncoder) SetBytes(b []byte, i int)      { e.bytes[i] = b }
+func (e *emuEncoder) SetThreadgroupMemory(n, _ int) { e.tgmem = n }
+func (e *emuEncoder) Barrier()                      {}
+func (e *emuEncoder) End()                          {}
+func (e *emuEncoder) Commit(int)                    {}
+func (e *emuEncoder) SetBuffer(buf BufferRef, offset int64, index int) {
+	e.buffers[index] = emuBinding{buf, offset}
+}
+func (e *emuEncoder) Dispatch(groups, threads [3]int) {
+	e.groups, e.threads = groups, threads
+	e.calls++
+}
+
+// emuDispatch is one dispatch as the emulator takes it (run.cpp's input).
+type emuDispatch struct {
+	kernel          string
+	groups, threads [3]int
+	tgmem           int
+	buffers         []emuBuffer
+}
+
+type emuBuffer struct {
+	index    int
+	writable bool
+	bytes    []byte
+}
+
+// encode writes d in run.cpp's input format.
+func (d emuDispatch) encode() []byte {
+	var b bytes.Buffer
+	w32 := func(v int) { binary.Write(&b, binary.LittleEndian, uint32(v)) }
+	b.WriteString("mslemu1\n")
+	w32(len(d.kernel))
+	b.WriteString(d.kernel)
+	for _, v := range append(d.groups[:], d.threads[:]...) {
+		w32(v)
+	}
+	w32(d.tgmem)
+	w32(len(d.buffers))
+	for _, buf := range d.buffers {
+		w32(buf.index)
+		w32(map[bool]int{false: 0, true: 1}[buf.writable])
+		binary.Write(&b, binary.LittleEndian, uint64(len(buf.bytes)))
+		b.Write(buf.bytes)
+	}
+	return b.Bytes()
+}
+
+// emuPlanDispatch is the single dispatch of p as the encoder issues it:
+// every binding's bytes from contents (one slice per plan buffer kind),
+// exactly where the encoder binds them, and the parameter bytes at their
+// index. It also returns the plan's writable bindings, in the order of
+// the dispatch's writable buffers.
+func emuPlanDispatch(p *plan.Plan, cov Covering, contents [][]byte) (emuDispatch, []plan.Binding, error) {
+	ds := p.Dispatches()
+	if len(ds) != 1 {
+		return emuDispatch{}, nil, fmt.Errorf("plan %s has %d dispatches; the emulator runs one", p.Name, len(ds))
+	}
+	d := ds[0]
+	enc := &emuEncoder{buffers: map[int]emuBinding{}, bytes: map[int][]byte{}}
+	if err := Encode(p, cov, enc); err != nil {
+		return emuDispatch{}, nil, err
+	}
+	if enc.calls != 1 {
+		return emuDispatch{}, nil, fmt.Errorf("the encoder issued %d dispatches", enc.calls)
+	}
+	out := emuDispatch{kernel: enc.pipeline, groups: enc.groups, threads: enc.threads, tgmem: enc.tgmem}
+	var writes []plan.Binding
+	for i, b := range d.Bindings {
+		got, ok := enc.buffers[i]
+		if !ok {
+			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): the encoder bound nothing at index %d", i, b.Value, i)
+		}
+		off := got.offset
+		if got.ref.Kind == plan.Weights {
+			off += cov[got.ref.Window].Offset
+		}
+		if got.ref.Kind != b.Buffer || off != b.Offset {
+			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): the encoder bound %s+%d, the plan %s+%d", i, b.Value, got.ref, got.offset, b.Buffer, b.Offset)
+		}
+		for j, o := range d.Bindings[:i] {
+			if o.Buffer == b.Buffer && (o.Write || b.Write) && o.Offset < b.Offset+b.Length && b.Offset < o.Offset+o.Length {
+				return emuDispatch{}, nil, fmt.Errorf("bindings %d and %d overlap: the emulator gives each binding its own copy", j, i)
+			}
+		}
+		src := contents[b.Buffer]
+		if b.Offset+b.Length > int64(len(src)) {
+			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): %d bytes at %d in a %d-byte %s buffer", i, b.Value, b.Length, b.Offset, len(src), b.Buffer)
+		}
+		out.buffers = append(out.buffers, emuBuffer{index: i, writable: b.Write, bytes: src[b.Offset : b.Offset+b.Length]})
+		if b.Write {
+			writes = append(writes, b)
+		}
+	}
+	params, ok := enc.bytes[len(d.Bindings)]
+	if !ok {
+		return emuDispatch{}, nil, fmt.Errorf("the encoder set no parameter bytes at index %d", len(d.Bindings))
+	}
+	out.buffers = append(out.buffers, emuBuffer{index: len(d.Bindings), bytes: params})
+	return out, writes, nil
+}
+
+// emuRun runs d on the emulator bin and returns its writable buffers, in
+// order, as one byte string. The error holds the emulator's message.
+func emuRun(ctx context.Context, bin string, d emuDispatch, keep string) ([]byte, error) {
+	in := d.encode()
+	if dir := os.Getenv("MSLEMU_KEEP"); dir != "" && keep != "" {
+		name := strings.NewReplacer("/", "_", "=", "-").Replace(keep) + ".in"
+		if err := os.WriteFile(filepath.Join(dir, name), in, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, &stderr
+	err := cmd.Run()
+	// ASan warns about swapcontext however the fibers are annotated.
+	msg := strings.TrimSpace(reASanFibers.ReplaceAllString(stderr.String(), ""))
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, msg)
+	}
+	if msg != "" {
+		return nil, fmt.Errorf("the emulator succeeded but wrote to stderr: %s", msg)
+	}
+	want := 0
+	for _, b := range d.buffers {
+		if b.writable {
+			want += len(b.bytes)
+		}
+	}
+	if stdout.Len() != want {
+		return nil, fmt.Errorf("the emulator returned %d bytes, want %d", stdout.Len(), want)
+	}
+	return stdout.Bytes(), nil
+}
+
+// runEmulator runs the single dispatch of p on the emulator bin and
+// writes its outputs into contents.
+func runEmulator(ctx context.Context, bin string, p *plan.Plan, cov Covering, contents [][]byte) error {
+	d, writes, err := emuPlanDispatch(p, cov, contents)
+	if err != nil {
+		return err
+	}
+	got, err := emuRun(ctx, bin, d, p.Name)
+	if err != nil {
+		return err
+	}
+	for _, b := range writes {
+		copy(contents[b.Buffer][b.Offset:], got[:b.Length])
+		got = got[b.Length:]
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package metalrt
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
+)
+
+// emuCompiler finds g++; without it the emulator tests skip, except in CI,
+// which must run them.
+func emuCompiler(t *testing.T) string {
+	t.Helper()
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("g++ not found: CI runs the MSL kernels on the emulator (.ci/run installs g++)")
+		}
+		t.Skipf("g++ not found: the MSL kernels are not run on the emulator (install g++ to run them)")
+	}
+	return gxx
+}
+
+// emuClass is a group of kernels that differ from the CPU runtime for the
+// same reason, with the bound on relErr that reason allows.
+type emuClass struct {
+	name  string
+	bound float64
+}
+
+// emuTolerance says how far a contract's kernel may be from the CPU
+// runtime. The emulator computes what the GPU would, so the bounds reflect
+// the differences between the GPU kernels and cpurt, not the emulation:
+//   - mat-vecs and mat-mats of quantised weights: cpurt quantises the
+//     activations to Q8_0/Q8_K as ggml does, the kernels keep them float;
+//     for F16 and BF16 weights cpurt rounds the activations to the weight
+//     type; the tiled kernel also rounds quantised and F16 weights to half
+//     in its tile (exact for F16, within half an ULP of half otherwise);
+//   - F32 weights, norms, rope, attention with F32 caches: summation order
+//     and libm only;
+//   - F16 caches: a value that lands next to a rounding boundary of half
+//     may round the other way after a different float computation;
+//   - embed, kv_write, swiglu, add: the same float operations.
+func emuTolerance(c plan.Contract) emuClass {
+	base, _, _ := strings.Cut(c.Family, "@")
+	switch base {
+	case "matvec", "mtmatvec", "matmul":
+		switch c.Weight {
+		case quant.F32:
+			return emuClass{"mat F32", 1e-5}
+		case quant.F16:
+			return emuClass{"mat F16 (F16 activations on the CPU)", 3e-3}
+		case quant.BF16:
+			return emuClass{"mat BF16 (BF16 activations on the CPU)", 2e-2}
+		}
+		return emuClass{"mat quantised (Q8 activations on the CPU)", 2e-2}
+	case "attn_decode", "attn_prefill":
+		if c.Cache == quant.F16 {
+			return emuClass{"attention F16 cache", 3e-3}
+		}
+		return emuClass{"attention F32 cache", 1e-4}
+	case "rope_kv_write", "kv_write":
+		if c.Cache == quant.F16 {
+			return emuClass{"kv store F16 cache", 3e-3}
+		}
+		return emuClass{"kv store F32 cache", 1e-5}
+	case "rmsnorm", "rope":
+		return emuClass{"rmsnorm, rope", 1e-5}
+	}
+	return emuClass{"embed, swiglu, add", 1e-6}
+}
+
+// relErr is max|a−b| / max|b|, b the reference: the largest error
+// relative to the output's scale. A NaN or infinity anywhere is +Inf.
+func relErr(a, b []float64) float64 {
+	var num, den float64
+	for i := range a {
+		if math.IsNaN(a[i]) || math.IsNaN(b[i]) || math.IsInf(a[i], 0) || math.IsInf(b[i], 0) {
+			return math.Inf(1)
+		}
+		num = max(num, math.Abs(a[i]-b[i]))
+		den = max(den, math.Abs(b[i]))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}
+
+// emuContents is what a case's plan buffers hold before its step: the
+// weights, the step parameters, the tokens, zeros elsewhere.
+func emuContents(c opCase, weights []byte) [][]byte {
+	contents := make([][]byte, len(c.plan.Buffers))
+	for k, b := range c.plan.Buffers {
+		contents[k] = make([]byte, b.Size)
+	}
+	contents[plan.Weights] = weights
+	contents[plan.Step] = plan.Encode(plan.StepParams{Pos0: int32(c.pos0), N: int32(c.plan.N), KVLen: int32(c.pos0 + c.plan.N)})
+	for i, id := range c.tokens {
+		binary.LittleEndian.PutUint32(contents[plan.Tokens][4*i:], uint32(id))
+	}
+	return contents
+}
+
+func float32s(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// TestKernelsOnEmulator runs every op case (opcases_test.go) through the
+// MSL kernels on the emulator, with the launch the encoder issues, and
+// compares each output with the CPU runtime's. Linux's stand-in for
+// TestContractsAgainstCPU on a Mac.
+func TestKernelsOnEmulator(t *testing.T) {
+	gxx := emuCompiler(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	files, err := KernelFiles()
+	require.NoError(t, err)
+	dir := os.Getenv("MSLEMU_KEEP") // keeps the build and every case's input, to rerun by hand
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	bin, took, err := buildEmulator(ctx, gxx, dir, files)
+	require.NoError(t, err)
+	t.Logf("g++ built the emulator in %v (sanitizers: %v)", took.Round(time.Millisecond), emuSanitize())
+
+	cases, weights := opCases()
+	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
+	require.NoError(t, err)
+	defer cpu.Close()
+	want := make([][]float32, len(cases))
+	for i, c := range cases {
+		prog, err := cpu.Compile(c.plan)
+		require.NoError(t, err, c.name)
+		out, err := prog.Run(c.tokens, c.pos0)
+		require.NoError(t, err, c.name)
+		want[i] = slices.Clone(out)
+	}
+
+	type worst struct {
+		err  float64
+		name string
+	}
+	var mu sync.Mutex
+	worsts := map[emuClass]worst{}
+	start := time.Now()
+	t.Run("cases", func(t *testing.T) {
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				kernel := c.plan.Commands[0].Dispatches[0].Kernel
+				contract, err := plan.Lookup(kernel)
+				require.NoError(t, err)
+				cov, err := Cover(int64(len(weights)), page, 1<<20, Extents(c.plan))
+				require.NoError(t, err)
+				contents := emuContents(c, weights)
+				require.NoError(t, runEmulator(ctx, bin, c.plan, cov, contents))
+				got := float32s(contents[plan.Logits])
+				class := emuTolerance(contract)
+				for _, s := range c.out {
+					e := relErr(segmentValues(got, s), segmentValues(want[i], s))
+					assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.name, e, class.bound, class.name)
+					mu.Lock()
+					if w, ok := worsts[class]; !ok || e > w.err {
+						worsts[class] = worst{e, c.name + " " + s.name}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	})
+	t.Logf("%d cases on the emulator in %v; worst max|emulator − cpu| / max|cpu| per class:", len(cases), time.Since(start).Round(time.Millisecond))
+	classes := make([]emuClass, 0, len(worsts))
+	for c := range worsts {
+		classes = append(classes, c)
+	}
+	slices.SortFunc(classes, func(a, b emuClass) int { return strings.Compare(a.name, b.name) })
+	for _, c := range classes {
+		t.Logf("  %-45s %.2e (bound %.0e) %s", c.name, worsts[c].err, c.bound, worsts[c].name)
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.plan.Commands[0].Dispatches[0].Kernel] = true
+	}
+	for _, c := range plan.Contracts() {
+		assert.True(t, covered[c.Name], "no case runs contract %s on the emulator", c.Name)
+	}
+}
