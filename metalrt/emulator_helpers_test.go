@@ -150,7 +150,7 @@ func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile) (bi
 	bin = filepath.Join(dir, "mslemu")
 	args := append(slices.Clone(emuFlags), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"), "-o", bin)
 	if emuSanitize() {
-		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
+		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
 	}
 	start := time.Now()
 	out, err := exec.CommandContext(ctx, gxx, args...).CombinedOutput()

@@ -3,6 +3,7 @@ package metalrt
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -201,5 +202,95 @@ func TestKernelsOnEmulator(t *testing.T) {
 	}
 	for _, c := range plan.Contracts() {
 		assert.True(t, covered[c.Name], "no case runs contract %s on the emulator", c.Name)
+	}
+}
+
+// TestEmulatorCatches runs the kernels of mslemu/testdata/faults.metal:
+// the emulated primitives give their known results, and each kernel bug
+// the emulator exists to catch stops the run with a message naming it.
+func TestEmulatorCatches(t *testing.T) {
+	gxx := emuCompiler(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, err := os.ReadFile("mslemu/testdata/faults.metal")
+	require.NoError(t, err)
+	bin, _, err := buildEmulator(ctx, gxx, t.TempDir(), []KernelFile{{Name: "faults.metal", Source: string(src)}})
+	require.NoError(t, err)
+
+	// at is the place of the n-th line holding text, as the emulator names it.
+	at := func(text string, n int) string {
+		for i, l := range strings.Split(string(src), "\n") {
+			if strings.Contains(l, text) {
+				if n--; n == 0 {
+					return fmt.Sprintf("faults.metal:%d", i+1)
+				}
+			}
+		}
+		t.Fatalf("faults.metal has no line %q", text)
+		return ""
+	}
+	out := func(floats int) emuBuffer { return emuBuffer{index: 0, writable: true, bytes: make([]byte, 4*floats)} }
+	one := [3]int{1, 1, 1}
+	run := func(kernel string, groups [3]int, threads, tgmem int, bufs ...emuBuffer) ([]float32, error) {
+		got, err := emuRun(ctx, bin, emuDispatch{kernel: kernel, groups: groups, threads: [3]int{threads, 1, 1}, tgmem: tgmem, buffers: bufs}, "")
+		return float32s(got), err
+	}
+
+	got, err := run("primitives", one, 64, 256, out(256))
+	require.NoError(t, err)
+	for tid := range 64 {
+		sg, lane := tid/32, tid%32
+		assert.Equal(t, []float32{496, float32(31 + 32*sg), 50, float32(63 - tid)}, got[4*tid:4*tid+4], "thread %d (lane %d)", tid, lane)
+	}
+	got, err = run("matrix", one, 32, 768, out(64))
+	require.NoError(t, err)
+	for i := range 8 {
+		for j := range 8 {
+			want := float32(0)
+			if j < 7 {
+				want = float32(8*i + j + 1)
+			}
+			if i == j {
+				want++
+			}
+			assert.Equal(t, want, got[8*i+j], "C[%d][%d]", i, j)
+		}
+	}
+	got, err = run("uninitialised", one, 64, 256, out(64))
+	require.NoError(t, err)
+	for i, v := range got {
+		require.True(t, math.IsNaN(float64(v)), "threadgroup memory starts as NaN: out[%d] = %g", i, v)
+	}
+
+	for _, c := range []struct {
+		kernel         string
+		groups         [3]int
+		threads, tgmem int
+		bufs           []emuBuffer
+		want           string
+	}{
+		{"race", one, 64, 256, []emuBuffer{out(64)}, "the result depends on the order threads run in"},
+		{"same_place", [3]int{4, 1, 1}, 32, 0, []emuBuffer{out(1)}, "buffer(0) byte 2 is 40 in ascending order and 00 in descending order"},
+		{"diverged", one, 32, 0, []emuBuffer{out(32)}, "in simd_sum at " + at("v = simd_sum(v);", 1) + ": lane 16 waits in simd_max at " + at("v = simd_max(v);", 1) + ": the simdgroup diverged"},
+		{"early_return", one, 64, 256, []emuBuffer{out(64)}, "32 of the 64 threads returned before this barrier"},
+		{"two_barriers", one, 64, 0, []emuBuffer{out(64)}, "thread 32 waits in threadgroup_barrier at " + at("threadgroup_barrier(mem_flags::mem_device);", 2) + ": threads of the threadgroup wait at different barriers"},
+		{"stuck", one, 32, 0, []emuBuffer{out(32)}, "never complete: 16 from thread 0 in threadgroup_barrier at " + at("threadgroup_barrier(mem_flags::mem_device);", 3) + "; 16 from thread 16 in simd_sum at " + at("v = simd_sum(v);", 2) + ";"},
+		{"broadcast_lane", one, 32, 0, []emuBuffer{out(32)}, "simd_broadcast: lane 0 reads lane 1, lane 1 reads lane 0 (the lane must be uniform)"},
+		{"matrix_lanes", one, 32, 0, []emuBuffer{out(64)}, "lanes 0 and 1 hold different matrices"},
+		{"store", one, 64, 0, []emuBuffer{out(63)}, map[bool]string{
+			false: "wrote byte 0 past the end of buffer(0) (252 bytes)",
+			true:  "ERROR: AddressSanitizer"}[emuSanitize()]},
+		{"store", one, 64, 0, []emuBuffer{out(60)}, "thread 60 (simdgroup 1, lane 28): invalid access at 0x"},
+		{"store", one, 64, 0, []emuBuffer{out(60)}, ": byte 0 past the end of buffer(0) (240 bytes)"},
+		{"read_only", one, 64, 0, []emuBuffer{{index: 0, bytes: make([]byte, 256)}, {index: 1, writable: true, bytes: make([]byte, 256)}}, "a write to read-only buffer(0)"},
+		{"tg_overrun", one, 64, 256, []emuBuffer{out(64)}, "byte 0 past the end of threadgroup memory (256 bytes)"},
+		{"store", one, 64, 0, nil, "bad input: store takes buffer(0), which the dispatch does not bind"},
+		{"store", one, 64, 256, []emuBuffer{out(64)}, "store takes no threadgroup memory; the dispatch gives 256 bytes"},
+	} {
+		_, err := run(c.kernel, c.groups, c.threads, c.tgmem, c.bufs...)
+		if assert.Error(t, err, c.kernel) {
+			assert.Contains(t, err.Error(), c.want, c.kernel)
+		}
 	}
 }

@@ -380,18 +380,28 @@ static Region map_region(const std::string &name, size_t len, bool writable) {
     memset(r.map + kPage, kCanary, span);
     mprotect(r.map, kPage, PROT_NONE);
     mprotect(r.map + kPage + span, kPage, PROT_NONE);
+#if defined(MSLEMU_ASAN)
+    // AddressSanitizer also stops reads of the slack, where it is.
+    ASAN_POISON_MEMORY_REGION(r.map + kPage, r.data - (r.map + kPage));
+    ASAN_POISON_MEMORY_REGION(r.data + len, r.map + kPage + span - (r.data + len));
+#endif
     return r;
 }
 
 static void unmap_regions() {
     for (Region &r : regions) {
+#if defined(MSLEMU_ASAN)
+        ASAN_UNPOISON_MEMORY_REGION(r.map, r.map_len);
+#endif
         munmap(r.map, r.map_len);
     }
     regions.clear();
 }
 
 // check_canaries fails if the bytes around a region's data were written.
+// With AddressSanitizer they are poisoned instead, which stops the write.
 static void check_canaries(const Region &r) {
+#if !defined(MSLEMU_ASAN)
     const char *lo = r.map + kPage, *hi = r.map + r.map_len - kPage;
     for (const char *p = lo; p < hi; p++) {
         if (p == r.data) {
@@ -403,6 +413,9 @@ static void check_canaries(const Region &r) {
             fail("wrote byte %zu past the end of %s (%zu bytes)", size_t(p - r.data) - r.len, r.name.c_str(), r.len);
         }
     }
+#else
+    (void)r;
+#endif
 }
 
 // on_fault names what a bad address belongs to and stops the run.
