@@ -13,20 +13,12 @@
 // Only metadata and tensor infos are read, never tensor data, so inspecting
 // a mapped multi-gigabyte file touches a few pages.
 //
-// # Memory estimate
+// # Memory
 //
-// For a run at the model's full context C with prefill steps of
-// N = min(512, C) tokens (all sizes in elements, 4 bytes per float):
-//
-//	weights     = Σ tensor bytes (memory-mapped, not copied)
-//	kv cache    = 2 · layers · C · kv_heads · head_dim · (4 for F32, 2 for F16)
-//	activations = 4 · (N · (2·dim + 2·heads·head_dim + 2·kv_heads·head_dim
-//	                        + 2·ffn + heads·C) + vocab)
-//	total       = weights + kv cache + activations
-//
-// The activation term counts, per token of a prefill step, the residual
-// and normed vectors, Q and the attention output, K and V, the gate and up
-// projections and one row of attention scores per head, all live at once,
-// plus one row of logits; it is an upper bound for one block, since the
-// arena is reused from block to block.
+// The memory section is not a formula: it plans the model's decode step
+// (N = 1) and a prefill step with the pass pipeline, at the context and
+// prefill step size mrun run uses by default, and reports the plans'
+// buffers: the KV cache, the activation arenas and the logits, beside the
+// mapped weights. The KV cache at the model's full trained context is
+// shown too, since --ctx can ask for it.
 package modelinfo

@@ -123,7 +123,8 @@ func Inspect(f *gguf.File) (*Info, error) {
 		}
 		i.FileType = &FileType{ID: id, Name: fileTypeName(id)}
 	}
-	if c, err := mistral.ConfigFromGGUF(f); err != nil {
+	c, err := mistral.ConfigFromGGUF(f)
+	if err != nil {
 		i.HyperparametersError = err.Error()
 	} else {
 		i.Hyperparameters = hyperparameters(c)
@@ -134,8 +135,10 @@ func Inspect(f *gguf.File) (*Info, error) {
 	}
 	i.Tokenizer = tok
 	i.tensors(f)
-	if h := i.Hyperparameters; h != nil {
-		i.Memory = estimateMemory(h, i.TensorBytes)
+	if i.Hyperparameters != nil {
+		if i.Memory, err = planMemory(f, c); err != nil {
+			return nil, err
+		}
 	}
 	return i, nil
 }

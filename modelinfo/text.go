@@ -70,11 +70,14 @@ func (i *Info) WriteText(w io.Writer, withTensors bool) error {
 		row("tokenizer", "none")
 	}
 	if m := i.Memory; m != nil {
-		row("memory", "at context %d, prefill chunk %d:", m.Context, m.PrefillChunk)
-		row("  weights", "%s (mapped)", FormatBytes(m.Weights))
-		row("  kv cache", "%s F32, %s F16", FormatBytes(m.KVCacheF32), FormatBytes(m.KVCacheF16))
-		row("  activations", "%s", FormatBytes(m.Activations))
+		row("memory", "mrun run at context %d, prefill steps of %d (planned):", m.Context, m.PrefillChunk)
+		row("  weights", "%s (mapped, not copied)", FormatBytes(m.Weights))
+		row("  kv cache", "%s F32, %s F16 (--kv f16)", FormatBytes(m.KVCacheF32), FormatBytes(m.KVCacheF16))
+		row("  activations", "%s (decode and prefill arenas, logits)", FormatBytes(m.Activations))
 		row("  total", "%s with F32 KV, %s with F16 KV", FormatBytes(m.TotalF32), FormatBytes(m.TotalF16))
+		if m.FullContext != m.Context {
+			row("  full context", "--ctx %d: kv cache %s F32, %s F16", m.FullContext, FormatBytes(m.FullKVCacheF32), FormatBytes(m.FullKVCacheF16))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
