@@ -271,6 +271,7 @@ func TestEmulatorCatches(t *testing.T) {
 		want           string
 	}{
 		{"race", one, 64, 256, []emuBuffer{out(64)}, "the result depends on the order threads run in"},
+		{"skew", one, 64, 256, []emuBuffer{out(64)}, "buffer(0) byte 130 is 00 in ascending order and 80 in descending order"},
 		{"same_place", [3]int{4, 1, 1}, 32, 0, []emuBuffer{out(1)}, "buffer(0) byte 2 is 40 in ascending order and 00 in descending order"},
 		{"diverged", one, 32, 0, []emuBuffer{out(32)}, "in simd_sum at " + at("v = simd_sum(v);", 1) + ": lane 16 waits in simd_max at " + at("v = simd_max(v);", 1) + ": the simdgroup diverged"},
 		{"early_return", one, 64, 256, []emuBuffer{out(64)}, "32 of the 64 threads returned before this barrier"},

@@ -45,8 +45,8 @@
 // hardware's; the compiler may contract a·b + c into a fused multiply-add
 // where g++ does not; denormals are kept; memory is coherent at all times,
 // so a missing barrier only shows as a result that depends on the order the
-// threads run in (run.cpp runs every kernel twice, in opposite orders, and
-// compares). Nothing here says whether Apple's compiler accepts the source
+// threads run in (run.cpp runs every kernel twice, in two very different
+// orders, and compares). Nothing here says whether Apple's compiler accepts the source
 // or how fast the kernels are.
 #pragma once
 

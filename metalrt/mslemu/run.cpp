@@ -30,9 +30,12 @@
 // threadgroup and the thread. Threadgroup memory starts out as 0xff bytes
 // (NaN as float or half) in every threadgroup.
 //
-// The dispatch runs twice, threadgroups and threads in ascending and then
-// in descending order; results that differ mean the kernel depends on the
-// order threads run in: a race, such as a missing barrier.
+// The dispatch runs twice, in two orders a GPU may follow: threadgroups
+// in ascending order, each simdgroup running as far as it can before the
+// next starts; then threadgroups in descending order, every thread (last
+// first) taken to its next synchronisation point before any goes further.
+// Results that differ mean the kernel depends on the order threads run in:
+// a race, such as a missing barrier.
 
 #include "metal_emulation.h"
 
@@ -228,41 +231,38 @@ static std::string site(const Thread *t) {
     return std::string(t->what) + " at " + t->site.file_name() + ":" + std::to_string(t->site.line());
 }
 
-// release_simdgroups completes the simdgroup functions whose active lanes
-// all wait in them.
-static bool release_simdgroups(std::vector<Thread> &ts) {
-    bool released = false;
-    for (size_t s0 = 0; s0 < ts.size(); s0 += kSimdWidth) {
-        Thread *active[kSimdWidth];
-        int n = 0;
-        bool all = true;
-        for (size_t i = s0; i < std::min(ts.size(), s0 + kSimdWidth); i++) {
-            if (!ts[i].done) {
-                active[n++] = &ts[i];
-                all = all && ts[i].waiting == Scope::simdgroup;
+// release_simdgroup completes the simdgroup function or barrier of the
+// simdgroup of threads s0.. if all its active lanes wait in it.
+static bool release_simdgroup(std::vector<Thread> &ts, size_t s0) {
+    Thread *active[kSimdWidth];
+    int n = 0;
+    for (size_t i = s0; i < std::min(ts.size(), s0 + kSimdWidth); i++) {
+        if (!ts[i].done) {
+            if (ts[i].waiting != Scope::simdgroup) {
+                return false;
             }
+            active[n++] = &ts[i];
         }
-        if (n == 0 || !all) {
-            continue;
-        }
-        for (int i = 1; i < n; i++) {
-            if (!same_site(active[0], active[i])) {
-                run.running = active[0];
-                fail("lane %d waits in %s: the simdgroup diverged (simdgroup functions and barriers must be "
-                     "reached by every active lane)", active[i]->pos.tiisg, site(active[i]).c_str());
-            }
-        }
-        if (active[0]->combine) {
-            run.running = active[0];
-            active[0]->combine(reinterpret_cast<Lane *const *>(active), n);
-            run.running = nullptr;
-        }
-        for (int i = 0; i < n; i++) {
-            active[i]->waiting = Scope::none;
-        }
-        released = true;
     }
-    return released;
+    if (n == 0) {
+        return false;
+    }
+    for (int i = 1; i < n; i++) {
+        if (!same_site(active[0], active[i])) {
+            run.running = active[0];
+            fail("lane %d waits in %s: the simdgroup diverged (simdgroup functions and barriers must be "
+                 "reached by every active lane)", active[i]->pos.tiisg, site(active[i]).c_str());
+        }
+    }
+    if (active[0]->combine) {
+        run.running = active[0];
+        active[0]->combine(reinterpret_cast<Lane *const *>(active), n);
+        run.running = nullptr;
+    }
+    for (int i = 0; i < n; i++) {
+        active[i]->waiting = Scope::none;
+    }
+    return true;
 }
 
 // release_threadgroup completes a threadgroup barrier every thread waits at.
@@ -314,9 +314,31 @@ static bool release_threadgroup(std::vector<Thread> &ts, int done) {
     fail("%s", msg.c_str());
 }
 
-static void run_threadgroup(std::vector<Thread> &ts, bool reverse) {
-    const int n = int(ts.size());
+// run_lanes resumes, in order, every thread of first..last (inclusive,
+// either way round) that does not wait; it returns how many finished.
+static int run_lanes(std::vector<Thread> &ts, int first, int last) {
     int done = 0;
+    const int step = first <= last ? 1 : -1;
+    for (int i = first;; i += step) {
+        Thread &t = ts[i];
+        if (!t.done && t.waiting == Scope::none) {
+            resume(&t);
+            done += t.done;
+        }
+        if (i == last) {
+            return done;
+        }
+    }
+}
+
+// run_threadgroup runs the threads of one threadgroup to the end. Between
+// threadgroup barriers, ascending runs simdgroup 0 as far as it goes, then
+// simdgroup 1, and so on, each a lane at a time in ascending order;
+// descending takes every lane, last first, to its next synchronisation
+// point before any goes further, so all simdgroups advance in step. Both
+// are schedules a GPU may follow.
+static void run_threadgroup(std::vector<Thread> &ts, bool descending) {
+    const int n = int(ts.size());
     for (Thread &t : ts) {
 #if defined(MSLEMU_ASAN)
         ASAN_UNPOISON_MEMORY_REGION(t.stack, kStack);
@@ -329,18 +351,25 @@ static void run_threadgroup(std::vector<Thread> &ts, bool reverse) {
         t.ctx.uc_link = nullptr;
         makecontext(&t.ctx, thread_main, 0);
     }
+    int done = 0;
     for (;;) {
-        for (int k = 0; k < n; k++) {
-            Thread &t = ts[reverse ? n - 1 - k : k];
-            if (!t.done && t.waiting == Scope::none) {
-                resume(&t);
-                done += t.done;
+        bool released = false;
+        if (descending) {
+            done += run_lanes(ts, n - 1, 0);
+            for (int s0 = 0; s0 < n; s0 += kSimdWidth) {
+                released |= release_simdgroup(ts, s0);
+            }
+        } else {
+            for (int s0 = 0; s0 < n; s0 += kSimdWidth) {
+                do {
+                    done += run_lanes(ts, s0, std::min(n, s0 + kSimdWidth) - 1);
+                } while (release_simdgroup(ts, s0));
             }
         }
         if (done == n) {
             return;
         }
-        if (!release_simdgroups(ts) && !release_threadgroup(ts, done)) {
+        if (!released && !release_threadgroup(ts, done)) {
             deadlock(ts);
         }
     }
@@ -556,8 +585,8 @@ static void check_bindings(const Dispatch &d) {
 }
 
 // execute runs the dispatch in one order and returns the writable buffers.
-static std::vector<std::vector<char>> execute(const Dispatch &d, bool reverse) {
-    run.order = reverse ? "descending" : "ascending";
+static std::vector<std::vector<char>> execute(const Dispatch &d, bool descending) {
+    run.order = descending ? "descending" : "ascending";
     for (const Input &b : d.buffers) {
         Region r = map_region("buffer(" + std::to_string(b.index) + ")", b.bytes.size(), b.writable);
         memcpy(r.data, b.bytes.data(), b.bytes.size());
@@ -586,7 +615,7 @@ static std::vector<std::vector<char>> execute(const Dispatch &d, bool reverse) {
     }
     const uint total = d.groups[0] * d.groups[1] * d.groups[2];
     for (uint k = 0; k < total; k++) {
-        const uint g = reverse ? total - 1 - k : k;
+        const uint g = descending ? total - 1 - k : k;
         run.group = uint3(g % d.groups[0], g / d.groups[0] % d.groups[1], g / (d.groups[0] * d.groups[1]));
         run.in_group = true;
         for (Thread &t : ts) {
@@ -595,7 +624,7 @@ static std::vector<std::vector<char>> execute(const Dispatch &d, bool reverse) {
         if (tg) {
             memset(tg->data, 0xff, tg->len);
         }
-        run_threadgroup(ts, reverse);
+        run_threadgroup(ts, descending);
         if (tg) {
             check_canaries(*tg);
         }

@@ -53,6 +53,23 @@ kernel void race(
     out[tid] = shm[(tid + 1) % 64];
 }
 
+// skew: after the barrier, simdgroup 1 reads its slots at once while
+// simdgroup 0 overwrites them past a simdgroup function: only a schedule
+// where one simdgroup runs ahead of the other shows the race.
+kernel void skew(
+        device float *out [[buffer(0)]],
+        threadgroup float *shm [[threadgroup(0)]],
+        ushort tid [[thread_index_in_threadgroup]],
+        ushort sg [[simdgroup_index_in_threadgroup]],
+        ushort lane [[thread_index_in_simdgroup]]) {
+    shm[tid] = 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (sg == 0) {
+        shm[32 + lane] = simd_sum(1.0f);
+    }
+    out[tid] = shm[tid];
+}
+
 // same_place: every threadgroup writes its index to out[0].
 kernel void same_place(
         device float *out [[buffer(0)]],
