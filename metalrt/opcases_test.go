@@ -229,36 +229,7 @@ func matCases(w *arena, t quant.Type) []opCase {
 		for _, form := range []string{"", "@acc", "@qkv", "@gate_up"} {
 			for _, n := range v.ns {
 				fam := v.variant + form
-				name := fmt.Sprintf("%s/n=%d", plan.Name(fam, t), n)
-				b := newCase(w, name, n)
-				rows := v.rows
-				switch form {
-				case "@qkv":
-					rq, rkv := rows-rows/4, rows/8
-					b.input("wq", t, rq*cols, cols, 1, 0)
-					b.input("wk", t, rkv*cols, cols, 1, 0)
-					b.input("wv", t, rkv*cols, cols, 1, 0)
-					b.input("x", quant.F32, n*cols, cols, 1, 0)
-					b.output("q", quant.F32, n*rq)
-					b.output("k", quant.F32, n*rkv)
-					b.output("v", quant.F32, n*rkv)
-					out = append(out, b.done(plan.Name(fam, t), plan.QKVParams{RowsQ: int32(rq), RowsKV: int32(rkv), Cols: cols, N: int32(n)},
-						plan.Grid{rq + 2*rkv, n, 1}, matTolerance(t)))
-					continue
-				case "@gate_up":
-					b.input("w_gate", t, rows*cols, cols, 1, 0)
-					b.input("w_up", t, rows*cols, cols, 1, 0)
-					b.input("x", quant.F32, n*cols, cols, 0.1, 0) // keep silu out of saturation
-				default:
-					b.input("weight", t, rows*cols, cols, 1, 0)
-					b.input("x", quant.F32, n*cols, cols, 1, 0)
-				}
-				if form == "@acc" {
-					b.input("residual", quant.F32, n*rows, rows, 10, 0)
-				}
-				b.output("y", quant.F32, n*rows)
-				out = append(out, b.done(plan.Name(fam, t), plan.MatParams{Rows: int32(rows), Cols: cols, N: int32(n)},
-					plan.Grid{rows, n, 1}, matTolerance(t)))
+				out = append(out, matCase(w, fmt.Sprintf("%s/n=%d", plan.Name(fam, t), n), fam, t, v.rows, cols, n))
 			}
 		}
 	}
@@ -299,18 +270,8 @@ func ropeKVWriteCase(w *arena, ct quant.Type) opCase {
 // attnCase attends n queries at pos0.. over random caches (GQA 8/2, head
 // dim 128, 320 positions).
 func attnCase(w *arena, family string, ct quant.Type, n, pos0, window int) opCase {
-	const heads, kvHeads, hd, capacity = 8, 2, 128, 320
 	name := fmt.Sprintf("%s/n=%d/pos0=%d/window=%d", plan.Name(family, ct), n, pos0, window)
-	b := newCase(w, name, n)
-	b.step()
-	b.input("q", quant.F32, n*heads*hd, heads*hd, 1, 0)
-	b.input("k_cache", ct, capacity*kvHeads*hd, kvHeads*hd, 1, 0)
-	b.input("v_cache", ct, capacity*kvHeads*hd, kvHeads*hd, 1, 0)
-	b.output("out", quant.F32, n*heads*hd)
-	c := b.done(plan.Name(family, ct), plan.AttnParams{Heads: heads, KVHeads: kvHeads, HeadDim: hd, N: int32(n), Capacity: capacity,
-		Window: int32(window), Scale: float32(1 / math.Sqrt(hd))}, plan.Grid{heads, n, 1}, cacheTolerance(ct))
-	c.pos0 = pos0
-	return c
+	return attnCaseOf(w, name, family, ct, attnShape{heads: 8, kvHeads: 2, headDim: 128, capacity: 320}, n, pos0, window)
 }
 
 func cacheTolerance(ct quant.Type) float64 {
