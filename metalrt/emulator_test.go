@@ -67,12 +67,12 @@ func emuTolerance(c plan.Contract) emuClass {
 		case quant.BF16:
 			return emuClass{"mat BF16 (BF16 activations on the CPU)", 2e-2}
 		}
-		return emuClass{"mat quantised (Q8 activations on the CPU)", 2e-2}
+		return emuClass{"mat quantised (Q8 activations on the CPU)", 3e-2}
 	case "attn_decode", "attn_prefill":
 		if c.Cache == quant.F16 {
 			return emuClass{"attention F16 cache", 3e-3}
 		}
-		return emuClass{"attention F32 cache", 1e-4}
+		return emuClass{"attention F32 cache", 1e-5}
 	case "rope_kv_write", "kv_write":
 		if c.Cache == quant.F16 {
 			return emuClass{"kv store F16 cache", 3e-3}
@@ -124,10 +124,120 @@ func float32s(b []byte) []float32 {
 	return out
 }
 
-// TestKernelsOnEmulator runs every op case (opcases_test.go) through the
-// MSL kernels on the emulator, with the launch the encoder issues, and
-// compares each output with the CPU runtime's. Linux's stand-in for
-// TestContractsAgainstCPU on a Mac.
+// emuGroup is a set of cases over one weights buffer, with the CPU
+// runtime's outputs.
+type emuGroup struct {
+	name    string
+	cases   []opCase
+	weights []byte
+	want    [][]float32
+}
+
+func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuGroup {
+	t.Helper()
+	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
+	require.NoError(t, err)
+	defer cpu.Close()
+	g := emuGroup{name: name, cases: cases, weights: weights}
+	for _, c := range cases {
+		prog, err := cpu.Compile(c.plan)
+		require.NoError(t, err, c.name)
+		out, err := prog.Run(c.tokens, c.pos0)
+		require.NoError(t, err, c.name)
+		g.want = append(g.want, slices.Clone(out))
+	}
+	return g
+}
+
+// emuRaggedCases are the tails opCases leaves out, run on the emulator
+// only: mat-vec rows that fill no whole threadgroup of 8 (75; the qkv
+// split 57/9/9 also puts the q/k and k/v boundaries inside simdgroups),
+// float weight rows that end inside a 16-column chunk and a 32-column tile
+// step (100 columns), embed rows that end inside a threadgroup, rope and
+// rope_kv_write with idle threads and unrotated dims, attention with head
+// dims 80 (lanes with fewer elements) and 6 (the scalar dot product),
+// heads without grouping, a sliding window in decode, and a decode step
+// that sees one cache row.
+func emuRaggedCases() ([]opCase, []byte) {
+	w := &arena{}
+	var cases []opCase
+	for _, t := range plan.WeightTypes {
+		cols, dim := 256, 288 // K-quant rows are whole super-blocks, whole embed threadgroups too
+		if t.BlockSize() == 1 {
+			cols, dim = 100, 100
+		}
+		for _, v := range []struct {
+			variant string
+			n       int
+		}{{"matvec", 2}, {"mtmatvec", 3}, {"matmul", 5}} {
+			if v.variant == "matmul" && t.BlockSize() != 1 {
+				continue // opCases has the row and token tails of the tiles; the column tail is the floats'
+			}
+			for _, form := range []string{"", "@acc", "@qkv", "@gate_up"} {
+				fam := v.variant + form
+				name := fmt.Sprintf("%s/rows=75/cols=%d/n=%d", plan.Name(fam, t), cols, v.n)
+				cases = append(cases, matCase(w, name, fam, t, 75, cols, v.n))
+			}
+		}
+		if t.BlockSize() > 32 {
+			continue
+		}
+		b := newCase(w, fmt.Sprintf("%s/dim=%d", plan.Name("embed", t), dim), 3)
+		b.input("table", t, 7*dim, dim, 1, 0)
+		b.tokens(7)
+		b.output("out", quant.F32, 3*dim)
+		cases = append(cases, b.done(plan.Name("embed", t), plan.EmbedParams{Dim: int32(dim), Vocab: 7, N: 3}, plan.Grid{dim, 3, 1}, nmseFloat))
+	}
+
+	const heads, hd, n = 4, 96, 2
+	b := newCase(w, "rope/head_dim=96/dims=80", n)
+	b.step()
+	b.input("x", quant.F32, n*heads*hd, heads*hd, 1, 0)
+	b.output("out", quant.F32, n*heads*hd)
+	c := b.done("rope", plan.RopeParams{Heads: heads, HeadDim: hd, Dims: 80, N: n, Base: 10000, FreqScale: 0.5}, plan.Grid{heads, n, 1}, nmseFloat)
+	c.pos0 = 3
+	cases = append(cases, c)
+
+	for _, ct := range plan.CacheTypes {
+		const heads, kvHeads, hd, n, capacity = 6, 3, 80, 2, 8
+		b := newCase(w, plan.Name("rope_kv_write", ct)+"/head_dim=80/dims=64", n)
+		b.step()
+		b.input("q", quant.F32, n*heads*hd, heads*hd, 1, 0)
+		b.input("k", quant.F32, n*kvHeads*hd, kvHeads*hd, 1, 0)
+		b.input("v", quant.F32, n*kvHeads*hd, kvHeads*hd, 1, 0)
+		b.output("q_out", quant.F32, n*heads*hd)
+		b.output("k_cache", ct, capacity*kvHeads*hd)
+		b.output("v_cache", ct, capacity*kvHeads*hd)
+		c := b.done(plan.Name("rope_kv_write", ct), plan.RopeKVParams{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Dims: 64, N: n,
+			Capacity: capacity, Base: 1e4, FreqScale: 1}, plan.Grid{heads, n, 1}, cacheTolerance(ct))
+		c.pos0 = 5
+		cases = append(cases, c)
+
+		for _, a := range []struct {
+			family          string
+			shape           attnShape
+			n, pos0, window int
+		}{
+			{"attn_decode", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 2, 150, 40},
+			{"attn_decode", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 1, 0, 0},
+			{"attn_prefill", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 9, 0, 0},
+			{"attn_prefill", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 10, 100, 40},
+		} {
+			name := fmt.Sprintf("%s/heads=%d/%d/head_dim=%d/n=%d/pos0=%d/window=%d", plan.Name(a.family, ct),
+				a.shape.heads, a.shape.kvHeads, a.shape.headDim, a.n, a.pos0, a.window)
+			cases = append(cases, attnCaseOf(w, name, a.family, ct, a.shape, a.n, a.pos0, a.window))
+		}
+	}
+	for _, c := range cases {
+		c.plan.Buffers[plan.Weights].Size = int64(len(w.b))
+	}
+	return cases, w.b
+}
+
+// TestKernelsOnEmulator runs every op case (opcases_test.go), and the
+// ragged cases above, through the MSL kernels on the emulator with the
+// launch the encoder issues, and compares each output with the CPU
+// runtime's: Linux's stand-in for TestContractsAgainstCPU on a Mac.
 func TestKernelsOnEmulator(t *testing.T) {
 	gxx := emuCompiler(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -143,17 +253,15 @@ func TestKernelsOnEmulator(t *testing.T) {
 	t.Logf("g++ built the emulator in %v (sanitizers: %v)", took.Round(time.Millisecond), emuSanitize())
 
 	cases, weights := opCases()
-	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
-	require.NoError(t, err)
-	defer cpu.Close()
-	want := make([][]float32, len(cases))
-	for i, c := range cases {
-		prog, err := cpu.Compile(c.plan)
-		require.NoError(t, err, c.name)
-		out, err := prog.Run(c.tokens, c.pos0)
-		require.NoError(t, err, c.name)
-		want[i] = slices.Clone(out)
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.plan.Commands[0].Dispatches[0].Kernel] = true
 	}
+	for _, c := range plan.Contracts() {
+		assert.True(t, covered[c.Name], "no op case runs contract %s", c.Name)
+	}
+	ragged, raggedWeights := emuRaggedCases()
+	groups := []emuGroup{newEmuGroup(t, "cases", cases, weights), newEmuGroup(t, "ragged", ragged, raggedWeights)}
 
 	type worst struct {
 		err  float64
@@ -162,32 +270,34 @@ func TestKernelsOnEmulator(t *testing.T) {
 	var mu sync.Mutex
 	worsts := map[emuClass]worst{}
 	start := time.Now()
-	t.Run("cases", func(t *testing.T) {
-		for i, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				kernel := c.plan.Commands[0].Dispatches[0].Kernel
-				contract, err := plan.Lookup(kernel)
-				require.NoError(t, err)
-				cov, err := Cover(int64(len(weights)), page, 1<<20, Extents(c.plan))
-				require.NoError(t, err)
-				contents := emuContents(c, weights)
-				require.NoError(t, runEmulator(ctx, bin, c.plan, cov, contents))
-				got := float32s(contents[plan.Logits])
-				class := emuTolerance(contract)
-				for _, s := range c.out {
-					e := relErr(segmentValues(got, s), segmentValues(want[i], s))
-					assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.name, e, class.bound, class.name)
-					mu.Lock()
-					if w, ok := worsts[class]; !ok || e > w.err {
-						worsts[class] = worst{e, c.name + " " + s.name}
+	t.Run("all", func(t *testing.T) {
+		for _, g := range groups {
+			for i, c := range g.cases {
+				t.Run(g.name+"/"+c.name, func(t *testing.T) {
+					t.Parallel()
+					contract, err := plan.Lookup(c.plan.Commands[0].Dispatches[0].Kernel)
+					require.NoError(t, err)
+					cov, err := Cover(int64(len(g.weights)), page, 1<<20, Extents(c.plan))
+					require.NoError(t, err)
+					contents := emuContents(c, g.weights)
+					require.NoError(t, runEmulator(ctx, bin, c.plan, cov, contents))
+					got := float32s(contents[plan.Logits])
+					class := emuTolerance(contract)
+					for _, s := range c.out {
+						e := relErr(segmentValues(got, s), segmentValues(g.want[i], s))
+						assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.name, e, class.bound, class.name)
+						mu.Lock()
+						if w, ok := worsts[class]; !ok || e > w.err {
+							worsts[class] = worst{e, g.name + "/" + c.name + " " + s.name}
+						}
+						mu.Unlock()
 					}
-					mu.Unlock()
-				}
-			})
+				})
+			}
 		}
 	})
-	t.Logf("%d cases on the emulator in %v; worst max|emulator − cpu| / max|cpu| per class:", len(cases), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d op cases and %d ragged cases on the emulator in %v; worst max|emulator − cpu| / max|cpu| per class:",
+		len(cases), len(ragged), time.Since(start).Round(time.Millisecond))
 	classes := make([]emuClass, 0, len(worsts))
 	for c := range worsts {
 		classes = append(classes, c)
@@ -195,13 +305,6 @@ func TestKernelsOnEmulator(t *testing.T) {
 	slices.SortFunc(classes, func(a, b emuClass) int { return strings.Compare(a.name, b.name) })
 	for _, c := range classes {
 		t.Logf("  %-45s %.2e (bound %.0e) %s", c.name, worsts[c].err, c.bound, worsts[c].name)
-	}
-	covered := map[string]bool{}
-	for _, c := range cases {
-		covered[c.plan.Commands[0].Dispatches[0].Kernel] = true
-	}
-	for _, c := range plan.Contracts() {
-		assert.True(t, covered[c.Name], "no case runs contract %s on the emulator", c.Name)
 	}
 }
 
