@@ -51,11 +51,23 @@
 //     checked with respondsToSelector: at start-up;
 //   - that the darwin code and its tests type-check for darwin/arm64;
 //   - that the one-dispatch test case of every contract is a valid plan
-//     that the CPU runtime runs.
+//     that the CPU runtime runs;
+//   - that the kernels compute what the CPU runtime computes: g++
+//     type-checks the MSL against a C++ emulation of the Metal language
+//     (mslemu/metal_emulation.h) and runs every op case, plus ragged tails,
+//     with the launch the encoder issues, in Metal's execution model:
+//     threadgroups of fibers, simdgroup functions and barriers as meeting
+//     points, simdgroup matrices, guarded buffers, each dispatch in two
+//     orders to expose races (emulator_test.go; needs g++, required in CI;
+//     MSLEMU_SANITIZE=1 adds AddressSanitizer and UBSan). The emulation
+//     cannot show that Apple's compiler accepts the source, how the
+//     hardware lays simdgroup matrices over lanes, the precision of Metal's
+//     math library, nor anything about speed.
 //
 // Only on a Mac (go test ./metalrt there runs the darwin tests too):
-//   - that the MSL compiles and every kernel computes what the CPU runtime
-//     computes, within a per-op tolerance (contracts_darwin_test.go);
+//   - that the MSL compiles and every kernel computes on the GPU what the
+//     CPU runtime computes, within a per-op tolerance
+//     (contracts_darwin_test.go);
 //   - that whole models (the shared test models, F32 and F16 caches) agree
 //     with the CPU runtime token by token (models_darwin_test.go);
 //   - everything cgo, Objective-C and the GPU decide at run time: the cgo
