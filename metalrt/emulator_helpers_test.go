@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -108,14 +109,21 @@ func emuTable(src *mslSource) (string, error) {
 	return b.String(), nil
 }
 
-// emuFlags are g++'s flags: C++20 for std::source_location; -O2 and the
-// host's instruction set (half conversions are a library call without
-// F16C on x86: the cases run 6 times slower), which is safe since the
-// binary only runs here; no fused multiply-adds the source does not ask
-// for; char signed as in Metal; no type-based alias analysis, since the
-// kernels read blocks through pointers of other types as MSL allows.
-var emuFlags = []string{"-std=c++20", "-O2", "-march=native", "-ffp-contract=off", "-fsigned-char", "-fno-strict-aliasing",
-	"-Wno-attributes"}
+// emuFlags are g++'s flags: C++20 for std::source_location; -O2; no
+// fused multiply-adds the source does not ask for; char signed as in
+// Metal; no type-based alias analysis, since the kernels read blocks
+// through pointers of other types as MSL allows.
+var emuFlags = []string{"-std=c++20", "-O2", "-ffp-contract=off", "-fsigned-char", "-fno-strict-aliasing", "-Wno-attributes"}
+
+// emuArchFlags: on x86 the host's instruction set, for F16C: without it
+// every half conversion is a library call and the cases run 6 times
+// slower. The binary only runs where it is built.
+func emuArchFlags() []string {
+	if runtime.GOARCH == "amd64" {
+		return []string{"-march=native"}
+	}
+	return nil
+}
 
 // emuSanitize adds AddressSanitizer and UndefinedBehaviorSanitizer
 // (misaligned vector loads, overflows, shifts) when MSLEMU_SANITIZE=1:
@@ -148,7 +156,7 @@ func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile) (bi
 		return "", 0, err
 	}
 	bin = filepath.Join(dir, "mslemu")
-	args := append(slices.Clone(emuFlags), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"), "-o", bin)
+	args := append(append(slices.Clone(emuFlags), emuArchFlags()...), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"), "-o", bin)
 	if emuSanitize() {
 		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
 	}

@@ -37,6 +37,11 @@
 // Results that differ mean the kernel depends on the order threads run in:
 // a race, such as a missing barrier.
 
+#if defined(__APPLE__)
+#define _XOPEN_SOURCE 700 // macOS declares the ucontext functions only then
+#define _DARWIN_C_SOURCE  // and hides MAP_ANONYMOUS unless asked
+#endif
+
 #include "metal_emulation.h"
 
 #include <csignal>
