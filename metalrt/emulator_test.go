@@ -404,3 +404,20 @@ func TestEmulatorCatches(t *testing.T) {
 		}
 	}
 }
+
+// The launch table casts each buffer to its parameter's type, with the
+// template argument in place, and refuses attributes it cannot provide.
+func TestEmuTable(t *testing.T) {
+	src := kernelSource(t)
+	table, err := emuTable(src)
+	require.NoError(t, err)
+	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
+		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)tg, `+
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true},`)
+	assert.Equal(t, len(plan.Contracts()), strings.Count(table, "\n"))
+
+	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})
+	require.NoError(t, err)
+	_, err = emuTable(bad)
+	require.ErrorContains(t, err, "kernel k: parameter gid has attribute [[thread_position_in_grid]], which the emulator does not provide")
+}
