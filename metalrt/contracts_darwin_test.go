@@ -44,9 +44,16 @@ func TestAvailable(t *testing.T) {
 
 // TestContractsAgainstCPU runs every contract's kernel on random inputs
 // and compares each output with the CPU runtime's within the case's NMSE
-// bound. The weights buffer spans several no-copy buffers.
+// bound. The weights buffer spans several no-copy buffers. The ragged
+// cases (row, column and head-size tails) are those the Linux emulator
+// runs too.
 func TestContractsAgainstCPU(t *testing.T) {
-	cases, raw := opCases()
+	t.Run("cases", func(t *testing.T) { contractsAgainstCPU(t, opCases) })
+	t.Run("ragged", func(t *testing.T) { contractsAgainstCPU(t, raggedCases) })
+}
+
+func contractsAgainstCPU(t *testing.T, build func() ([]opCase, []byte)) {
+	cases, raw := build()
 	weights := pageAligned(t, raw)
 	cpu, err := cpurt.New(weights, cpurt.Options{})
 	require.NoError(t, err)

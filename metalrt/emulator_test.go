@@ -155,7 +155,7 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 	return g
 }
 
-// emuRaggedCases are the tails opCases leaves out, run on the emulator
+// raggedCases are the tails opCases leaves out, run on the emulator
 // only: mat-vec rows that fill no whole threadgroup of 8 (75; the qkv
 // split 57/9/9 also puts the q/k and k/v boundaries inside simdgroups),
 // float weight rows that end inside a 16-column chunk and a 32-column tile
@@ -164,7 +164,7 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 // dims 80 (lanes with fewer elements) and 6 (the scalar dot product),
 // heads without grouping, a sliding window in decode, and a decode step
 // that sees one cache row.
-func emuRaggedCases() ([]opCase, []byte) {
+func raggedCases() ([]opCase, []byte) {
 	w := &arena{}
 	var cases []opCase
 	for _, t := range plan.WeightTypes {
@@ -266,7 +266,7 @@ func TestKernelsOnEmulator(t *testing.T) {
 	for _, c := range plan.Contracts() {
 		assert.True(t, covered[c.Name], "no op case runs contract %s", c.Name)
 	}
-	ragged, raggedWeights := emuRaggedCases()
+	ragged, raggedWeights := raggedCases()
 	groups := []emuGroup{newEmuGroup(t, "cases", cases, weights), newEmuGroup(t, "ragged", ragged, raggedWeights)}
 
 	type worst struct {
