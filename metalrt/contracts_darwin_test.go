@@ -126,3 +126,17 @@ func TestCompileAndRunErrors(t *testing.T) {
 	_, err = rt.Compile(embed.plan)
 	require.ErrorContains(t, err, "the runtime is closed")
 }
+
+// nmse is Σ(a−b)²/Σb², with b the reference; NaN if either has a NaN.
+func nmse(a, b []float64) float64 {
+	var num, den float64
+	for i := range a {
+		d := a[i] - b[i]
+		num += d * d
+		den += b[i] * b[i]
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}

@@ -300,20 +300,6 @@ func segmentValues(logits []float32, s segment) []float64 {
 	return out
 }
 
-// nmse is Σ(a−b)²/Σb², with b the reference; NaN if either has a NaN.
-func nmse(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		d := a[i] - b[i]
-		num += d * d
-		den += b[i] * b[i]
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
 // TestOpCasesRunOnCPU checks the cases themselves on any OS: each plan
 // verifies, encodes for Metal (geometry, covering), runs on the CPU
 // runtime and writes every output, with finite values.
