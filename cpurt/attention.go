@@ -26,6 +26,16 @@ func cacheView(c *compiler, i, elems int) (cache, error) {
 	return kc, err
 }
 
+// cachePair views the K and V caches, which every cache contract binds at
+// consecutive slots first and first+1.
+func cachePair(c *compiler, first, elems int) (kc, vc cache, err error) {
+	if kc, err = cacheView(c, first, elems); err != nil {
+		return kc, vc, err
+	}
+	vc, err = cacheView(c, first+1, elems)
+	return kc, vc, err
+}
+
 // store writes src at element offset off, rounding to F16 for an F16 cache.
 func (c cache) store(off int, src []float32) {
 	if c.f16 != nil {
@@ -182,11 +192,7 @@ func buildKVWrite(c *compiler) ([]phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc, err := cacheView(c, 3, capacity*width)
-	if err != nil {
-		return nil, err
-	}
-	vc, err := cacheView(c, 4, capacity*width)
+	kc, vc, err := cachePair(c, 3, capacity*width)
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +242,7 @@ func buildRopeKVWrite(c *compiler) ([]phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc, err := cacheView(c, 5, capacity*kw)
-	if err != nil {
-		return nil, err
-	}
-	vc, err := cacheView(c, 6, capacity*kw)
+	kc, vc, err := cachePair(c, 5, capacity*kw)
 	if err != nil {
 		return nil, err
 	}
@@ -295,11 +297,7 @@ func buildAttention(c *compiler) ([]phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc, err := cacheView(c, 2, capacity*kw)
-	if err != nil {
-		return nil, err
-	}
-	vc, err := cacheView(c, 3, capacity*kw)
+	kc, vc, err := cachePair(c, 2, capacity*kw)
 	if err != nil {
 		return nil, err
 	}
