@@ -9,8 +9,9 @@
 //
 // Numerics follow llama.cpp's CPU backend: mat-vecs convert each
 // activation row once to the weight type's dot type (Q8_0, Q8_K, or F16 /
-// BF16 rounding) and take integer or exact-product dot products (package
-// quant); an F16 KV cache stores K and V as F16 and, like ggml's non-flash
+// BF16 rounding) and take integer dot products (package quant) or, for F16
+// and BF16 weights, exact products summed in the order of ggml's x86 build,
+// which differs between one token and several (halfdot.go); an F16 KV cache stores K and V as F16 and, like ggml's non-flash
 // attention, rounds Q and the softmax probabilities to F16 before the two
 // products.
 //

@@ -353,6 +353,19 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 			xi := x[i*cols : (i+1)*cols]
 			require.NoError(t, quant.QuantizeActivation(c.Weight, xi, act))
 			dot := func(w []byte, row int) float32 { return quant.DotRow(c.Weight, w[row*rb:(row+1)*rb], act, xi) }
+			if c.Weight == quant.F16 || c.Weight == quant.BF16 {
+				// ggml's summation order for this shape (halfdot.go),
+				// over x rounded to the weight type.
+				xr := make([]float32, cols)
+				for j, v := range xi {
+					xr[j] = quant.FP16ToFP32(quant.FP32ToFP16(v))
+					if c.Weight == quant.BF16 {
+						xr[j] = quant.BF16ToFP32(quant.FP32ToBF16(v))
+					}
+				}
+				hd := halfDotFunc(c.Weight, halfOrderFor(n, want[o].Shape[1], cols))
+				dot = func(w []byte, row int) float32 { return hd(w[row*rb:(row+1)*rb], nil, xr) }
+			}
 			for row := range want[o].Shape[1] {
 				var exact float32
 				switch form {

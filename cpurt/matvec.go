@@ -1,7 +1,6 @@
 package cpurt
 
 import (
-	"encoding/binary"
 	"strings"
 
 	"github.com/metalgraph/metalgraph/plan"
@@ -13,7 +12,8 @@ import (
 // dot type (Q8_0 for Q4_0 and Q8_0, Q8_K for the K-quants, F16 or BF16
 // rounding for those weights), then every output is one dot product of a
 // weight row with a converted row. The three variants differ only in loop
-// order, so they give identical results:
+// order, so they give identical results (F16 and BF16 dots alone change
+// their summation order between N = 1 and N ≥ 2, as ggml does):
 //   - matvec: token by token, each token reading all its rows;
 //   - mtmatvec: row by row, each weight row read once for all tokens;
 //   - matmul: tiles of rows × tokens, so both stay in cache.
@@ -44,9 +44,9 @@ type matKernel struct {
 	rows     [3]int    // rows of each output (qkv: q, k, v)
 	out      [3][]float32
 	res      []float32
-	actBytes int  // quantised bytes per token; 0 for float weights
-	rounded  bool // float weights whose activations are rounded (F16, BF16)
-	dot      func(w, a []byte, x []float32) float32
+	actBytes int                                       // quantised bytes per token; 0 for float weights
+	rounded  bool                                      // float weights whose activations are rounded (F16, BF16)
+	dot      [3]func(w, a []byte, x []float32) float32 // per weight
 }
 
 func buildMat(c *compiler) ([]phase, error) {
@@ -103,7 +103,12 @@ func buildMat(c *compiler) ([]phase, error) {
 			return nil, err
 		}
 	}
-	k.dot = dotFunc(t, k.cols)
+	for i := 0; i < nIn; i++ {
+		k.dot[i] = dotFunc(t, k.cols)
+		if t == quant.F16 || t == quant.BF16 {
+			k.dot[i] = halfDotFunc(t, halfOrderFor(k.n, k.rows[i], k.cols))
+		}
+	}
 	var phases []phase
 	switch t {
 	case quant.F32:
@@ -132,7 +137,8 @@ func buildMat(c *compiler) ([]phase, error) {
 }
 
 // dotFunc returns the dot product of a weight row with a converted
-// activation row (a quantised, or x rounded for F16/BF16).
+// activation row: a quantised, or x for F32 (F16 and BF16 have
+// halfDotFunc).
 func dotFunc(t quant.Type, n int) func(w, a []byte, x []float32) float32 {
 	switch t {
 	case quant.Q4_0:
@@ -145,33 +151,8 @@ func dotFunc(t quant.Type, n int) func(w, a []byte, x []float32) float32 {
 		return func(w, a []byte, _ []float32) float32 { return quant.DotQ5_KQ8_K(w, a, n) }
 	case quant.Q6_K:
 		return func(w, a []byte, _ []float32) float32 { return quant.DotQ6_KQ8_K(w, a, n) }
-	case quant.F16:
-		return dotF16
-	case quant.BF16:
-		return dotBF16
 	}
 	return func(w, _ []byte, x []float32) float32 { return quant.DotF32F32(w, x) }
-}
-
-// dotF16 is quant.DotF16F32 for an x already rounded to F16: the products
-// are exact in float32 and summed in float64.
-func dotF16(w, _ []byte, x []float32) float32 {
-	w = w[:2*len(x)]
-	var sum float64
-	for i, v := range x {
-		sum += float64(quant.FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * v)
-	}
-	return float32(sum)
-}
-
-// dotBF16 is quant.DotBF16F32 for an x already rounded to BF16.
-func dotBF16(w, _ []byte, x []float32) float32 {
-	w = w[:2*len(x)]
-	var sum float64
-	for i, v := range x {
-		sum += float64(quant.BF16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * v)
-	}
-	return float32(sum)
 }
 
 func (k *matKernel) quantize(t quant.Type) task {
@@ -217,13 +198,13 @@ func (k *matKernel) cell(r, i int) {
 	rb := k.rowBytes
 	switch k.form {
 	case formPlain:
-		k.out[0][i*k.rows[0]+r] = k.dot(k.w[0][r*rb:(r+1)*rb], a, x)
+		k.out[0][i*k.rows[0]+r] = k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x)
 	case formAcc:
 		o := i*k.rows[0] + r
-		k.out[0][o] = k.dot(k.w[0][r*rb:(r+1)*rb], a, x) + k.res[o]
+		k.out[0][o] = k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x) + k.res[o]
 	case formGateUp:
-		g := k.dot(k.w[0][r*rb:(r+1)*rb], a, x)
-		u := k.dot(k.w[1][r*rb:(r+1)*rb], a, x)
+		g := k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x)
+		u := k.dot[1](k.w[1][r*rb:(r+1)*rb], a, x)
 		k.out[0][i*k.rows[0]+r] = silu(g) * u
 	case formQKV:
 		part := 0
@@ -231,7 +212,7 @@ func (k *matKernel) cell(r, i int) {
 			r -= k.rows[part]
 			part++
 		}
-		k.out[part][i*k.rows[part]+r] = k.dot(k.w[part][r*rb:(r+1)*rb], a, x)
+		k.out[part][i*k.rows[part]+r] = k.dot[part](k.w[part][r*rb:(r+1)*rb], a, x)
 	}
 }
 
