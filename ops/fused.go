@@ -48,7 +48,7 @@ func (MatMulAddOp) Eval(_ Step, in []*Tensor) ([]*Tensor, error) {
 
 func (o MatMulAddOp) Decompose(g *graph.Graph, n *graph.Node) ([]*graph.Value, error) {
 	b := NewBuilder(g)
-	y := b.add(n.Name+"/matmul", MatMulOp{o.Variant}, n.Inputs[0], n.Inputs[1])
+	y := b.add(n.Name+"/matmul", MatMulOp(o), n.Inputs[0], n.Inputs[1])
 	sum := b.add(n.Name+"/add", AddOp{}, n.Inputs[2], y[0])
 	return sum, b.Err()
 }
@@ -96,7 +96,7 @@ func (o QKVOp) Decompose(g *graph.Graph, n *graph.Node) ([]*graph.Value, error) 
 	b := NewBuilder(g)
 	var outs []*graph.Value
 	for i, part := range []string{"q", "k", "v"} {
-		outs = append(outs, b.add(n.Name+"/"+part, MatMulOp{o.Variant}, n.Inputs[i], n.Inputs[3])...)
+		outs = append(outs, b.add(n.Name+"/"+part, MatMulOp(o), n.Inputs[i], n.Inputs[3])...)
 	}
 	return outs, b.Err()
 }
@@ -143,8 +143,8 @@ func (GateUpOp) Eval(s Step, in []*Tensor) ([]*Tensor, error) {
 
 func (o GateUpOp) Decompose(g *graph.Graph, n *graph.Node) ([]*graph.Value, error) {
 	b := NewBuilder(g)
-	gate := b.add(n.Name+"/gate", MatMulOp{o.Variant}, n.Inputs[0], n.Inputs[2])
-	up := b.add(n.Name+"/up", MatMulOp{o.Variant}, n.Inputs[1], n.Inputs[2])
+	gate := b.add(n.Name+"/gate", MatMulOp(o), n.Inputs[0], n.Inputs[2])
+	up := b.add(n.Name+"/up", MatMulOp(o), n.Inputs[1], n.Inputs[2])
 	return b.add(n.Name+"/swiglu", SwiGLUOp{}, first1(gate), first1(up)), b.Err()
 }
 

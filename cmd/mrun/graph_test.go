@@ -82,7 +82,7 @@ func TestGraphWritesFiles(t *testing.T) {
 	assert.Equal(t, 1, rc)
 	assert.Empty(t, out)
 	requireOneLine(t, errOut)
-	assert.Contains(t, errOut, "mrun: graph: "+svgFile+": Graphviz's dot is not installed: apt-get install graphviz / brew install graphviz")
+	assert.Contains(t, errOut, "mrun: graph: "+svgFile+": the dot command of Graphviz is not installed: apt-get install graphviz / brew install graphviz")
 	assert.NoFileExists(t, svgFile)
 }
 

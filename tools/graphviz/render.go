@@ -9,7 +9,7 @@ import (
 )
 
 // ErrNoDot is returned by RenderSVG when Graphviz's dot is not on PATH.
-var ErrNoDot = errors.New("Graphviz's dot is not installed: apt-get install graphviz / brew install graphviz")
+var ErrNoDot = errors.New("the dot command of Graphviz is not installed: apt-get install graphviz / brew install graphviz")
 
 // RenderSVG runs Graphviz's dot on DOT text and returns the SVG.
 func RenderSVG(dotSrc []byte) ([]byte, error) {

@@ -20,7 +20,7 @@ func needDot(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("Graphviz's dot is missing; CI must install graphviz")
 		}
-		t.Skip("Graphviz's dot is not installed: apt-get install graphviz / brew install graphviz")
+		t.Skip("the dot command of Graphviz is not installed: apt-get install graphviz / brew install graphviz")
 	}
 }
 
@@ -62,5 +62,5 @@ func TestRenderSVGWithoutDot(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	_, err := graphviz.RenderSVG([]byte("digraph {}"))
 	require.ErrorIs(t, err, graphviz.ErrNoDot)
-	assert.Equal(t, "Graphviz's dot is not installed: apt-get install graphviz / brew install graphviz", err.Error())
+	assert.Equal(t, "the dot command of Graphviz is not installed: apt-get install graphviz / brew install graphviz", err.Error())
 }
