@@ -59,7 +59,7 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	c.Context = m.size("context_length", 1, required)
 	c.KVHeads = m.size("attention.head_count_kv", 1, c.Heads)
 	c.Window = m.size("attention.sliding_window", 0, 0)
-	if c.Heads > 0 {
+	if c.Heads > 0 { // 0 only after an error, which is returned below
 		c.HeadDim = m.size("attention.key_length", 1, c.Dim/c.Heads)
 	}
 	if v := m.size("attention.value_length", 1, c.HeadDim); m.err == nil && v != c.HeadDim {
