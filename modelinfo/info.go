@@ -38,6 +38,12 @@ type Info struct {
 	// not exceptions.
 	QuantMix string `json:"quant_mix"`
 
+	// Problem is why mrun run would refuse the model: the first error of
+	// models/mistral's validation (hyperparameters, tensor names, shapes and
+	// types). It is empty for a runnable model and for a vocabulary-only
+	// file (no tensors), which is not meant to be run.
+	Problem string `json:"problem,omitempty"`
+
 	Memory  *Memory  `json:"memory,omitempty"`
 	Tensors []Tensor `json:"tensors,omitempty"`
 }
@@ -103,7 +109,8 @@ type Tensor struct {
 
 // Inspect gathers the facts about f. It fails only when the file's own
 // structure makes a fact unreadable; an unsupported architecture is
-// reported in HyperparametersError instead.
+// reported in HyperparametersError instead, and a model that fails
+// validation in Problem, beside every fact that could still be read.
 func Inspect(f *gguf.File) (*Info, error) {
 	i := &Info{
 		Path:          f.Path(),
@@ -123,24 +130,36 @@ func Inspect(f *gguf.File) (*Info, error) {
 		}
 		i.FileType = &FileType{ID: id, Name: fileTypeName(id)}
 	}
-	c, err := mistral.ConfigFromGGUF(f)
-	if err != nil {
-		i.HyperparametersError = err.Error()
-	} else {
-		i.Hyperparameters = hyperparameters(c)
-	}
 	tok, err := tokenizerInfo(f)
 	if err != nil {
 		return nil, err
 	}
 	i.Tokenizer = tok
 	i.tensors(f)
-	if i.Hyperparameters != nil {
-		if i.Memory, err = planMemory(f, c); err != nil {
-			return nil, err
-		}
+	c, err := mistral.ConfigFromGGUF(f)
+	if err != nil {
+		i.HyperparametersError = err.Error()
+		i.refuse(f, err)
+		return i, nil
+	}
+	i.Hyperparameters = hyperparameters(c)
+	w, err := mistral.BindWeights(f, c)
+	if err != nil {
+		i.refuse(f, err)
+		return i, nil
+	}
+	if i.Memory, err = planMemory(f, c, w); err != nil {
+		return nil, err
 	}
 	return i, nil
+}
+
+// refuse records why the model in f cannot run, unless f holds no tensors
+// at all: a vocabulary-only file is complete as it is.
+func (i *Info) refuse(f *gguf.File, err error) {
+	if len(f.Tensors) > 0 {
+		i.Problem = err.Error()
+	}
 }
 
 func hyperparameters(c mistral.Config) *Hyperparameters {

@@ -3,6 +3,7 @@ package modelinfo
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"regexp"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
+	"github.com/metalgraph/metalgraph/internal/testmodel"
 	"github.com/metalgraph/metalgraph/quant"
 )
 
@@ -119,6 +121,55 @@ func TestInspectVocabOnlyOtherArch(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, i.WriteText(&out, true))
 	assert.Contains(t, out.String(), `hyperparameters  unavailable: architecture "phi3" is not supported`)
+}
+
+// A model that fails validation still gets every fact that can be read,
+// and Problem says why mrun run would refuse it.
+func TestInspectReportsWhyAModelCannotRun(t *testing.T) {
+	src := shareddata.Path(t, "models", "derived", "synth-d256-gqa-Q4_0.gguf")
+	cases := []struct {
+		name       string
+		edit       func(*testmodel.Model)
+		problem    string
+		hyperKnown bool
+	}{
+		{"unknown tensor", func(m *testmodel.Model) {
+			m.Tensors = append(m.Tensors, testmodel.Tensor{Name: "blk.0.attn_q.bias", Type: quant.F32, Dims: []int64{256}})
+		}, "unknown tensor blk.0.attn_q.bias", true},
+		{"block_count beyond the tensors", func(m *testmodel.Model) {
+			m.SetKV("llama.block_count", gguf.Uint32Value(1<<24))
+		}, "llama.block_count = 16777216, but the file holds tensors for 2 blocks", true},
+		{"NaN rope base", func(m *testmodel.Model) {
+			m.SetKV("llama.rope.freq_base", gguf.Float32Value(float32(math.NaN())))
+		}, "llama.rope.freq_base = NaN", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := gguf.Open(testmodel.Rewrite(t, src, c.edit))
+			require.NoError(t, err)
+			defer f.Close()
+			i, err := Inspect(f)
+			require.NoError(t, err)
+			assert.Contains(t, i.Problem, c.problem)
+			assert.Equal(t, c.hyperKnown, i.Hyperparameters != nil)
+			if !c.hyperKnown {
+				assert.Equal(t, i.Problem, i.HyperparametersError)
+			}
+			assert.Nil(t, i.Memory, "no plan for a model that cannot run")
+			assert.Equal(t, "synth-llama-d256-gqa-random", i.Name)
+			assert.Equal(t, "Q4_0, output.weight Q6_K", i.QuantMix)
+			require.NotNil(t, i.Tokenizer)
+			assert.Equal(t, 512, i.Tokenizer.VocabSize)
+		})
+	}
+}
+
+func TestVocabularyOnlyFilesHaveNoProblem(t *testing.T) {
+	i := inspectShared(t, "models", "vocab", "ggml-vocab-llama-spm.gguf")
+	assert.Equal(t, "llama", i.Architecture)
+	assert.Contains(t, i.HyperparametersError, "missing tensor token_embd.weight")
+	assert.Empty(t, i.Problem, "a file of no tensors is not a broken model")
+	assert.Empty(t, inspectShared(t, "models", "stories260K.gguf").Problem)
 }
 
 func TestWriteText(t *testing.T) {

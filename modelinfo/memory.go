@@ -31,13 +31,8 @@ type Memory struct {
 	FullKVCacheF16 int64 `json:"full_kv_cache_f16"`
 }
 
-// planMemory plans the decode and prefill steps of the model in f. It
-// returns nil when the tensors cannot be bound (a vocabulary-only file).
-func planMemory(f *gguf.File, c mistral.Config) (*Memory, error) {
-	w, err := mistral.BindWeights(f, c)
-	if err != nil {
-		return nil, nil
-	}
+// planMemory plans the decode and prefill steps of the model in f.
+func planMemory(f *gguf.File, c mistral.Config, w *mistral.Weights) (*Memory, error) {
 	full := c.Context
 	c.Context = min(c.Context, engine.DefaultContext)
 	chunk := min(engine.DefaultPrefillChunk, c.Context)

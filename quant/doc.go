@@ -16,6 +16,10 @@
 //		y[r] = quant.DotRow(t, w[r*rb:(r+1)*rb], act, x)
 //	}
 //
+// CheckFinite finds the first NaN or infinity in a tensor's bytes (every
+// value of a float type, the F16 block scales of a quantised one), like
+// ggml_validate_row_data behind llama.cpp's --check-tensors.
+//
 // Formats: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and Q8_K (the
 // activation format of the K-quants), with ggml's byte layouts.
 //

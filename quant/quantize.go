@@ -55,7 +55,7 @@ func QuantizeRow(t Type, src []float32, dst []byte) error {
 // which ggml's reference code would turn into arbitrary codes.
 func checkFinite(x []float32) error {
 	for i, v := range x {
-		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+		if nonFinite32(math.Float32bits(v)) {
 			return fmt.Errorf("element %d is %v", i, v)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		args:    "-m FILE [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--reps R] [--threads N] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16]",
+		args:    "-m FILE [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--reps R] [--threads N] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
 		summary: "measure prefill and decode speed (tokens/s, median of repetitions) and peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags

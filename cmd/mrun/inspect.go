@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "inspect",
 		args:    "FILE [--tensors] [--json]",
-		summary: "print a GGUF model's architecture, hyperparameters, tokenizer, quantization and memory needs",
+		summary: "print a GGUF model's architecture, hyperparameters, tokenizer, quantization and memory needs (exit 1 if mrun run would refuse it)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			tensors := fs.Bool("tensors", false, "also list every tensor (name, type, shape, bytes, offset)")
 			asJSON := fs.Bool("json", false, "print JSON instead of text")
@@ -52,6 +52,10 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 	}
 	if err != nil {
 		return e.fail(err)
+	}
+	if info.Problem != "" {
+		// The facts are printed; the status says mrun run would refuse it.
+		return e.fail(fmt.Errorf("%s: %s", path, info.Problem))
 	}
 	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
+	"github.com/metalgraph/metalgraph/internal/testmodel"
 	"github.com/metalgraph/metalgraph/modelinfo"
 )
 
@@ -130,4 +133,45 @@ func TestInspectBadInputs(t *testing.T) {
 	rc, _, errOut := mrun(t, "", "inspect", good, good)
 	assert.Equal(t, 2, rc)
 	requireOneLine(t, errOut)
+}
+
+// Files that mrun run refuses make inspect exit 1 too, after it prints
+// every fact it could read (text or JSON) and one line naming the problem.
+func TestInspectExitsOneOnModelsRunRefuses(t *testing.T) {
+	src := shareddata.Path(t, "models", "stories260K.gguf")
+	cases := []struct {
+		name string
+		edit func(*testmodel.Model)
+		want string
+	}{
+		{"block_count 2^24", func(m *testmodel.Model) { m.SetKV("llama.block_count", gguf.Uint32Value(1<<24)) },
+			"llama.block_count = 16777216, but the file holds tensors for 5 blocks"},
+		{"yarn rope", func(m *testmodel.Model) { m.SetKV("llama.rope.scaling.type", gguf.StringValue("yarn")) },
+			`llama.rope.scaling.type = "yarn" is not supported`},
+		{"NaN epsilon", func(m *testmodel.Model) {
+			m.SetKV("llama.attention.layer_norm_rms_epsilon", gguf.Float32Value(float32(math.NaN())))
+		}, "llama.attention.layer_norm_rms_epsilon = NaN"},
+		{"missing tensor", func(m *testmodel.Model) { m.Drop("blk.4.ffn_down.weight") }, "missing tensor blk.4.ffn_down.weight"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := testmodel.Rewrite(t, src, c.edit)
+			rc, out, errOut := mrun(t, "", "inspect", path)
+			assert.Equal(t, 1, rc)
+			requireOneLine(t, errOut)
+			assert.True(t, strings.HasPrefix(errOut, "mrun: inspect: "+path+": "), errOut)
+			assert.Contains(t, errOut, c.want)
+			assert.Regexp(t, `\narchitecture +llama\n`, out, "the facts are still printed")
+			assert.Regexp(t, `\nquantization +F32\n`, out)
+			assert.Regexp(t, `\ntokenizer +llama, 512 tokens\n`, out)
+
+			rc, out, _ = mrun(t, "", "inspect", "--json", path)
+			assert.Equal(t, 1, rc)
+			var info modelinfo.Info
+			require.NoError(t, json.Unmarshal([]byte(out), &info))
+			assert.Contains(t, info.Problem, c.want)
+			assert.Equal(t, "F32", info.QuantMix)
+			assert.Positive(t, info.TensorCount)
+		})
+	}
 }

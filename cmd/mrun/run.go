@@ -28,6 +28,8 @@ type runFlags struct {
 	kv       string
 	sampling sample.Options
 	seed     int64
+	// checkTensors scans the weights for NaN and infinity at load.
+	checkTensors bool
 }
 
 func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
@@ -44,6 +46,7 @@ func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
 	fs.Func("min-p", fmt.Sprintf("drop tokens below this share of the top probability (default %g)", d.MinP), floatFlag(&f.sampling.MinP))
 	fs.Func("repeat-penalty", "penalty for tokens among the last 64 (default 1 = off)", floatFlag(&f.sampling.RepeatPenalty))
 	fs.Int64Var(&f.seed, "seed", -1, "random seed (-1 = from the clock; printed with the statistics)")
+	fs.BoolVar(&f.checkTensors, "check-tensors", false, "scan every weight for NaN and infinity at load (reads the whole file), like llama.cpp's")
 	f.sampling.Temperature, f.sampling.TopP, f.sampling.MinP = d.Temperature, d.TopP, d.MinP
 	f.sampling.RepeatPenalty, f.sampling.RepeatLastN = d.RepeatPenalty, d.RepeatLastN
 }
@@ -84,7 +87,7 @@ func (f *runFlags) check() string {
 func init() {
 	register(&command{
 		name:    "run",
-		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16]",
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16] [--check-tensors]",
 		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
@@ -140,6 +143,12 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		return nil, fmt.Errorf("%s: %w", f.model, err)
 	}
 	s := &session{model: m}
+	if f.checkTensors {
+		if err := checkTensors(e, m); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%s: %w", f.model, err)
+		}
+	}
 	if s.tok, err = tokenizer.FromGGUF(file); err != nil {
 		s.Close()
 		return nil, err

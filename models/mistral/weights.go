@@ -41,46 +41,75 @@ var matmulTypes = map[quant.Type]bool{
 
 // BindWeights finds every tensor the config needs in f and checks its
 // shape and type. Errors name the tensor and the expected and actual shape.
+// The file's tensor names are checked first (see checkTensorNames), so a
+// block count the file cannot fill fails before anything is allocated per
+// block, and binding stops at the first missing tensor.
 func BindWeights(f *gguf.File, c Config) (*Weights, error) {
-	w := &Weights{byName: map[string]*Tensor{}}
-	var err error
-	bind := func(name string, floatOnly bool, shape ...int) *Tensor {
-		if err != nil {
-			return nil
-		}
-		var t *Tensor
-		t, err = bindOne(f, name, floatOnly, graph.Shape(shape))
-		if t != nil {
-			w.byName[name] = t
-		}
-		return t
-	}
-	kv := c.KVHeads * c.HeadDim
-	w.TokenEmbd = bind("token_embd.weight", false, c.Vocab, c.Dim)
-	w.OutputNorm = bind("output_norm.weight", true, c.Dim)
-	if c.TiedEmbeddings {
-		w.Output = w.TokenEmbd
-	} else {
-		w.Output = bind("output.weight", false, c.Vocab, c.Dim)
-	}
-	for i := range c.Layers {
-		p := fmt.Sprintf("blk.%d.", i)
-		w.Blocks = append(w.Blocks, Block{
-			AttnNorm: bind(p+"attn_norm.weight", true, c.Dim),
-			Q:        bind(p+"attn_q.weight", false, c.Heads*c.HeadDim, c.Dim),
-			K:        bind(p+"attn_k.weight", false, kv, c.Dim),
-			V:        bind(p+"attn_v.weight", false, kv, c.Dim),
-			Out:      bind(p+"attn_output.weight", false, c.Dim, c.Heads*c.HeadDim),
-			FFNNorm:  bind(p+"ffn_norm.weight", true, c.Dim),
-			Gate:     bind(p+"ffn_gate.weight", false, c.FFN, c.Dim),
-			Up:       bind(p+"ffn_up.weight", false, c.FFN, c.Dim),
-			Down:     bind(p+"ffn_down.weight", false, c.Dim, c.FFN),
-		})
-	}
-	if err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkTensorNames(f, c); err != nil {
+		return nil, err
+	}
+	w := &Weights{Blocks: make([]Block, c.Layers), byName: make(map[string]*Tensor, 3+9*c.Layers)}
+	top := []weightSpec{
+		{"token_embd.weight", graph.Shape{c.Vocab, c.Dim}, false, &w.TokenEmbd},
+		{"output_norm.weight", graph.Shape{c.Dim}, true, &w.OutputNorm},
+	}
+	if !c.TiedEmbeddings {
+		top = append(top, weightSpec{"output.weight", graph.Shape{c.Vocab, c.Dim}, false, &w.Output})
+	}
+	if err := w.bind(f, "", top); err != nil {
+		return nil, err
+	}
+	if c.TiedEmbeddings {
+		w.Output = w.TokenEmbd
+	}
+	for i := range w.Blocks {
+		if err := w.bind(f, fmt.Sprintf("blk.%d.", i), blockSpecs(c, &w.Blocks[i])); err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// weightSpec is one tensor a model reads: its name (after the block
+// prefix), the shape it must have, whether it must be F32 (norm weights),
+// and where it is bound.
+type weightSpec struct {
+	name      string
+	shape     graph.Shape
+	floatOnly bool
+	dst       **Tensor
+}
+
+// blockSpecs lists the tensors of one block, bound into b.
+func blockSpecs(c Config, b *Block) []weightSpec {
+	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	return []weightSpec{
+		{"attn_norm.weight", graph.Shape{c.Dim}, true, &b.AttnNorm},
+		{"attn_q.weight", graph.Shape{q, c.Dim}, false, &b.Q},
+		{"attn_k.weight", graph.Shape{kv, c.Dim}, false, &b.K},
+		{"attn_v.weight", graph.Shape{kv, c.Dim}, false, &b.V},
+		{"attn_output.weight", graph.Shape{c.Dim, q}, false, &b.Out},
+		{"ffn_norm.weight", graph.Shape{c.Dim}, true, &b.FFNNorm},
+		{"ffn_gate.weight", graph.Shape{c.FFN, c.Dim}, false, &b.Gate},
+		{"ffn_up.weight", graph.Shape{c.FFN, c.Dim}, false, &b.Up},
+		{"ffn_down.weight", graph.Shape{c.Dim, c.FFN}, false, &b.Down},
+	}
+}
+
+// bind binds specs, their names prefixed, stopping at the first problem.
+func (w *Weights) bind(f *gguf.File, prefix string, specs []weightSpec) error {
+	for _, s := range specs {
+		t, err := bindOne(f, prefix+s.name, s.floatOnly, s.shape)
+		if err != nil {
+			return err
+		}
+		*s.dst = t
+		w.byName[t.Name] = t
+	}
+	return nil
 }
 
 func bindOne(f *gguf.File, name string, floatOnly bool, want graph.Shape) (*Tensor, error) {
@@ -151,6 +180,28 @@ func (w *Weights) All() []*Tensor {
 	add(w.OutputNorm)
 	add(w.Output)
 	return out
+}
+
+// CheckFinite scans every weight for NaN and infinity, like llama.cpp's
+// --check-tensors: such a file loads and runs but prints garbage. It reads
+// every byte of the weights, so callers opt in. progress, when not nil, is
+// called after each tensor with the bytes scanned so far and the total.
+func (w *Weights) CheckFinite(progress func(done, total int64)) error {
+	all := w.All()
+	var done, total int64
+	for _, t := range all {
+		total += int64(len(t.Data))
+	}
+	for _, t := range all {
+		if err := quant.CheckFinite(t.Type, t.Data); err != nil {
+			return fmt.Errorf("tensor %s: %w", t.Name, err)
+		}
+		done += int64(len(t.Data))
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return nil
 }
 
 // Locate gives a tensor's byte offset in the file and its length, so that
