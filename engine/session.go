@@ -31,14 +31,13 @@ const (
 )
 
 // Session runs one conversation: it owns the position in the KV cache and
-// compiles (and caches) one program per step size.
+// compiles (and caches, a few sizes at most) one program per step size.
 type Session struct {
 	model    *mistral.Model
 	cfg      mistral.Config
 	backend  Backend
 	opts     Options
-	programs map[int]Program
-	plans    map[int]*plan.Plan
+	programs programCache
 	pos      int
 }
 
@@ -58,7 +57,7 @@ func NewSession(m *mistral.Model, b Backend, o Options) (*Session, error) {
 		o.PrefillChunk = DefaultPrefillChunk
 	}
 	o.PrefillChunk = min(o.PrefillChunk, cfg.Context)
-	return &Session{model: m, cfg: cfg, backend: b, opts: o, programs: map[int]Program{}, plans: map[int]*plan.Plan{}}, nil
+	return &Session{model: m, cfg: cfg, backend: b, opts: o}, nil
 }
 
 // Config is the model configuration the session runs (its Context is the
@@ -74,11 +73,8 @@ func (s *Session) Reset() {
 	s.backend.ResetKV()
 }
 
-// Plan returns (building if needed) the plan of a step of n tokens.
+// Plan builds the plan of a step of n tokens.
 func (s *Session) Plan(n int) (*plan.Plan, error) {
-	if p, ok := s.plans[n]; ok {
-		return p, nil
-	}
 	g, err := mistral.Build(s.cfg, s.model.Weights, n)
 	if err != nil {
 		return nil, err
@@ -90,12 +86,11 @@ func (s *Session) Plan(n int) (*plan.Plan, error) {
 	if res.Plan == nil {
 		return nil, fmt.Errorf("the pass pipeline produced no plan")
 	}
-	s.plans[n] = res.Plan
 	return res.Plan, nil
 }
 
 func (s *Session) program(n int) (Program, error) {
-	if p, ok := s.programs[n]; ok {
+	if p, ok := s.programs.get(n); ok {
 		return p, nil
 	}
 	pl, err := s.Plan(n)
@@ -106,7 +101,7 @@ func (s *Session) program(n int) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.programs[n] = prog
+	s.programs.put(n, prog)
 	return prog, nil
 }
 
