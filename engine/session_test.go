@@ -1,12 +1,17 @@
 package engine_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/engine"
+	"github.com/metalgraph/metalgraph/internal/golden"
+	"github.com/metalgraph/metalgraph/internal/shareddata"
 	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/sample"
+	"github.com/metalgraph/metalgraph/tokenizer"
 )
 
 // probe wraps a backend to record which step sizes are compiled and
@@ -34,6 +39,92 @@ type probedProgram struct {
 func (pp *probedProgram) Close() error {
 	pp.probe.closed = append(pp.probe.closed, pp.n)
 	return nil
+}
+
+func TestASecondGenerateContinuesWithoutBOS(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	want, err := golden.Read(shareddata.Path(t, "models", "golden", "stories260K.once.kvf32.txt"))
+	require.NoError(t, err)
+	s := f.session(t, engine.Options{})
+	first, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{MaxTokens: 4})
+	require.NoError(t, err)
+	require.Equal(t, want.GreedyIDs[:4], first.Tokens)
+	second, err := engine.Generate(s, f.tok, "and then", engine.GenerateOptions{MaxTokens: 3})
+	require.NoError(t, err)
+
+	turn2 := f.tok.Encode("and then", tokenizer.EncodeOptions{})
+	require.NotContains(t, turn2, f.tok.BOS())
+	// The cache holds both turns with one BOS at the start, and the last
+	// token of the first turn, sampled but not yet fed when it stopped,
+	// before the second prompt; the second turn's last token is pending.
+	history := slices.Concat(want.PromptIDs, first.Tokens, turn2, second.Tokens[:2])
+	require.Equal(t, history, s.Tokens())
+	require.Equal(t, 1+len(turn2), second.PromptTokens)
+
+	// The continuation is what one prefill of the whole text predicts.
+	fresh := f.session(t, engine.Options{})
+	logits, err := fresh.Prefill(slices.Concat(want.PromptIDs, first.Tokens, turn2))
+	require.NoError(t, err)
+	greedy, err := sample.New(sample.Options{})
+	require.NoError(t, err)
+	require.Equal(t, second.Tokens[0], greedy.Sample(logits))
+
+	// Reset starts a new conversation, with BOS again.
+	s.Reset()
+	again, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{MaxTokens: 4})
+	require.NoError(t, err)
+	require.Equal(t, first.Tokens, again.Tokens)
+	require.Equal(t, slices.Concat(want.PromptIDs, first.Tokens[:3]), s.Tokens())
+}
+
+func TestAFailedPrefillLeavesTheSessionAsItWas(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	opts := engine.Options{Context: 12, PrefillChunk: 4}
+	s := f.session(t, opts)
+	start := []int32{1, 403, 407}
+	_, err := s.Prefill(start)
+	require.NoError(t, err)
+
+	// The first chunk (positions 3..6) runs, the second has an id outside
+	// the 512-token vocabulary: both are undone.
+	_, err = s.Prefill([]int32{261, 378, 10, 20, 30, 999, 40})
+	require.ErrorContains(t, err, "id 999, outside the vocabulary of 512 tokens")
+	require.Equal(t, 3, s.Pos())
+	require.Equal(t, start, s.Tokens())
+
+	_, err = s.Prefill(make([]int32, 10))
+	var full *engine.ErrContextFull
+	require.ErrorAs(t, err, &full)
+	require.Equal(t, start, s.Tokens())
+
+	// The session goes on exactly as one that never failed.
+	got, err := s.Prefill([]int32{261, 378})
+	require.NoError(t, err)
+	got = slices.Clone(got)
+	ref := f.session(t, opts)
+	_, err = ref.Prefill(start)
+	require.NoError(t, err)
+	want, err := ref.Prefill([]int32{261, 378})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.Equal(t, ref.Tokens(), s.Tokens())
+}
+
+func TestEmptyPromptsAreErrors(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	s := f.session(t, engine.Options{})
+	for _, prompt := range [][]int32{nil, {}} {
+		_, err := s.Prefill(prompt)
+		require.EqualError(t, err, "nothing to prefill: the prompt has no tokens")
+	}
+	_, err := s.Step(nil)
+	require.EqualError(t, err, "empty step: no tokens to run")
+	require.Equal(t, 0, s.Pos())
+
+	_, err = engine.Generate(s, f.tok, "Once", engine.GenerateOptions{MaxTokens: 1})
+	require.NoError(t, err)
+	_, err = engine.Generate(s, f.tok, "", engine.GenerateOptions{MaxTokens: 1})
+	require.EqualError(t, err, "the prompt is empty (a continued conversation adds no BOS token)")
 }
 
 func TestTheProgramCacheIsBounded(t *testing.T) {
