@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 
@@ -137,8 +138,8 @@ func (e *ErrContextFull) Error() string {
 }
 
 // Step runs tokens as one step at the current position and advances it.
-// It returns the logits of every token of the step. A step that fails
-// leaves the session as it was.
+// It returns the logits of every token of the step; those of the last are
+// checked to be finite. A step that fails leaves the session as it was.
 func (s *Session) Step(tokens []int32) ([]float32, error) {
 	n, pos := len(tokens), s.Pos()
 	if n == 0 {
@@ -155,9 +156,29 @@ func (s *Session) Step(tokens []int32) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFinite(logits[(n-1)*s.cfg.Vocab:n*s.cfg.Vocab], pos+n-1); err != nil {
+		return nil, err
+	}
 	s.tokens = append(s.tokens, tokens...)
 	s.pending = nil
 	return logits, nil
+}
+
+// checkFinite refuses a row of logits with a NaN or an infinity: sampling
+// from it prints empty or repeated text and looks like success, and only
+// corrupt weights (or a broken kernel) produce one.
+func checkFinite(row []float32, pos int) error {
+	for _, v := range row {
+		if v-v == 0 { // false only for NaN and ±Inf: one cheap test per logit
+			continue
+		}
+		what := "NaN"
+		if math.IsInf(float64(v), 0) {
+			what = fmt.Sprintf("%+g", v)
+		}
+		return fmt.Errorf("engine: logits at position %d are not finite (%s); the model's weights may be corrupt (try --check-tensors)", pos, what)
+	}
+	return nil
 }
 
 // Prefill runs a prompt in chunks of at most PrefillChunk tokens and

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -9,16 +10,18 @@ import (
 	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/internal/golden"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
+	"github.com/metalgraph/metalgraph/internal/testmodel"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/sample"
 	"github.com/metalgraph/metalgraph/tokenizer"
 )
 
 // probe wraps a backend to record which step sizes are compiled and
-// closed.
+// closed, and to tamper with the logits of chosen steps.
 type probe struct {
 	engine.Backend
 	compiled, closed []int
+	tamper           func(n, pos0 int, logits []float32) []float32
 }
 
 func (p *probe) Compile(pl *plan.Plan) (engine.Program, error) {
@@ -34,6 +37,14 @@ type probedProgram struct {
 	engine.Program
 	n     int
 	probe *probe
+}
+
+func (pp *probedProgram) Run(tokens []int32, pos0 int) ([]float32, error) {
+	out, err := pp.Program.Run(tokens, pos0)
+	if err == nil && pp.probe.tamper != nil {
+		out = pp.probe.tamper(pp.n, pos0, out)
+	}
+	return out, err
 }
 
 func (pp *probedProgram) Close() error {
@@ -176,4 +187,42 @@ func count(xs []int, x int) int {
 		}
 	}
 	return n
+}
+
+// nanModel is stories260K with a NaN in the output weights' row of token
+// 100: every position's logit of that token is NaN, the others are fine.
+func nanModel(t *testing.T) string {
+	return testmodel.Rewrite(t, shareddata.Path(t, "models", "stories260K.gguf"), func(m *testmodel.Model) {
+		m.SetF32(t, "output.weight", 100*64, float32(math.NaN()))
+	})
+}
+
+func TestNonFiniteLogitsStopGeneration(t *testing.T) {
+	f := openFile(t, nanModel(t))
+	s := f.session(t, engine.Options{})
+	var text string
+	_, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{
+		MaxTokens: 8, OnText: func(t string) { text += t }})
+	// The prompt fills positions 0..4; the last one's logits are checked.
+	require.EqualError(t, err, "engine: logits at position 4 are not finite (NaN); the model's weights may be corrupt (try --check-tensors)")
+	require.Empty(t, text)
+	require.Equal(t, 0, s.Pos(), "the failed prefill is undone")
+}
+
+func TestNonFiniteLogitsOfADecodeStepStopGeneration(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	p := &probe{Backend: f.b, tamper: func(n, pos0 int, logits []float32) []float32 {
+		if n == 1 && pos0 == 7 {
+			logits = slices.Clone(logits)
+			logits[3] = float32(math.Inf(1))
+		}
+		return logits
+	}}
+	s, err := engine.NewSession(f.model, p, engine.Options{})
+	require.NoError(t, err)
+	st, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{MaxTokens: 10})
+	require.EqualError(t, err, "engine: logits at position 7 are not finite (+Inf); the model's weights may be corrupt (try --check-tensors)")
+	// Tokens 1 and 2 were fed at positions 5 and 6; token 3's step failed.
+	require.Equal(t, 3, st.Generated)
+	require.Equal(t, 7, s.Pos())
 }
