@@ -13,7 +13,8 @@ type Backend interface {
 	Close() error
 }
 
-// Program is a compiled plan of one step size.
+// Program is a compiled plan of one step size. A program that is also an
+// io.Closer is closed when a session drops it from its bounded cache.
 type Program interface {
 	// Run executes one step of len(tokens) tokens at positions pos0.. and
 	// returns the logits, one row of vocabulary size per token. The slice

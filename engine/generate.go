@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/metalgraph/metalgraph/sample"
@@ -27,6 +28,8 @@ const (
 
 // Stats describe one generation.
 type Stats struct {
+	// PromptTokens counts the tokens prefilled: the prompt's, after the
+	// previous Generate's last token on a continued session.
 	PromptTokens int
 	Generated    int
 	// TimeToFirstToken runs from the start to the first sampled token
@@ -54,7 +57,9 @@ func rate(n int, d time.Duration) float64 {
 
 // Generate tokenises prompt, prefills it and decodes up to MaxTokens tokens,
 // streaming text through OnText. It stops at end of text, at MaxTokens or
-// when the context is full (StopReason says which).
+// when the context is full (StopReason says which). On a session that
+// already holds a conversation it continues it: the prompt gets no BOS and
+// follows the last token the previous Generate sampled.
 func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOptions) (Stats, error) {
 	if o.MaxTokens <= 0 {
 		return Stats{}, fmt.Errorf("the number of tokens to generate must be positive, got %d", o.MaxTokens)
@@ -64,14 +69,24 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		return Stats{}, err
 	}
 	start := time.Now()
-	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true})
+	// Only a new conversation starts with BOS: a later prompt continues the
+	// text, as llama.cpp's interactive chat tokenises its turns.
+	fresh := s.Pos() == 0
+	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: fresh})
 	if len(ids) == 0 {
-		return Stats{}, fmt.Errorf("the prompt is empty and the model adds no BOS token")
+		if fresh {
+			return Stats{}, fmt.Errorf("the prompt is empty and the model adds no BOS token")
+		}
+		return Stats{}, fmt.Errorf("the prompt is empty (a continued conversation adds no BOS token)")
 	}
+	ids = append(slices.Clone(s.pending), ids...)
 	st := Stats{PromptTokens: len(ids)}
 	if free := s.Config().Context - s.Pos(); len(ids) > free {
 		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d tokens (%d free); raise --ctx or shorten the prompt",
 			len(ids), s.Config().Context, free)
+	}
+	for _, id := range s.tokens { // the conversation so far counts for the repetition penalty
+		sampler.Accept(id)
 	}
 	stream := tok.NewStreamDecoder()
 	for _, id := range ids {
@@ -91,6 +106,7 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 	decodeStart := time.Now()
 	for {
 		next := sampler.Sample(logits)
+		s.pending = []int32{next} // until a step feeds it, or for the next Generate to
 		if st.Generated == 0 {
 			st.TimeToFirstToken = time.Since(start)
 			decodeStart = time.Now()

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 
 	"github.com/metalgraph/metalgraph/models/mistral"
@@ -30,16 +33,21 @@ const (
 	DefaultPrefillChunk = 64
 )
 
-// Session runs one conversation: it owns the position in the KV cache and
-// compiles (and caches) one program per step size.
+// Session runs one conversation: it owns the tokens in the KV cache and
+// compiles (and caches, a few sizes at most) one program per step size.
 type Session struct {
 	model    *mistral.Model
 	cfg      mistral.Config
 	backend  Backend
 	opts     Options
-	programs map[int]Program
-	plans    map[int]*plan.Plan
-	pos      int
+	programs programCache
+	// tokens holds the token at each position of the cache: its length is
+	// the position, the cache's valid length.
+	tokens []int32
+	// pending is the token Generate sampled from the last step's logits and
+	// did not feed (no one may need the step); the next Generate feeds it
+	// first so that the conversation keeps every token.
+	pending []int32
 }
 
 // NewSession prepares a session of model m on backend b.
@@ -58,7 +66,7 @@ func NewSession(m *mistral.Model, b Backend, o Options) (*Session, error) {
 		o.PrefillChunk = DefaultPrefillChunk
 	}
 	o.PrefillChunk = min(o.PrefillChunk, cfg.Context)
-	return &Session{model: m, cfg: cfg, backend: b, opts: o, programs: map[int]Program{}, plans: map[int]*plan.Plan{}}, nil
+	return &Session{model: m, cfg: cfg, backend: b, opts: o}, nil
 }
 
 // Config is the model configuration the session runs (its Context is the
@@ -66,19 +74,19 @@ func NewSession(m *mistral.Model, b Backend, o Options) (*Session, error) {
 func (s *Session) Config() mistral.Config { return s.cfg }
 
 // Pos is the number of positions already in the cache.
-func (s *Session) Pos() int { return s.pos }
+func (s *Session) Pos() int { return len(s.tokens) }
+
+// Tokens returns a copy of the tokens in the cache, one per position.
+func (s *Session) Tokens() []int32 { return slices.Clone(s.tokens) }
 
 // Reset starts a new conversation.
 func (s *Session) Reset() {
-	s.pos = 0
+	s.tokens, s.pending = s.tokens[:0], nil
 	s.backend.ResetKV()
 }
 
-// Plan returns (building if needed) the plan of a step of n tokens.
+// Plan builds the plan of a step of n tokens.
 func (s *Session) Plan(n int) (*plan.Plan, error) {
-	if p, ok := s.plans[n]; ok {
-		return p, nil
-	}
 	g, err := mistral.Build(s.cfg, s.model.Weights, n)
 	if err != nil {
 		return nil, err
@@ -90,12 +98,11 @@ func (s *Session) Plan(n int) (*plan.Plan, error) {
 	if res.Plan == nil {
 		return nil, fmt.Errorf("the pass pipeline produced no plan")
 	}
-	s.plans[n] = res.Plan
 	return res.Plan, nil
 }
 
 func (s *Session) program(n int) (Program, error) {
-	if p, ok := s.programs[n]; ok {
+	if p, ok := s.programs.get(n); ok {
 		return p, nil
 	}
 	pl, err := s.Plan(n)
@@ -106,7 +113,7 @@ func (s *Session) program(n int) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.programs[n] = prog
+	s.programs.put(n, prog)
 	return prog, nil
 }
 
@@ -131,42 +138,72 @@ func (e *ErrContextFull) Error() string {
 }
 
 // Step runs tokens as one step at the current position and advances it.
-// It returns the logits of every token of the step.
+// It returns the logits of every token of the step; those of the last are
+// checked to be finite. A step that fails leaves the session as it was.
 func (s *Session) Step(tokens []int32) ([]float32, error) {
-	n := len(tokens)
+	n, pos := len(tokens), s.Pos()
 	if n == 0 {
-		return nil, fmt.Errorf("empty step")
+		return nil, errors.New("empty step: no tokens to run")
 	}
-	if s.pos+n > s.cfg.Context {
-		return nil, &ErrContextFull{Pos: s.pos, N: n, Context: s.cfg.Context}
+	if pos+n > s.cfg.Context {
+		return nil, &ErrContextFull{Pos: pos, N: n, Context: s.cfg.Context}
 	}
 	prog, err := s.program(n)
 	if err != nil {
 		return nil, err
 	}
-	logits, err := prog.Run(tokens, s.pos)
+	logits, err := prog.Run(tokens, pos)
 	if err != nil {
 		return nil, err
 	}
-	s.pos += n
+	if err := checkFinite(logits[(n-1)*s.cfg.Vocab:n*s.cfg.Vocab], pos+n-1); err != nil {
+		return nil, err
+	}
+	s.tokens = append(s.tokens, tokens...)
+	s.pending = nil
 	return logits, nil
 }
 
-// Prefill runs a prompt in chunks of at most PrefillChunk tokens and
-// returns the logits of its last token.
-func (s *Session) Prefill(tokens []int32) ([]float32, error) {
-	if s.pos+len(tokens) > s.cfg.Context {
-		return nil, &ErrContextFull{Pos: s.pos, N: len(tokens), Context: s.cfg.Context}
+// checkFinite refuses a row of logits with a NaN or an infinity: sampling
+// from it prints empty or repeated text and looks like success, and only
+// corrupt weights (or a broken kernel) produce one.
+func checkFinite(row []float32, pos int) error {
+	for _, v := range row {
+		if v-v == 0 { // false only for NaN and ±Inf: one cheap test per logit
+			continue
+		}
+		what := "NaN"
+		if math.IsInf(float64(v), 0) {
+			what = fmt.Sprintf("%+g", v)
+		}
+		return fmt.Errorf("engine: logits at position %d are not finite (%s); the model's weights may be corrupt (try --check-tensors)", pos, what)
 	}
+	return nil
+}
+
+// Prefill runs a prompt in chunks of at most PrefillChunk tokens and
+// returns the logits of its last token. If a chunk fails, the chunks
+// before it are undone: the session is where it was before the call (the
+// cache entries they wrote lie past the position, to be overwritten).
+func (s *Session) Prefill(tokens []int32) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, errors.New("nothing to prefill: the prompt has no tokens")
+	}
+	start := s.Pos()
+	if start+len(tokens) > s.cfg.Context {
+		return nil, &ErrContextFull{Pos: start, N: len(tokens), Context: s.cfg.Context}
+	}
+	pending := s.pending
 	var logits []float32
-	for len(tokens) > 0 {
-		n := min(len(tokens), s.opts.PrefillChunk)
-		out, err := s.Step(tokens[:n])
+	for rest := tokens; len(rest) > 0; {
+		n := min(len(rest), s.opts.PrefillChunk)
+		out, err := s.Step(rest[:n])
 		if err != nil {
+			s.tokens, s.pending = s.tokens[:start], pending
 			return nil, err
 		}
 		logits = out[(n-1)*s.cfg.Vocab:]
-		tokens = tokens[n:]
+		rest = rest[n:]
 	}
 	return logits, nil
 }

@@ -7,19 +7,21 @@ import (
 	"sort"
 )
 
-// Options configure a Sampler. The zero value is greedy decoding.
+// Options configure a Sampler. The zero value is greedy decoding; start
+// from Defaults to sample.
 type Options struct {
 	// Temperature divides the logits; 0 means greedy (argmax).
 	Temperature float32
-	// TopK keeps the K most likely tokens (0 = all).
+	// TopK keeps the K most likely tokens (≤ 0 = all).
 	TopK int
-	// TopP keeps the smallest set of tokens whose probability sums to at
-	// least P (1 = all).
+	// TopP keeps the smallest set of most likely tokens whose probability
+	// sums to at least P, and always the most likely one (1 = all; 0 keeps
+	// only the most likely, as llama.cpp's --top-p 0 does).
 	TopP float32
 	// MinP drops tokens less likely than MinP times the most likely (0 = off).
 	MinP float32
 	// RepeatPenalty divides positive (multiplies negative) logits of tokens
-	// seen in the last RepeatLastN tokens (1 = off).
+	// seen in the last RepeatLastN tokens (1 = off; 0 is taken as 1).
 	RepeatPenalty float32
 	RepeatLastN   int
 	// Seed makes sampling deterministic: the same seed and logits give the
@@ -37,8 +39,6 @@ func (o Options) Validate() error {
 	switch {
 	case o.Temperature < 0 || math.IsNaN(float64(o.Temperature)):
 		return fmt.Errorf("temperature %g must be ≥ 0", o.Temperature)
-	case o.TopK < 0:
-		return fmt.Errorf("top-k %d must be ≥ 0", o.TopK)
 	case o.TopP < 0 || o.TopP > 1:
 		return fmt.Errorf("top-p %g must be in [0, 1]", o.TopP)
 	case o.MinP < 0 || o.MinP > 1:
@@ -71,9 +71,6 @@ type candidate struct {
 func New(o Options) (*Sampler, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
-	}
-	if o.TopP == 0 {
-		o.TopP = 1
 	}
 	if o.RepeatPenalty == 0 {
 		o.RepeatPenalty = 1
@@ -162,14 +159,17 @@ func (s *Sampler) softmax(temp float32) {
 	}
 }
 
+// truncateTopP keeps the smallest prefix of the sorted candidates whose
+// probability sums to at least TopP (at least one). The sum is float32, as
+// llama.cpp's, so that a prefix reaching p there (0.1 + 0.1 ≥ 0.2) does here.
 func (s *Sampler) truncateTopP() {
 	if s.o.TopP >= 1 {
 		return
 	}
-	var acc float64
+	var acc float32
 	for i, c := range s.cands {
-		acc += c.p
-		if acc >= float64(s.o.TopP) {
+		acc += float32(c.p)
+		if acc >= s.o.TopP {
 			s.cands = s.cands[:i+1]
 			return
 		}

@@ -1,8 +1,11 @@
 package testmodel
 
 import (
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/metalgraph/metalgraph/gguf"
@@ -53,6 +56,19 @@ func (m *Model) Tensor(name string) *Tensor {
 		}
 	}
 	return nil
+}
+
+// SetF32 sets element i of the F32 tensor name, on a copy of its data
+// (the source file is mapped read-only): the way tests make a model whose
+// weights hold a NaN.
+func (m *Model) SetF32(t testing.TB, name string, i int, v float32) {
+	t.Helper()
+	tn := m.Tensor(name)
+	if tn == nil || tn.Type != quant.F32 || 4*(i+1) > len(tn.Data) {
+		t.Fatalf("testmodel: no F32 element %d in tensor %q", i, name)
+	}
+	tn.Data = slices.Clone(tn.Data)
+	binary.LittleEndian.PutUint32(tn.Data[4*i:], math.Float32bits(v))
 }
 
 // Rewrite copies the GGUF file src through edit into a new file in the
