@@ -33,8 +33,12 @@ func TestCheckTensorsRefusesNaNWeights(t *testing.T) {
 		rc, _, errOut = mrun(t, "", append(args, "-m", model, "--check-tensors")...)
 		assert.Equal(t, 0, rc, "%s on a clean model: %s", args[0], errOut)
 	}
+	// Without the flag nothing is scanned at load: the NaN surfaces only
+	// as non-finite logits, which stop generation and point to the flag.
 	rc, _, errOut := mrun(t, "", append(run, "-m", poisoned)...)
-	assert.Equal(t, 0, rc, "without --check-tensors the weights are not scanned: %s", errOut)
+	assert.Equal(t, 1, rc, errOut)
+	assert.Contains(t, errOut, "are not finite (NaN)")
+	assert.Contains(t, errOut, "try --check-tensors")
 	assert.NotContains(t, errOut, "blk.2.attn_v.weight")
 
 	rc, out, _ := mrun(t, "", "help", "run")
