@@ -120,6 +120,17 @@ func TestCompileAndRunErrors(t *testing.T) {
 	_, err = prog.Run(bad, 0)
 	require.ErrorContains(t, err, "token 2 of the step has id 40, outside the vocabulary of 40 tokens")
 
+	// A closed program frees its buffers and refuses to run; the runtime
+	// and its other programs go on.
+	other, err := rt.Compile(embed.plan)
+	require.NoError(t, err)
+	require.NoError(t, other.Close())
+	require.NoError(t, other.Close(), "closing twice does nothing")
+	_, err = other.Run(embed.tokens, 0)
+	require.ErrorContains(t, err, "is closed")
+	_, err = prog.Run(embed.tokens, 0)
+	require.NoError(t, err)
+
 	require.NoError(t, rt.Close())
 	_, err = prog.Run(embed.tokens, 0)
 	require.ErrorContains(t, err, "the runtime is closed")

@@ -4,6 +4,7 @@ package metalrt
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/progrium/darwinkit/macos/metal"
@@ -75,6 +76,9 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	if r.closed {
 		return nil, fmt.Errorf("metalrt: program %s: the runtime is closed", p.name)
 	}
+	if p.enc == nil {
+		return nil, fmt.Errorf("metalrt: program %s is closed", p.name)
+	}
 	p.step[0], p.step[1], p.step[2] = int32(pos0), int32(p.n), int32(pos0+p.n)
 	copy(p.tokens, tokens)
 	var err error
@@ -89,6 +93,23 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	}
 	copy(p.out, p.logits)
 	return p.out, nil
+}
+
+// Close frees the program's own buffers (step, tokens, arena, logits) now
+// rather than when the runtime closes, so that a caller that drops step
+// sizes (the engine's bounded program cache) does not keep their memory.
+// The runtime's KV cache, pipelines and weight windows stay. A closed
+// program refuses to run; closing it again does nothing.
+func (p *Program) Close() error {
+	r := p.rt
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.enc == nil || r.closed {
+		return nil
+	}
+	p.release()
+	r.programs = slices.DeleteFunc(r.programs, func(q *Program) bool { return q == p })
+	return nil
 }
 
 func (p *Program) release() {

@@ -42,6 +42,9 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) { return nil,
 // N is the number of tokens each step of the program takes.
 func (p *Program) N() int { return 0 }
 
+// Close does nothing: no program exists off macOS.
+func (p *Program) Close() error { return nil }
+
 func errUnavailable() error {
 	_, err := New(nil, Options{})
 	return err
