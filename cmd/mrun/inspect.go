@@ -2,11 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/modelinfo"
@@ -65,7 +63,7 @@ func openGGUF(path string) (*gguf.File, error) {
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "gguf: "))
+		return nil, trimPrefix(err, "gguf: ")
 	}
 	return f, nil
 }
