@@ -42,6 +42,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runWith(stdin io.Reader, args []string, stdout, stderr io.Writer) int {
+	out := &checkedOutput{w: stdout}
+	rc := dispatch(stdin, args, out, stderr)
+	if rc == 0 && out.err != nil {
+		name := args[0] // rc 0: a command or help ran
+		if commands[name] == nil {
+			name = "help"
+		}
+		return (&env{cmd: name, stderr: stderr}).fail(out.err)
+	}
+	return rc
+}
+
+func dispatch(stdin io.Reader, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
