@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -42,9 +41,7 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 		if !tensors {
 			info.Tensors = nil
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(info)
+		err = info.WriteJSON(e.stdout)
 	} else {
 		err = info.WriteText(e.stdout, tensors)
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/metalgraph/metalgraph/modelinfo"
 )
 
 // command is one subcommand. Each lives in its own file and adds itself
@@ -132,9 +134,10 @@ func (e *env) fail(err error) int {
 	return 1
 }
 
-// oneLine keeps an error on one line whatever its text.
+// oneLine keeps an error on one line whatever its text, with what a
+// terminal would act on escaped: errors may quote a model file.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+	return modelinfo.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " "))
 }
 
 func usage(w io.Writer) {

@@ -173,7 +173,7 @@ const prefaultThreshold = 256 << 20
 
 func modelName(c mistral.Config) string {
 	if c.Name != "" {
-		return c.Name
+		return modelinfo.Printable(c.Name)
 	}
 	return c.Arch
 }
