@@ -255,31 +255,36 @@ func (o graphOptions) passFile(idx int, pass string) string {
 	return o.out
 }
 
+// outputFiles lists the files the command will write.
+func (o graphOptions) outputFiles() []string {
+	switch {
+	case o.out == "":
+		return nil
+	case o.after == "":
+		return []string{o.out} // the graph as built, or the plan
+	}
+	disabled, _ := o.disabled() // check has vetted it
+	var files []string
+	if o.after == "all" {
+		files = append(files, o.passFile(0, "build"))
+	}
+	for i, pass := range passes.Names() {
+		if (o.after == "all" || o.after == pass) && !slices.Contains(disabled, pass) {
+			files = append(files, o.passFile(i+1, pass))
+		}
+	}
+	return files
+}
+
 // prepareOutputs checks every file the command will write before any work
 // (see checkOutput), creating the directory of -o DIR/ first.
 func (o graphOptions) prepareOutputs() error {
-	if o.out == "" {
-		return nil
-	}
-	files := []string{o.out}
-	if o.after != "" {
-		if isDir(o.out) {
-			if err := os.MkdirAll(o.out, 0o755); err != nil {
-				return err
-			}
-		}
-		disabled, _ := o.disabled() // check has vetted it
-		files = nil
-		if o.after == "all" {
-			files = append(files, o.passFile(0, "build"))
-		}
-		for i, pass := range passes.Names() {
-			if (o.after == "all" || o.after == pass) && !slices.Contains(disabled, pass) {
-				files = append(files, o.passFile(i+1, pass))
-			}
+	if isDir(o.out) {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
 		}
 	}
-	for _, f := range files {
+	for _, f := range o.outputFiles() {
 		if err := checkOutput(f, o.force); err != nil {
 			return err
 		}
