@@ -34,7 +34,7 @@ type chunk struct {
 // generate writes the data section: every tensor's rows, in order, with
 // the zero padding that puts each tensor at the offset WriteHeader gave it
 // (infos, relative to the data section) and pads the last to the alignment.
-// It returns ctx's cause as soon as ctx is cancelled.
+// Once ctx is cancelled it stops at the next chunk and returns the cause.
 func generate(ctx context.Context, w io.Writer, specs []tensorSpec, infos []gguf.TensorInfo, o Options) error {
 	var total int64
 	for _, t := range infos {
