@@ -1,6 +1,7 @@
 package modelinfo
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -8,11 +9,23 @@ import (
 	"text/tabwriter"
 )
 
+// WriteJSON prints the report as indented JSON, with every character a
+// terminal would act on escaped.
+func (i *Info) WriteJSON(w io.Writer) error {
+	doc, err := json.MarshalIndent(i, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(printableJSON(doc), '\n'))
+	return err
+}
+
 // WriteText prints the report for people, optionally with the tensor list.
+// Values from the file are escaped where a terminal would act on them.
 func (i *Info) WriteText(w io.Writer, withTensors bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(label, format string, args ...any) {
-		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+		fmt.Fprintf(tw, "%s\t%s\n", label, Printable(fmt.Sprintf(format, args...)))
 	}
 	if i.Path != "" {
 		row("file", "%s", i.Path)
@@ -93,7 +106,7 @@ func (i *Info) WriteText(w io.Writer, withTensors bool) error {
 		for d, x := range t.Dims {
 			dims[d] = strconv.FormatInt(x, 10)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\n", k, t.Name, t.Type, strings.Join(dims, " x "), t.Bytes, t.Offset)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\n", k, Printable(t.Name), t.Type, strings.Join(dims, " x "), t.Bytes, t.Offset)
 	}
 	return tw.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ func init() {
 				}
 				f := runFlags{tokens: *n, threads: *threads, backend: *backend, kv: "f32",
 					sampling: sample.Options{Temperature: 0}}
-				f.model = "-" // set below; check() wants one
+				f.model = "-" // openDemoModel sets it; check() wants one
 				if problem := f.check(); problem != "" {
 					return e.usageError("%s", problem)
 				}
@@ -42,26 +43,16 @@ func init() {
 const demoPrompt = "Once upon a time"
 
 func runDemo(e *env, f runFlags) int {
-	dir, err := os.MkdirTemp("", "mrun-demo-")
-	if err != nil {
-		return e.fail(err)
-	}
-	defer os.RemoveAll(dir)
-	f.model = filepath.Join(dir, "tiny-q4_0.gguf")
-	start := time.Now()
 	o := synth.Options{Shape: "tiny", Type: "q4_0", Seed: 1}
-	if err := synth.WriteFile(f.model, o); err != nil {
-		return e.fail(err)
-	}
-	shape, _ := synth.ShapeOf(o.Shape)
-	fmt.Fprintf(e.stdout, "1. synthesised a tiny Mistral-shaped model in %s: %s, Q4_0 weights with a Q6_K output (random: its text is noise)\n\n",
-		time.Since(start).Round(time.Millisecond), shape.Describe())
-
-	s, err := openSession(e, f, engine.Options{})
+	s, took, err := openDemoModel(e, f, o)
 	if err != nil {
 		return e.fail(err)
 	}
 	defer s.Close()
+	shape, _ := synth.ShapeOf(o.Shape)
+	fmt.Fprintf(e.stdout, "1. synthesised a tiny Mistral-shaped model in %s: %s, Q4_0 weights with a Q6_K output (random: its text is noise)\n\n",
+		took.Round(time.Millisecond), shape.Describe())
+
 	fmt.Fprintln(e.stdout, "2. the optimisation passes on the decode step (N = 1), then its plan:")
 	if err := demoPasses(e, s, 1); err != nil {
 		return e.fail(err)
@@ -81,6 +72,33 @@ func runDemo(e *env, f runFlags) int {
 		st.PromptTokens, st.PromptTPS(), st.Generated, st.GenTPS(), st.TimeToFirstToken.Round(time.Microsecond))
 	fmt.Fprintln(e.stdout, "\nnext: mrun run -m MODEL.gguf -p PROMPT, mrun bench -m MODEL.gguf, mrun graph -m MODEL.gguf --passes")
 	return 0
+}
+
+// openDemoModel synthesises the model o describes in a temporary directory
+// and opens it, returning the time the synthesis took. The directory is
+// removed once the model is mapped (the mapping keeps the data), so no
+// file outlives the demo however it ends; until then SIGINT and SIGTERM
+// stop the synthesis and the directory is removed too.
+func openDemoModel(e *env, f runFlags, o synth.Options) (*session, time.Duration, error) {
+	ctx, stop := interruptible()
+	defer stop()
+	dir, err := os.MkdirTemp("", "mrun-demo-")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer os.RemoveAll(dir)
+	f.model = filepath.Join(dir, "tiny-q4_0.gguf")
+	start := time.Now()
+	if err := synth.WriteFile(ctx, f.model, o); err != nil {
+		return nil, 0, err
+	}
+	took := time.Since(start)
+	s, err := openSession(e, f, engine.Options{})
+	if err == nil && ctx.Err() != nil {
+		s.Close()
+		err = context.Cause(ctx)
+	}
+	return s, took, err
 }
 
 // demoPasses runs the pipeline on the session's step of n tokens and

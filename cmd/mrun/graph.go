@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +21,7 @@ import (
 func init() {
 	register(&command{
 		name: "graph",
-		args: "-m FILE [--tokens N] [--ctx N] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/] [--collapse]",
+		args: "-m FILE [--tokens N] [--ctx N] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/ [--force]] [--collapse]",
 		summary: "draw a model's graph for a step of N tokens (as built, or after an optimisation pass) or its plan " +
 			"as Graphviz DOT or SVG, and tabulate what each pass does",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -30,7 +32,8 @@ func init() {
 			fs.IntVar(&o.ctx, "ctx", 0, fmt.Sprintf("KV cache positions `N` to plan for (0 = the model's context, at most %d, as the engine does)", engine.DefaultContext))
 			fs.StringVar(&o.out, "o", "", "write to `FILE`: .dot or .gv for DOT, .svg rendered by Graphviz's dot (default: DOT on standard output); "+
 				"with --after all, one file per pass beside it, out.NN-PASS.dot (NN its place in the pipeline, 00-build the graph as built); "+
-				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot")
+				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot; files must not exist (see --force)")
+			fs.BoolVar(&o.force, "force", false, "replace output files that exist (regular files only)")
 			fs.BoolVar(&o.collapse, "collapse", false, "draw each run of identical blocks once, labelled with its count")
 			fs.StringVar(&o.after, "after", "", "draw the graph after `PASS` instead of as built; all draws it after every pass, "+
 				"on standard output as consecutive digraphs separated by a blank line; each follows a '// after NN PASS' comment line, "+
@@ -55,6 +58,7 @@ type graphOptions struct {
 	tokens   int
 	ctx      int
 	out      string
+	force    bool
 	collapse bool
 	after    string
 	plan     bool
@@ -160,10 +164,13 @@ type picture struct {
 	what    string
 }
 
-// drawGraph opens the model, builds the step's graph and writes the
-// pictures and the table the flags ask for: the graph as built, after
-// passes, or the plan; then the pass table.
+// drawGraph checks where the pictures go, opens the model, builds the
+// step's graph and writes the pictures and the table the flags ask for:
+// the graph as built, after passes, or the plan; then the pass table.
 func drawGraph(e *env, o graphOptions) int {
+	if err := o.prepareOutputs(); err != nil {
+		return e.fail(err)
+	}
 	m, err := openModel(o.model)
 	if err != nil {
 		return e.fail(err)
@@ -184,7 +191,7 @@ func drawGraph(e *env, o graphOptions) int {
 	}
 	gopt := graphviz.Options{Collapse: o.collapse}
 	if o.after == "" && !o.plan && !o.passes {
-		return writePictures(e, []picture{{dot: graphviz.Graph(g, gopt).String(), file: o.out, what: describe(g)}})
+		return writePictures(e, []picture{{dot: graphviz.Graph(g, gopt).String(), file: o.out, what: describe(g)}}, o.force)
 	}
 
 	disable, _ := o.disabled() // check has vetted it
@@ -207,12 +214,7 @@ func drawGraph(e *env, o graphOptions) int {
 		what := fmt.Sprintf("plan %s, %d dispatches in %d command buffers", p.Name, len(p.Dispatches()), len(p.Commands))
 		pics = append(pics, picture{dot: graphviz.Plan(p).String(), file: o.out, what: what})
 	}
-	if isDir(o.out) {
-		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return e.fail(err)
-		}
-	}
-	if rc := writePictures(e, pics); rc != 0 {
+	if rc := writePictures(e, pics, o.force); rc != 0 {
 		return rc
 	}
 	if o.passes {
@@ -232,20 +234,62 @@ func (o graphOptions) afterPass(g *graph.Graph, gopt graphviz.Options, idx int, 
 	}
 	pic := graphviz.Graph(g, gopt)
 	pic.Attr("label", fmt.Sprintf("%v · %s", pic.Value("label"), when))
-	file := o.out
-	switch {
-	case isDir(o.out):
-		file = filepath.Join(o.out, fmt.Sprintf("%02d-%s.dot", idx, pass))
-	case o.out != "" && o.after == "all":
-		ext := filepath.Ext(o.out)
-		file = fmt.Sprintf("%s.%02d-%s%s", strings.TrimSuffix(o.out, ext), idx, pass, ext)
-	}
 	return picture{
 		dot:     pic.String(),
-		file:    file,
+		file:    o.passFile(idx, pass),
 		comment: fmt.Sprintf("// after %02d %s\n", idx, pass),
 		what:    fmt.Sprintf("graph %s %s, %d nodes", g.Name, when, len(g.Nodes)),
 	}
+}
+
+// passFile names the file of the graph after pass number idx ("" for
+// standard output).
+func (o graphOptions) passFile(idx int, pass string) string {
+	switch {
+	case isDir(o.out):
+		return filepath.Join(o.out, fmt.Sprintf("%02d-%s.dot", idx, pass))
+	case o.out != "" && o.after == "all":
+		ext := filepath.Ext(o.out)
+		return fmt.Sprintf("%s.%02d-%s%s", strings.TrimSuffix(o.out, ext), idx, pass, ext)
+	}
+	return o.out
+}
+
+// outputFiles lists the files the command will write.
+func (o graphOptions) outputFiles() []string {
+	switch {
+	case o.out == "":
+		return nil
+	case o.after == "":
+		return []string{o.out} // the graph as built, or the plan
+	}
+	disabled, _ := o.disabled() // check has vetted it
+	var files []string
+	if o.after == "all" {
+		files = append(files, o.passFile(0, "build"))
+	}
+	for i, pass := range passes.Names() {
+		if (o.after == "all" || o.after == pass) && !slices.Contains(disabled, pass) {
+			files = append(files, o.passFile(i+1, pass))
+		}
+	}
+	return files
+}
+
+// prepareOutputs checks every file the command will write before any work
+// (see checkOutput), creating the directory of -o DIR/ first.
+func (o graphOptions) prepareOutputs() error {
+	if isDir(o.out) {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, f := range o.outputFiles() {
+		if err := checkOutput(f, o.force); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func openModel(path string) (*mistral.Model, error) {
@@ -269,8 +313,8 @@ func describe(g *graph.Graph) string {
 
 // writePictures writes each picture as DOT to standard output (several
 // separated by a blank line and their comment lines), or as DOT or SVG to
-// its file.
-func writePictures(e *env, pics []picture) int {
+// its file, replacing an existing file only with force.
+func writePictures(e *env, pics []picture, force bool) int {
 	for i, p := range pics {
 		if p.file == "" {
 			src := p.comment + p.dot
@@ -282,7 +326,7 @@ func writePictures(e *env, pics []picture) int {
 			}
 			continue
 		}
-		if err := writeFile(p); err != nil {
+		if err := writeFile(p, force); err != nil {
 			return e.fail(err)
 		}
 		fmt.Fprintf(e.stdout, "wrote %s: %s\n", p.file, p.what)
@@ -290,7 +334,7 @@ func writePictures(e *env, pics []picture) int {
 	return 0
 }
 
-func writeFile(p picture) error {
+func writeFile(p picture, force bool) error {
 	f, err := outputFormat(p.file)
 	if err != nil {
 		return err
@@ -301,5 +345,8 @@ func writeFile(p picture) error {
 			return fmt.Errorf("%s: %w (or write DOT with -o %s)", p.file, err, strings.TrimSuffix(p.file, filepath.Ext(p.file))+".dot")
 		}
 	}
-	return os.WriteFile(p.file, data, 0o644)
+	return writeOutput(p.file, force, func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }

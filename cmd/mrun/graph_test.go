@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -99,7 +100,7 @@ func TestGraphErrors(t *testing.T) {
 		{[]string{"graph", "-m", p, "-o", "g.png"}, 2, "-o g.png: want a .dot, .gv or .svg file"},
 		{[]string{"graph", "-m", p, "--tokens", "100000"}, 1, "step of 100000 tokens: must be between 1 and the context length"},
 		{[]string{"graph", "-m", filepath.Join(t.TempDir(), "none.gguf")}, 1, "none.gguf"},
-		{[]string{"graph", "-m", p, "-o", filepath.Join(t.TempDir(), "no", "dir", "g.dot")}, 1, "no such file or directory"},
+		{[]string{"graph", "-m", p, "-o", filepath.Join(t.TempDir(), "no", "dir", "g.dot")}, 1, string(filepath.Separator) + filepath.Join("no", "dir") + " does not exist"},
 	} {
 		rc, out, errOut := mrun(t, "", c.args...)
 		assert.Equal(t, c.rc, rc, "%v: %s", c.args, errOut)
@@ -111,6 +112,60 @@ func TestGraphErrors(t *testing.T) {
 	rc, out, _ := mrun(t, "", "help")
 	assert.Equal(t, 0, rc)
 	assert.Contains(t, out, "\n  graph ")
+}
+
+// TestGraphOutputSafety: graph checks every file it will write before
+// opening the model, and replaces only regular files, only with --force.
+func TestGraphOutputSafety(t *testing.T) {
+	p := shareddata.Path(t, "models", "stories260K.gguf")
+	dir := t.TempDir()
+	dotFile := filepath.Join(dir, "g.dot")
+	require.NoError(t, os.WriteFile(dotFile, []byte("mine"), 0o644))
+	fifo := filepath.Join(dir, "fifo.dot")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "02-fuse_qkv.dot"), 0o755))
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-m", filepath.Join(dir, "none.gguf"), "-o", dotFile}, dotFile + " already exists (--force replaces it)"},
+		{[]string{"-m", p, "-o", fifo, "--force"}, fifo + " is a named pipe (FIFO), not a regular file: refusing to replace it"},
+		{[]string{"-m", p, "--after", "fuse_qkv", "-o", dir + "/"}, filepath.Join(dir, "02-fuse_qkv.dot") + " is a directory"},
+	} {
+		rc, out, errOut := mrun(t, "", append([]string{"graph"}, c.args...)...)
+		assert.Equal(t, 1, rc, "%v", c.args)
+		assert.Empty(t, out)
+		requireOneLine(t, errOut)
+		assert.Contains(t, errOut, "mrun: graph: "+c.msg, "%v", c.args)
+	}
+	data, err := os.ReadFile(dotFile)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(data))
+
+	rc, _, errOut := mrun(t, "", "graph", "-m", p, "-o", dotFile, "--force")
+	require.Equal(t, 0, rc, errOut)
+	data, err = os.ReadFile(dotFile)
+	require.NoError(t, err)
+	assert.Equal(t, wantPicture(t, p, 1, false), string(data))
+
+	// A second --after all into the same directory needs --force; the file
+	// of a disabled pass is not written, so it does not count.
+	sub := filepath.Join(dir, "sub") + "/"
+	args := []string{"graph", "-m", p, "--after", "all", "--disable", "fuse_residual", "-o", sub}
+	rc, _, errOut = mrun(t, "", args...)
+	require.Equal(t, 0, rc, errOut)
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "04-fuse_residual.dot"), []byte("kept"), 0o644))
+	require.NoError(t, os.Remove(filepath.Join(sub, "00-build.dot")))
+	rc, _, errOut = mrun(t, "", args...)
+	assert.Equal(t, 1, rc)
+	assert.Equal(t, "mrun: graph: "+filepath.Join(sub, "01-dce.dot")+" already exists (--force replaces it)\n", errOut)
+	assert.NoFileExists(t, filepath.Join(sub, "00-build.dot"), "nothing is written when a file is refused")
+	rc, out, errOut := mrun(t, "", append(args, "--force")...)
+	require.Equal(t, 0, rc, errOut)
+	assert.Equal(t, len(passes.Names()), strings.Count(out, "wrote "))
+	data, err = os.ReadFile(filepath.Join(sub, "04-fuse_residual.dot"))
+	require.NoError(t, err)
+	assert.Equal(t, "kept", string(data))
 }
 
 // runPipeline runs the passes over the model's step of n tokens as mrun

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/modelinfo"
@@ -44,9 +41,7 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 		if !tensors {
 			info.Tensors = nil
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(info)
+		err = info.WriteJSON(e.stdout)
 	} else {
 		err = info.WriteText(e.stdout, tensors)
 	}
@@ -69,7 +64,7 @@ func openGGUF(path string) (*gguf.File, error) {
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "gguf: "))
+		return nil, trimPrefix(err, "gguf: ")
 	}
 	return f, nil
 }

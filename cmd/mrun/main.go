@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/metalgraph/metalgraph/modelinfo"
 )
 
 // command is one subcommand. Each lives in its own file and adds itself
@@ -42,6 +44,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runWith(stdin io.Reader, args []string, stdout, stderr io.Writer) int {
+	out := &checkedOutput{w: stdout}
+	rc := dispatch(stdin, args, out, stderr)
+	if rc == 0 && out.err != nil {
+		name := args[0] // rc 0: a command or help ran
+		if commands[name] == nil {
+			name = "help"
+		}
+		return (&env{cmd: name, stderr: stderr}).fail(out.err)
+	}
+	return rc
+}
+
+func dispatch(stdin io.Reader, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
@@ -119,9 +134,10 @@ func (e *env) fail(err error) int {
 	return 1
 }
 
-// oneLine keeps an error on one line whatever its text.
+// oneLine keeps an error on one line whatever its text, with what a
+// terminal would act on escaped: errors may quote a model file.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+	return modelinfo.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " "))
 }
 
 func usage(w io.Writer) {

@@ -182,7 +182,7 @@ const prefaultThreshold = 256 << 20
 
 func modelName(c mistral.Config) string {
 	if c.Name != "" {
-		return c.Name
+		return modelinfo.Printable(c.Name)
 	}
 	return c.Arch
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -16,7 +18,7 @@ func init() {
 	register(&command{
 		name: "synth",
 		args: "--shape " + strings.Join(synth.Shapes(), "|") + " --type " + strings.Join(synth.Types(), "|") +
-			" [--seed N] [--vocab-from FILE] -o OUT.gguf",
+			" [--seed N] [--vocab-from FILE] -o OUT.gguf [--force]",
 		summary: "write a GGUF model of a real shape with deterministic random weights",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var o synth.Options
@@ -24,7 +26,8 @@ func init() {
 			fs.StringVar(&o.Type, "type", "q4_0", "weight type: "+strings.Join(synth.Types(), ", ")+" (q4_0 stores output.weight as Q6_K)")
 			fs.Int64Var(&o.Seed, "seed", 1, "random seed; the same seed gives the same file")
 			fs.StringVar(&o.VocabFrom, "vocab-from", "", "copy the tokenizer of this GGUF `FILE` (default: a byte-level vocabulary)")
-			out := fs.String("o", "", "output `FILE`")
+			out := fs.String("o", "", "output `FILE`; it must not exist (see --force)")
+			force := fs.Bool("force", false, "replace OUT if it is a regular file (never a directory, device, FIFO or symlink)")
 			return func(e *env, args []string) int {
 				switch {
 				case len(args) > 0:
@@ -36,21 +39,23 @@ func init() {
 				case !slices.Contains(synth.Types(), o.Type):
 					return e.usageError("unknown type %q (want %s)", o.Type, strings.Join(synth.Types(), ", "))
 				}
-				return runSynth(e, o, *out)
+				return runSynth(e, o, *out, *force)
 			}
 		},
 	})
 }
 
-func runSynth(e *env, o synth.Options, out string) int {
+func runSynth(e *env, o synth.Options, out string, force bool) int {
 	p := newProgress(e.stderr, "synth")
 	o.Progress = p.update
 	start := time.Now()
-	if err := synth.WriteFile(out, o); err != nil {
-		p.end()
-		return e.fail(err)
-	}
+	err := writeOutput(out, force, func(ctx context.Context, w io.Writer) error {
+		return synth.Write(ctx, w, o)
+	})
 	p.end()
+	if err != nil {
+		return e.fail(trimPrefix(err, "synth: ")) // the package's prefix repeats the command's
+	}
 	st, err := os.Stat(out)
 	if err != nil {
 		return e.fail(err)

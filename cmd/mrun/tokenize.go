@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/metalgraph/metalgraph/modelinfo"
 	"github.com/metalgraph/metalgraph/tokenizer"
 )
 
@@ -59,7 +60,7 @@ func tokenize(e *env, model, text string, o tokenizer.EncodeOptions, pieces bool
 	ids := tok.Encode(text, o)
 	if pieces {
 		for _, id := range ids {
-			fmt.Fprintf(e.stdout, "%6d -> '%s'\n", id, tok.Piece(id))
+			fmt.Fprintf(e.stdout, "%6d -> '%s'\n", id, modelinfo.Printable(tok.Piece(id)))
 		}
 		return 0
 	}

@@ -3,7 +3,7 @@
 // benchmarks that need a model of a real shape (Mistral-7B) without
 // downloading one.
 //
-//	err := synth.WriteFile("/tmp/m7b-q4_0.gguf", synth.Options{
+//	err := synth.WriteFile(ctx, "/tmp/m7b-q4_0.gguf", synth.Options{
 //		Shape: "mistral-7b", // or "tiny"
 //		Type:  "q4_0",       // Q4_0 matrices, output.weight Q6_K, norms F32
 //		Seed:  1,
@@ -15,6 +15,8 @@
 // a chunk of rows at a time by parallel workers, and written in file
 // order, so a 4 GB model needs a few megabytes of memory and the bytes do
 // not depend on the number of workers. The same Options give the same file.
+// Cancelling the context stops the writing within a few chunks, and
+// WriteFile then removes its temporary file.
 //
 // Shapes:
 //

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -33,7 +34,8 @@ type chunk struct {
 // generate writes the data section: every tensor's rows, in order, with
 // the zero padding that puts each tensor at the offset WriteHeader gave it
 // (infos, relative to the data section) and pads the last to the alignment.
-func generate(w io.Writer, specs []tensorSpec, infos []gguf.TensorInfo, o Options) error {
+// Once ctx is cancelled it stops at the next chunk and returns the cause.
+func generate(ctx context.Context, w io.Writer, specs []tensorSpec, infos []gguf.TensorInfo, o Options) error {
 	var total int64
 	for _, t := range infos {
 		total += t.Size
@@ -62,7 +64,13 @@ func generate(w io.Writer, specs []tensorSpec, infos []gguf.TensorInfo, o Option
 	next := 0 // index of the tensor the next chunk belongs to
 	var rowsLeft int
 	for c := range chunks {
-		<-c.done
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		if c.err != nil {
 			return c.err
 		}

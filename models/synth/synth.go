@@ -2,13 +2,13 @@ package synth
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/metalgraph/metalgraph/gguf"
+	"github.com/metalgraph/metalgraph/internal/safefile"
 	"github.com/metalgraph/metalgraph/quant"
 )
 
@@ -111,14 +111,15 @@ func metadata(s Shape, ts typeSpec, o Options, v vocab) []gguf.KV {
 // Write writes a model with deterministic random weights to w, streaming:
 // rows are generated and quantised a chunk at a time (in parallel) and
 // written in order, so memory stays a few megabytes per worker whatever
-// the model's size. The same Options give the same bytes.
-func Write(w io.Writer, o Options) error {
+// the model's size. The same Options give the same bytes. Cancelling ctx
+// stops the writing within a few chunks; Write then returns its cause.
+func Write(ctx context.Context, w io.Writer, o Options) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	gw, tensors, err := writeHeader(bw, o)
 	if err != nil {
 		return err
 	}
-	if err := generate(bw, tensors, gw.Tensors(), o); err != nil {
+	if err := generate(ctx, bw, tensors, gw.Tensors(), o); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -164,29 +165,9 @@ func writeHeader(w io.Writer, o Options) (*gguf.Writer, []tensorSpec, error) {
 }
 
 // WriteFile writes the model to path through a temporary file in the same
-// directory, renamed into place only when complete.
-func WriteFile(path string, o Options) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = Write(tmp, o); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	return nil
+// directory, renamed into place only when complete (see package
+// safefile): a regular file at path is replaced, anything else at path is
+// refused before any work, and a failed or cancelled write leaves nothing.
+func WriteFile(ctx context.Context, path string, o Options) error {
+	return safefile.Write(path, true, func(w io.Writer) error { return Write(ctx, w, o) })
 }

@@ -2,7 +2,9 @@ package synth
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,7 +28,7 @@ func writeTiny(t *testing.T, o Options) (*gguf.File, []byte) {
 		o.Shape = "tiny"
 	}
 	var buf bytes.Buffer
-	require.NoError(t, Write(&buf, o))
+	require.NoError(t, Write(t.Context(), &buf, o))
 	f, err := gguf.Parse(buf.Bytes())
 	require.NoError(t, err)
 	return f, buf.Bytes()
@@ -292,15 +294,15 @@ func TestVocabFrom(t *testing.T) {
 
 	notGGUF := filepath.Join(t.TempDir(), "notes.txt")
 	require.NoError(t, os.WriteFile(notGGUF, []byte("hello there"), 0o644))
-	err = Write(&bytes.Buffer{}, Options{Shape: "tiny", Type: "q4_0", VocabFrom: notGGUF})
+	err = Write(t.Context(), &bytes.Buffer{}, Options{Shape: "tiny", Type: "q4_0", VocabFrom: notGGUF})
 	assert.ErrorContains(t, err, "bad magic")
 	assert.ErrorContains(t, err, notGGUF)
 }
 
 func TestBadOptions(t *testing.T) {
-	err := Write(&bytes.Buffer{}, Options{Shape: "huge", Type: "q4_0"})
+	err := Write(t.Context(), &bytes.Buffer{}, Options{Shape: "huge", Type: "q4_0"})
 	assert.EqualError(t, err, `synth: unknown shape "huge" (want tiny, mistral-7b)`)
-	err = Write(&bytes.Buffer{}, Options{Shape: "tiny", Type: "q5_1"})
+	err = Write(t.Context(), &bytes.Buffer{}, Options{Shape: "tiny", Type: "q5_1"})
 	assert.EqualError(t, err, `synth: unknown type "q5_1" (want q4_0, q8_0, f16, f32)`)
 	assert.Equal(t, []string{"tiny", "mistral-7b"}, Shapes())
 }
@@ -309,7 +311,7 @@ func TestProgressAndWriteFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
 	var calls int
 	var last, total int64
-	err := WriteFile(path, Options{Shape: "tiny", Type: "q4_0", Progress: func(done, tot int64) {
+	err := WriteFile(t.Context(), path, Options{Shape: "tiny", Type: "q4_0", Progress: func(done, tot int64) {
 		require.Greater(t, done, last)
 		last, total = done, tot
 		calls++
@@ -334,7 +336,7 @@ func TestProgressAndWriteFile(t *testing.T) {
 	assert.Len(t, entries, 1, "no temporary file is left")
 
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
-	require.Error(t, WriteFile(bad, Options{Shape: "tiny", Type: "nope"}))
+	require.Error(t, WriteFile(t.Context(), bad, Options{Shape: "tiny", Type: "nope"}))
 	entries, err = os.ReadDir(filepath.Dir(bad))
 	require.NoError(t, err)
 	assert.Empty(t, entries, "a failed write leaves nothing behind")
@@ -362,16 +364,56 @@ func TestStreamingMemory(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	err := Write(&failAfter{n: 8 << 20}, Options{Shape: "mistral-7b", Type: "q4_0", Seed: 1})
+	err := Write(t.Context(), &failAfter{n: 8 << 20}, Options{Shape: "mistral-7b", Type: "q4_0", Seed: 1})
 	runtime.ReadMemStats(&m1)
 	require.ErrorIs(t, err, errDiskFull)
 	allocated := m1.TotalAlloc - m0.TotalAlloc
 	assert.Less(t, allocated, uint64(48<<20), "allocated %d MiB", allocated>>20)
+	assertWorkersExit(t, before, "after a write error")
+}
+
+// assertWorkersExit checks that the goroutines started since there were
+// before end within a few seconds.
+func assertWorkersExit(t *testing.T, before int, when string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "workers exit after a write error")
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "workers exit %s", when)
+}
+
+// TestCancel cancels the writing of a Mistral-7B (minutes of work) once
+// 4 MiB of tensor data are written: Write returns the cause at once, the
+// workers stop, and WriteFile leaves no file behind.
+func TestCancel(t *testing.T) {
+	stopped := errors.New("stopped by the test")
+	o := Options{Shape: "mistral-7b", Type: "q4_0", Seed: 1}
+	for _, toFile := range []bool{false, true} {
+		before := runtime.NumGoroutine()
+		ctx, cancel := context.WithCancelCause(t.Context())
+		var cancelled time.Time
+		o.Progress = func(done, total int64) {
+			if done >= 4<<20 && cancelled.IsZero() {
+				cancelled = time.Now()
+				cancel(stopped)
+			}
+		}
+		dir := t.TempDir()
+		var err error
+		if toFile {
+			err = WriteFile(ctx, filepath.Join(dir, "m7b.gguf"), o)
+		} else {
+			err = Write(ctx, io.Discard, o)
+		}
+		require.ErrorIs(t, err, stopped)
+		require.False(t, cancelled.IsZero())
+		assert.Less(t, time.Since(cancelled), time.Second, "Write returns promptly")
+		assertWorkersExit(t, before, "after a cancel")
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "a cancelled WriteFile leaves nothing")
+	}
 }
 
 func TestChunksBounded(t *testing.T) {
