@@ -29,7 +29,10 @@ func TestBadModelsGiveErrorsNamingTheProblem(t *testing.T) {
 			"tensor output_norm.weight has type F16, want F32"},
 		{"heads not a multiple of kv heads", func(m *testmodel.Model) {
 			m.SetKV("llama.attention.head_count_kv", gguf.Uint32Value(3))
-		}, "8 query heads are not a multiple of 3 KV heads"},
+		}, "llama.attention.head_count_kv = 3: 8 query heads are not a multiple of 3 KV heads"},
+		{"rope dims above the head dim", func(m *testmodel.Model) {
+			m.SetKV("llama.rope.dimension_count", gguf.Uint32Value(16))
+		}, "llama.rope.dimension_count = 16 must be even and at most the head size 8"},
 		{"heads do not divide the width", func(m *testmodel.Model) {
 			m.SetKV("llama.attention.head_count", gguf.Uint32Value(12))
 			m.SetKV("llama.attention.head_count_kv", gguf.Uint32Value(12))

@@ -46,11 +46,12 @@ func (c Config) validateSizes() error {
 	case c.Window < 0 || c.Window > maxSize:
 		return fmt.Errorf("config: sliding window %d must be between 0 and %d", c.Window, maxSize)
 	case c.Heads%c.KVHeads != 0:
-		return fmt.Errorf("config: %d query heads are not a multiple of %d KV heads", c.Heads, c.KVHeads)
+		return fmt.Errorf("%s = %d: %d query heads are not a multiple of %d KV heads",
+			archKey(c.Arch, "attention.head_count_kv"), c.KVHeads, c.Heads, c.KVHeads)
 	case q != c.Dim:
 		return fmt.Errorf("config: %d heads of %d do not make the embedding length %d", c.Heads, c.HeadDim, c.Dim)
 	case c.RopeDims > c.HeadDim || c.RopeDims%2 != 0:
-		return fmt.Errorf("config: rope dimension count %d must be even and at most the head size %d", c.RopeDims, c.HeadDim)
+		return fmt.Errorf("%s = %d must be even and at most the head size %d", archKey(c.Arch, "rope.dimension_count"), c.RopeDims, c.HeadDim)
 	case c.KVType != quant.F32 && c.KVType != quant.F16:
 		return fmt.Errorf("config: KV cache type %s must be F32 or F16", c.KVType)
 	}
