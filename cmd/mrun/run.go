@@ -198,14 +198,23 @@ func runGenerate(e *env, f runFlags, prompt string) int {
 		seed = time.Now().UnixNano() & math.MaxInt32
 	}
 	f.sampling.Seed = uint64(seed)
+	var lost error // the first failed write of the text
+	write := func(text string) {
+		if _, err := io.WriteString(e.stdout, text); lost == nil {
+			lost = err
+		}
+	}
 	wrote := false
 	st, err := engine.Generate(s.engine, s.tok, prompt, engine.GenerateOptions{
 		MaxTokens: f.tokens,
 		Sampling:  f.sampling,
-		OnText:    func(t string) { wrote = true; io.WriteString(e.stdout, t) },
+		OnText:    func(t string) { wrote = true; write(t) },
 	})
 	if wrote {
-		fmt.Fprintln(e.stdout)
+		write("\n")
+	}
+	if err == nil {
+		err = lost // a run whose text was lost failed: no statistics, one line
 	}
 	if err != nil {
 		return e.fail(err)
