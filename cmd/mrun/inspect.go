@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/metalgraph/metalgraph/gguf"
@@ -60,9 +58,6 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 // problem and the file; its "gguf: " prefix is dropped because mrun's
 // own prefix says which command failed.
 func openGGUF(path string) (*gguf.File, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a GGUF file", path)
-	}
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "gguf: "))
