@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/metalgraph/metalgraph/cpurt"
 	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/modelinfo"
 	"github.com/metalgraph/metalgraph/models/mistral"
@@ -66,8 +68,8 @@ func (f *runFlags) check() string {
 		return "-m FILE is required"
 	case f.tokens <= 0:
 		return fmt.Sprintf("-n %d: the number of tokens to generate must be positive", f.tokens)
-	case f.threads < 0:
-		return fmt.Sprintf("--threads %d must be ≥ 0", f.threads)
+	case f.threads < 0 || f.threads > cpurt.MaxThreads():
+		return fmt.Sprintf("--threads %d: must be between 0 (all %d cores) and %d (16 per core)", f.threads, runtime.NumCPU(), cpurt.MaxThreads())
 	case f.ctx < 0:
 		return fmt.Sprintf("--ctx %d must be ≥ 0", f.ctx)
 	case !slices.Contains(runtimes.Names, f.backend):
