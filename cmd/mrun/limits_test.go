@@ -1,16 +1,53 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/cpurt"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
 )
+
+// endless is standard input that never ends (like /dev/zero), counting
+// the bytes read from it.
+type endless struct{ read int }
+
+func (r *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	r.read += len(p)
+	return len(p), nil
+}
+
+func TestStdinIsBounded(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "-m", "model.gguf", "-p", "-"},
+		{"tokenize", "-m", "model.gguf", "-"},
+	} {
+		in := &endless{}
+		var out, errOut bytes.Buffer
+		rc := runWith(io.LimitReader(in, 17<<20), args, &out, &errOut)
+		assert.Equal(t, 1, rc, "%v", args)
+		assert.Empty(t, out.String())
+		requireOneLine(t, errOut.String())
+		assert.Equal(t, "mrun: "+args[0]+": standard input is longer than the 16 MiB a prompt may have\n", errOut.String())
+		assert.LessOrEqual(t, in.read, maxStdin+1, "reading stops at the limit")
+	}
+
+	// Exactly the limit is read whole.
+	e := &env{stdin: io.LimitReader(&endless{}, maxStdin)}
+	text, err := e.readStdin()
+	require.NoError(t, err)
+	assert.Len(t, text, maxStdin)
+}
 
 func TestThreadsAreBounded(t *testing.T) {
 	limit := cpurt.MaxThreads()

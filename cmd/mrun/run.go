@@ -101,11 +101,10 @@ func init() {
 				}
 				text := *prompt
 				if text == "-" {
-					b, err := io.ReadAll(e.stdin)
-					if err != nil {
+					var err error
+					if text, err = e.readStdin(); err != nil {
 						return e.fail(err)
 					}
-					text = string(b)
 				}
 				return runGenerate(e, f, text)
 			}
