@@ -159,8 +159,12 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 	}
 	if file.Size() >= prefaultThreshold {
 		p := newProgress(e.stderr, "loading "+f.model)
-		file.Prefault(p.update)
+		err := file.Prefault(p.update)
 		p.end()
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	fmt.Fprintf(e.stderr, "model %s: %s, %d layers, %d-token context, %s loaded in %s; backend %s\n",
 		f.model, modelName(m.Config), m.Config.Layers, s.engine.Config().Context,
