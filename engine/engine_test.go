@@ -22,7 +22,12 @@ type fixture struct {
 
 func open(t *testing.T, elems ...string) fixture {
 	t.Helper()
-	m, err := mistral.Open(shareddata.Path(t, elems...))
+	return openPath(t, shareddata.Path(t, elems...))
+}
+
+func openPath(t *testing.T, path string) fixture {
+	t.Helper()
+	m, err := mistral.Open(path)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	tok, err := tokenizer.FromGGUF(m.File)

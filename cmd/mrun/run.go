@@ -157,6 +157,12 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		s.Close()
 		return nil, err
 	}
+	// The decode step's program allocates the KV cache: compiling it now
+	// fails a context too large for memory before the weights are read in.
+	if err = s.engine.Warm(1); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if file.Size() >= prefaultThreshold {
 		p := newProgress(e.stderr, "loading "+f.model)
 		err := file.Prefault(p.update)
