@@ -118,9 +118,13 @@ func quantQ8_0(x []float32, b []byte) {
 		}
 	}
 	d := amax / 127
-	var id float32
-	if d != 0 {
-		id = 1 / d
+	// ggml's id is 1/d, or 0 when d is 0. For amax below about 3.7e-37 1/d
+	// overflows and the quants come from converting ±Inf and NaN to int8,
+	// which C leaves undefined and x86 makes 0; id = 0 gives those zeros on
+	// every machine. The F16 scale of such a block is 0 anyway.
+	id := 1 / d
+	if id > math.MaxFloat32 {
+		id = 0
 	}
 	putF16(b[0:2], d)
 	qs := b[2:34]
