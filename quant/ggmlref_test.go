@@ -60,9 +60,9 @@ func refInput(kind, r int) []float32 {
 	return x
 }
 
-func readRef(t *testing.T) map[string][]byte {
+func readRef(t *testing.T, path string) map[string][]byte {
 	t.Helper()
-	f, err := os.Open("testdata/ggml_ref.txt")
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	recs := map[string][]byte{}
@@ -79,6 +79,16 @@ func readRef(t *testing.T) map[string][]byte {
 	}
 	require.NoError(t, sc.Err())
 	return recs
+}
+
+// recordsOf reads a reference file and returns its record lookup.
+func recordsOf(t *testing.T, path string) func(kind string, r int) []byte {
+	recs := readRef(t, path)
+	return func(kind string, r int) []byte {
+		b, ok := recs[fmt.Sprintf("%s %d", kind, r)]
+		require.True(t, ok, "%s: record %s %d missing", path, kind, r)
+		return b
+	}
 }
 
 // zeroBsumsOfEmptyBlocks returns a copy of Q8_K blocks in which the block
@@ -98,12 +108,7 @@ func zeroBsumsOfEmptyBlocks(b []byte) []byte {
 // dequantisation and every integer dot product bit for bit against ggml's
 // portable C code on the same inputs.
 func TestGGMLReference(t *testing.T) {
-	recs := readRef(t)
-	rec := func(kind string, r int) []byte {
-		b, ok := recs[fmt.Sprintf("%s %d", kind, r)]
-		require.True(t, ok, "record %s %d missing", kind, r)
-		return b
-	}
+	rec := recordsOf(t, "testdata/ggml_ref.txt")
 	weights := map[string]Type{"q4_0": Q4_0, "q8_0": Q8_0, "q4_K": Q4_K, "q5_K": Q5_K, "q6_K": Q6_K}
 	for r := 0; r < refRows; r++ {
 		w, x := refInput(0, r), refInput(1, r)
@@ -147,6 +152,35 @@ func TestGGMLReference(t *testing.T) {
 				want := binary.LittleEndian.Uint32(blk[4*i:])
 				require.Equal(t, want, math.Float32bits(got), "%s·%s row %d block %d: got %g want %g",
 					typ, VecDotType(typ), r, i, got, math.Float32frombits(want))
+			}
+		}
+	}
+}
+
+// TestGGMLAVX2Reference checks the lane-order dot products bit for bit
+// against ggml's AVX2 code on the same inputs, whole rows and block by
+// block; on these inputs ggml's AVX2 activation quantiser agrees with the
+// portable one.
+func TestGGMLAVX2Reference(t *testing.T) {
+	rec := recordsOf(t, "testdata/ggml_avx2_ref.txt")
+	lanes := map[string]func(w, a []byte, n int) float32{"q4_0": DotQ4_0Q8_0Lanes, "q8_0": DotQ8_0Q8_0Lanes}
+	for r := 0; r < refRows; r++ {
+		act := make([]byte, ActivationBytes(Q4_0, refN))
+		require.NoError(t, QuantizeActivation(Q4_0, refInput(1, r), act))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0", r)), hex.EncodeToString(act), "activations row %d", r)
+		for name, typ := range map[string]Type{"q4_0": Q4_0, "q8_0": Q8_0} {
+			nb, _ := RowBytes(typ, refN)
+			w := make([]byte, nb)
+			require.NoError(t, QuantizeRow(typ, refInput(0, r), w))
+			want := binary.LittleEndian.Uint32(rec("dot_"+name, r))
+			got := lanes[name](w, act, refN)
+			require.Equal(t, want, math.Float32bits(got), "%s row %d: got %g want %g", typ, r, got, math.Float32frombits(want))
+			blk, wb := rec("blkdot_"+name, r), typ.BlockBytes()
+			for i := 0; i < refN/32; i++ {
+				got := lanes[name](w[i*wb:(i+1)*wb], act[34*i:34*i+34], 32)
+				want := binary.LittleEndian.Uint32(blk[4*i:])
+				require.Equal(t, want, math.Float32bits(got), "%s row %d block %d: got %g want %g",
+					typ, r, i, got, math.Float32frombits(want))
 			}
 		}
 	}

@@ -8,10 +8,10 @@ import (
 
 // blockEncoders quantise one block of a quantised type. They follow ggml's
 // reference quantisers (quantize_row_*_ref), which are what llama-quantize
-// uses when no importance matrix is given.
+// uses when no importance matrix is given. Q8_0, the activation format of
+// every mat-vec, has whole-row kernels instead (quantQ8_0 is its encoder).
 var blockEncoders = map[Type]func(x []float32, b []byte){
 	Q4_0: quantQ4_0,
-	Q8_0: quantQ8_0,
 	Q4_K: quantQ4_K,
 	Q5_K: quantQ5_K,
 	Q6_K: quantQ6_K,
@@ -41,6 +41,8 @@ func QuantizeRow(t Type, src []float32, dst []byte) error {
 		for i, v := range src {
 			binary.LittleEndian.PutUint16(dst[2*i:], FP32ToBF16(v))
 		}
+	case Q8_0:
+		kernels.quantizeQ8_0(src, dst)
 	default:
 		bs, bb := t.BlockSize(), t.BlockBytes()
 		enc := blockEncoders[t]

@@ -1,6 +1,7 @@
 // Writes ggml's reference outputs for deterministic inputs, one record per
 // line: "<kind> <row> <hex bytes>". Built against ggml's C sources with no
-// SIMD and -ffp-contract=off, so the portable code paths run unfused.
+// SIMD and -ffp-contract=off, so the portable code paths run unfused; or
+// with AVX2, FMA and F16C for the outputs of ggml's AVX2 code paths.
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static void hex(const char *kind, int r, const void *p, size_t n) {
 }
 
 int main(void) {
-    for (int i = 0; i < 1 << 16; i++) ggml_table_f32_f16[i] = ggml_compute_fp16_to_fp32((ggml_fp16_t)i);
+    for (int i = 0; i < 1 << 16; i++) ggml_table_f32_f16[i] = GGML_COMPUTE_FP16_TO_FP32((ggml_fp16_t)i);
     static float w[N], a[N], y[N];
     static block_q4_0 q40[N / 32]; static block_q8_0 q80[N / 32], a80[N / 32];
     static block_q4_K q4k[N / 256]; static block_q5_K q5k[N / 256]; static block_q6_K q6k[N / 256]; static block_q8_K a8k[N / 256];
