@@ -14,9 +14,9 @@ import (
 // multiply-add into float32 lane l; at the end the 8 lanes are added as
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
 //
-// They give the same bits on every machine: a Go emulation with exactly
-// rounded float32 FMAs, built to be replaced by SIMD kernels on machines
-// that have them. They match ggml's AVX2 code bit for bit (tested
+// They give the same bits on every machine: AVX2 assembly where the CPU
+// has AVX2, FMA and F16C, and otherwise a Go emulation with exactly
+// rounded float32 FMAs. They match ggml's AVX2 code bit for bit (tested
 // against an AVX2 build of ggml) except on quants of -128, which ggml's
 // sign trick multiplies wrongly and these exactly (llama.cpp's quantisers
 // never write -128).
@@ -52,7 +52,7 @@ var goKernels = laneKernels{
 var kernels = bestKernels()
 
 // LaneKernels names the implementation behind the lane-order functions on
-// this machine: "go" for the Go emulation.
+// this machine: "avx2" or "go".
 func LaneKernels() string { return kernels.name }
 
 func goLaneDot(one func(w, a []byte) float32) laneDot {

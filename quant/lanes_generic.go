@@ -1,4 +1,6 @@
+//go:build !amd64 || purego
+
 package quant
 
-// bestKernels: the Go kernels are the only ones so far.
+// bestKernels: no SIMD kernels for this architecture (or a purego build).
 func bestKernels() laneKernels { return goKernels }
