@@ -60,6 +60,28 @@ func refInput(kind, r int) []float32 {
 	return x
 }
 
+// refHalves regenerates row r of the activations near halves exactly as
+// testdata/ggmlref/main.c does.
+func refHalves(r int) []float32 {
+	st := uint32(0x85ebca6b) * uint32(r+1)
+	next := func() uint32 {
+		st ^= st << 13
+		st ^= st >> 17
+		st ^= st << 5
+		return st
+	}
+	x := make([]float32, refN)
+	for b := 0; b < refN/32; b++ {
+		e := int(next()%21) - 10
+		amax := float32(math.Ldexp(1+float64(next()>>8)*0x1p-24, e))
+		x[32*b] = amax
+		for i := 1; i < 32; i++ {
+			x[32*b+i] = (float32(int(next()%254)-127) + 0.5) * (amax / 127)
+		}
+	}
+	return x
+}
+
 func readRef(t *testing.T, path string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(path)
@@ -137,6 +159,9 @@ func TestGGMLReference(t *testing.T) {
 				require.Equal(t, binary.LittleEndian.Uint32(want[4*i:]), math.Float32bits(got[i]), "%s row %d element %d", name, r, i)
 			}
 		}
+		halves := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeRow(Q8_0, refHalves(r), halves))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0_halves", r)), hex.EncodeToString(halves), "activations near halves, row %d", r)
 		actName := map[Type]string{Q8_0: "act_q8_0", Q8_K: "act_q8_K"}
 		for name, typ := range weights {
 			act := rec(actName[VecDotType(typ)], r)
