@@ -182,16 +182,20 @@ func TestGGMLReference(t *testing.T) {
 	}
 }
 
-// TestGGMLAVX2Reference checks the lane-order dot products bit for bit
-// against ggml's AVX2 code on the same inputs, whole rows and block by
-// block; on these inputs ggml's AVX2 activation quantiser agrees with the
-// portable one.
+// TestGGMLAVX2Reference checks QuantizeQ8_0Lanes and the lane-order dot
+// products bit for bit against ggml's AVX2 code on the same inputs, whole
+// rows and block by block.
 func TestGGMLAVX2Reference(t *testing.T) {
 	rec := recordsOf(t, "testdata/ggml_avx2_ref.txt")
+	portable := recordsOf(t, "testdata/ggml_ref.txt")
 	lanes := map[string]func(w, a []byte, n int) float32{"q4_0": DotQ4_0Q8_0Lanes, "q8_0": DotQ8_0Q8_0Lanes}
 	for r := 0; r < refRows; r++ {
-		act := make([]byte, ActivationBytes(Q4_0, refN))
-		require.NoError(t, QuantizeActivation(Q4_0, refInput(1, r), act))
+		halves := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeQ8_0Lanes(refHalves(r), halves))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0_halves", r)), hex.EncodeToString(halves), "activations near halves, row %d", r)
+		require.NotEqual(t, portable("act_q8_0_halves", r), halves, "row %d: the portable quantiser rounds these differently", r)
+		act := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeQ8_0Lanes(refInput(1, r), act))
 		require.Equal(t, hex.EncodeToString(rec("act_q8_0", r)), hex.EncodeToString(act), "activations row %d", r)
 		for name, typ := range map[string]Type{"q4_0": Q4_0, "q8_0": Q8_0} {
 			nb, _ := RowBytes(typ, refN)

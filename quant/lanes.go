@@ -19,7 +19,8 @@ import (
 // rounded float32 FMAs. They match ggml's AVX2 code bit for bit (tested
 // against an AVX2 build of ggml) except on quants of -128, which ggml's
 // sign trick multiplies wrongly and these exactly (llama.cpp's quantisers
-// never write -128).
+// never write -128). To reproduce an AVX2 build of llama.cpp, quantise the
+// activations with QuantizeQ8_0Lanes.
 
 // laneDot is one implementation of the lane-order dot product for one
 // weight type. Every function gets at least one block.
@@ -36,17 +37,19 @@ type laneDot struct {
 type laneKernels struct {
 	name       string
 	q4_0, q8_0 laneDot
-	// quantizeQ8_0 is QuantizeRow(Q8_0, …) for checked, finite input.
-	quantizeQ8_0 func(x []float32, dst []byte)
+	// quantizeQ8_0 is QuantizeRow(Q8_0, …) and quantizeQ8_0Lanes is
+	// QuantizeQ8_0Lanes, for checked, finite input.
+	quantizeQ8_0, quantizeQ8_0Lanes func(x []float32, dst []byte)
 }
 
 // goKernels runs everywhere; bestKernels (one per architecture) picks the
 // fastest set the CPU runs.
 var goKernels = laneKernels{
-	name:         "go",
-	q4_0:         goLaneDot(dotQ4_0Q8_0Go),
-	q8_0:         goLaneDot(dotQ8_0Q8_0Go),
-	quantizeQ8_0: quantizeQ8_0Go,
+	name:              "go",
+	q4_0:              goLaneDot(dotQ4_0Q8_0Go),
+	q8_0:              goLaneDot(dotQ8_0Q8_0Go),
+	quantizeQ8_0:      blockRows(quantQ8_0),
+	quantizeQ8_0Lanes: blockRows(quantQ8_0Lanes),
 }
 
 var kernels = bestKernels()
@@ -235,9 +238,42 @@ func fma32(a, b, c float32) float32 {
 	return float32(s)
 }
 
-// quantizeQ8_0Go quantises whole Q8_0 rows with the reference encoder.
-func quantizeQ8_0Go(x []float32, dst []byte) {
-	for i := 0; i < len(x)/32; i++ {
-		quantQ8_0(x[32*i:32*i+32], dst[34*i:34*i+34])
+// QuantizeQ8_0Lanes quantises activations to Q8_0 as ggml's AVX2 code
+// does (quantize_row_q8_0), the activations an AVX2 build of llama.cpp
+// feeds its dot products: the scales are QuantizeQ8_0's, but the quants
+// are x·(127/amax) rounded with halves to even, where QuantizeQ8_0 rounds
+// x·(1/d) with halves away from zero, so rare quants whose scaled value is
+// within a few ulps of a half differ by one. Like QuantizeQ8_0, it gives
+// zero quants to blocks whose inverse scale overflows (amax < ~3.7e-37),
+// where ggml's AVX2 code writes -128s; their F16 scale is 0.
+func QuantizeQ8_0Lanes(src []float32, dst []byte) error {
+	if err := checkQuantize(Q8_0, src, dst); err != nil {
+		return err
+	}
+	kernels.quantizeQ8_0Lanes(src, dst)
+	return nil
+}
+
+// quantQ8_0Lanes encodes one Q8_0 block as QuantizeQ8_0Lanes.
+func quantQ8_0Lanes(x []float32, b []byte) {
+	x = x[:32]
+	amax := absMax(x)
+	putF16(b[0:2], amax/127)
+	id := 127 / amax
+	if id > math.MaxFloat32 { // amax is 0 or tiny, as in quantQ8_0
+		id = 0
+	}
+	qs := b[2:34]
+	for j, v := range x {
+		qs[j] = byte(int8(math.RoundToEven(float64(v * id))))
+	}
+}
+
+// blockRows makes a row quantiser of a Q8_0 block encoder.
+func blockRows(enc func(x []float32, b []byte)) func(x []float32, dst []byte) {
+	return func(x []float32, dst []byte) {
+		for i := 0; i < len(x)/32; i++ {
+			enc(x[32*i:32*i+32], dst[34*i:34*i+34])
+		}
 	}
 }

@@ -22,8 +22,11 @@ func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
 //go:noescape
 func dotQ8_0Q8_0Rows4AVX2(dst *[4]float32, w *byte, stride int, a *byte, nb int)
 
+// quantizeQ8_0AVX2 quantises nb blocks as quantQ8_0 or, with evenHalves,
+// as quantQ8_0Lanes.
+//
 //go:noescape
-func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
+func quantizeQ8_0AVX2(x *float32, dst *byte, nb int, evenHalves bool)
 
 var avx2Kernels = laneKernels{
 	name: "avx2",
@@ -47,11 +50,16 @@ var avx2Kernels = laneKernels{
 			dotQ8_0Q8_0Rows4AVX2(dst, &a[0], stride, &w[0], len(w)/34)
 		},
 	},
-	quantizeQ8_0: func(x []float32, dst []byte) {
+	quantizeQ8_0:      avx2Quantizer(false),
+	quantizeQ8_0Lanes: avx2Quantizer(true),
+}
+
+func avx2Quantizer(evenHalves bool) func(x []float32, dst []byte) {
+	return func(x []float32, dst []byte) {
 		if len(x) > 0 {
-			quantizeQ8_0AVX2(&x[0], &dst[0], len(x)/32)
+			quantizeQ8_0AVX2(&x[0], &dst[0], len(x)/32, evenHalves)
 		}
-	},
+	}
 }
 
 // bestKernels picks the AVX2 kernels when the CPU (and OS) support AVX2,

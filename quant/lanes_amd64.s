@@ -90,7 +90,7 @@ loop:
 	ADDQ $18, SI
 	ADDQ $34, DI
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	HSUM(Y0, X0)
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
@@ -120,7 +120,7 @@ loop:
 	ADDQ $18, R10
 	ADDQ $34, DI
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	MOVQ dst+0(FP), DI
 	STORE4
 	VZEROUPPER
@@ -151,7 +151,7 @@ loop:
 	ADDQ $34, R9
 	ADDQ $34, R10
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	MOVQ dst+0(FP), DI
 	STORE4
 	VZEROUPPER
@@ -170,7 +170,7 @@ loop:
 	ADDQ $34, SI
 	ADDQ $34, DI
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	UNPERMUTE(Y0)
 	HSUM(Y0, X0)
 	VMOVSS X0, ret+24(FP)
@@ -200,7 +200,7 @@ loop:
 	ADDQ $34, R10
 	ADDQ $34, DI
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	UNPERMUTE(Y0)
 	UNPERMUTE(Y1)
 	UNPERMUTE(Y2)
@@ -210,20 +210,24 @@ loop:
 	VZEROUPPER
 	RET
 
-// ROUND_AWAY multiplies the 8 floats of v by Y5 and converts them to int32
-// rounding halves away from zero, like the reference's math.Round:
-// truncate, then step away from zero where the dropped fraction is >= 0.5
-// (x - trunc(x) is exact). Y13 = 1.0, Y14 = 0.5, Y15 = the magnitude mask.
+// ROUND_AWAY converts the 8 floats of v to int32 rounding halves away
+// from zero, like the reference's math.Round: truncate, then step away
+// from zero where the dropped fraction is >= 0.5 (x - trunc(x) is exact).
+// Y13 = 1.0, Y14 = 0.5, Y15 = the magnitude mask.
 #define ROUND_AWAY(v) \
-	VMULPS Y5, v, v; VROUNDPS $3, v, Y6; VSUBPS Y6, v, Y7; VANDPS Y15, Y7, Y7; \
+	VROUNDPS $3, v, Y6; VSUBPS Y6, v, Y7; VANDPS Y15, Y7, Y7; \
 	VCMPPS $0x0d, Y14, Y7, Y7; VANDNPS v, Y15, Y8; VORPS Y13, Y8, Y8; VANDPS Y7, Y8, Y8; \
 	VADDPS Y8, Y6, v; VCVTTPS2DQ v, v
 
-// func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
-TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-24
+// ROUND_EVEN converts with halves to even, as ggml's AVX2 code does.
+#define ROUND_EVEN(v) VROUNDPS $0, v, v; VCVTTPS2DQ v, v
+
+// func quantizeQ8_0AVX2(x *float32, dst *byte, nb int, evenHalves bool)
+TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-25
 	MOVQ x+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ nb+16(FP), CX
+	MOVBLZX evenHalves+24(FP), R8
 	MOVL $0x7fffffff, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -259,20 +263,43 @@ loop:
 	VMOVHLPS X4, X4, X5
 	VMAXPS X5, X4, X4
 	VMOVSHDUP X4, X5
-	VMAXSS X5, X4, X4 // amax
-	VDIVSS X11, X4, X4 // d = amax/127
+	VMAXSS X5, X4, X9 // amax
+	VDIVSS X11, X9, X4 // d = amax/127
 	VCVTPS2PH $0, X4, X5
 	VMOVD X5, AX
 	MOVW AX, 0(DI)
-	// id = 1/d, or 0 where that is +Inf (d = 0 or tiny), as the reference.
-	VDIVSS X4, X13, X5
+	TESTQ R8, R8
+	JNZ ggmlid
+	VDIVSS X4, X13, X5 // id = 1/d
+	JMP haveid
+
+ggmlid:
+	VDIVSS X9, X11, X5 // id = 127/amax
+
+haveid:
+	// id = 0 where it is +Inf (amax 0 or tiny), as the reference.
 	VCMPSS $1, X10, X5, X6
 	VANDPS X6, X5, X5
 	VBROADCASTSS X5, Y5
+	VMULPS Y5, Y0, Y0
+	VMULPS Y5, Y1, Y1
+	VMULPS Y5, Y2, Y2
+	VMULPS Y5, Y3, Y3
+	TESTQ R8, R8
+	JNZ even
 	ROUND_AWAY(Y0)
 	ROUND_AWAY(Y1)
 	ROUND_AWAY(Y2)
 	ROUND_AWAY(Y3)
+	JMP pack
+
+even:
+	ROUND_EVEN(Y0)
+	ROUND_EVEN(Y1)
+	ROUND_EVEN(Y2)
+	ROUND_EVEN(Y3)
+
+pack:
 	VPACKSSDW Y1, Y0, Y0
 	VPACKSSDW Y3, Y2, Y2
 	VPACKSSWB Y2, Y0, Y0
@@ -281,6 +308,6 @@ loop:
 	ADDQ $128, SI
 	ADDQ $34, DI
 	DECQ CX
-	JNZ  loop
+	JNZ loop
 	VZEROUPPER
 	RET

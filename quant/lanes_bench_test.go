@@ -108,6 +108,6 @@ func BenchmarkQuantizeQ8_0Reference(b *testing.B) {
 	a := make([]byte, benchN/32*34)
 	b.SetBytes(4 * benchN)
 	for b.Loop() {
-		quantizeQ8_0Go(x, a)
+		goKernels.quantizeQ8_0(x, a)
 	}
 }

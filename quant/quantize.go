@@ -22,11 +22,8 @@ var blockEncoders = map[Type]func(x []float32, b []byte){
 // which must hold exactly RowBytes(t, len(src)) bytes. Every supported type
 // can be written; the values must be finite.
 func QuantizeRow(t Type, src []float32, dst []byte) error {
-	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+	if err := checkQuantize(t, src, dst); err != nil {
 		return err
-	}
-	if err := checkFinite(src); err != nil {
-		return fmt.Errorf("quant: quantize %s: %w", t, err)
 	}
 	switch t {
 	case F32:
@@ -49,6 +46,18 @@ func QuantizeRow(t Type, src []float32, dst []byte) error {
 		for i := 0; i < len(src)/bs; i++ {
 			enc(src[i*bs:(i+1)*bs], dst[i*bb:(i+1)*bb])
 		}
+	}
+	return nil
+}
+
+// checkQuantize verifies that dst holds one row of len(src) elements of
+// type t and that src is finite.
+func checkQuantize(t Type, src []float32, dst []byte) error {
+	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+		return err
+	}
+	if err := checkFinite(src); err != nil {
+		return fmt.Errorf("quant: quantize %s: %w", t, err)
 	}
 	return nil
 }
@@ -109,8 +118,8 @@ func quantQ4_0(x []float32, b []byte) {
 	}
 }
 
-func quantQ8_0(x []float32, b []byte) {
-	x = x[:32]
+// absMax returns the largest |x[i]|, 0 for an empty x.
+func absMax(x []float32) float32 {
 	var amax float32
 	for _, v := range x {
 		// A plain comparison: the max builtin's NaN and signed-zero
@@ -119,6 +128,12 @@ func quantQ8_0(x []float32, b []byte) {
 			amax = a
 		}
 	}
+	return amax
+}
+
+func quantQ8_0(x []float32, b []byte) {
+	x = x[:32]
+	amax := absMax(x)
 	d := amax / 127
 	// ggml's id is 1/d, or 0 when d is 0. For amax below about 3.7e-37 1/d
 	// overflows and the quants come from converting ±Inf and NaN to int8,
