@@ -6,6 +6,7 @@ require (
 	github.com/emicklei/dot v1.6.2
 	github.com/progrium/darwinkit v0.5.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.50.0
 )
 
 require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -20,5 +20,7 @@
 // dispatches) and one KV cache, shared by every program compiled from it:
 // plans of N = 64, 5 and 1 tokens of one model continue the same cache.
 // Weights are the caller's buffer (usually the memory-mapped model file),
-// viewed and never copied or written.
+// viewed and never copied or written. If that file shrinks while in use,
+// the reads past its end fault; Run returns that as an error (see
+// internal/fault) instead of the process dying of SIGBUS.
 package cpurt

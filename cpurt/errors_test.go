@@ -1,7 +1,9 @@
 package cpurt
 
 import (
+	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,6 +35,19 @@ func TestRunReturnsLogits(t *testing.T) {
 	logits, err := p.Run([]int32{2, 9}, 0)
 	require.NoError(t, err)
 	require.Equal(t, []float32{8, 9, 10, 11, 36, 37, 38, 39}, logits)
+}
+
+func TestThreadsAreBounded(t *testing.T) {
+	for _, n := range []int{-1, MaxThreads() + 1, 1_000_000} {
+		_, err := New(nil, Options{Threads: n})
+		require.EqualError(t, err, fmt.Sprintf("cpurt: %d threads: must be between 0 (all cores) and %d", n, MaxThreads()))
+	}
+	for n, want := range map[int]int{0: runtime.NumCPU(), MaxThreads(): MaxThreads()} {
+		rt, err := New(nil, Options{Threads: n})
+		require.NoError(t, err)
+		require.Equal(t, want, rt.Threads())
+		require.NoError(t, rt.Close())
+	}
 }
 
 func TestUnknownContract(t *testing.T) {

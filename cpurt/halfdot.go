@@ -2,7 +2,6 @@ package cpurt
 
 import (
 	"encoding/binary"
-	"math"
 
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -44,22 +43,6 @@ func halfOrderFor(n, rows, cols int) halfOrder {
 	return orderVecDot
 }
 
-// fma32 is a float32 fused multiply-add, a·b + c rounded once. The product
-// of two float32 values is exact in float64; the sum is rounded to float64
-// with round-to-odd (sticky last bit) so that the final rounding to
-// float32 is the correctly rounded one, as a hardware FMA gives.
-func fma32(a, b, c float32) float32 {
-	p, q := float64(a)*float64(b), float64(c)
-	s := p + q
-	// TwoSum: the exact error of s, so s + e = p + q.
-	bv := s - p
-	e := (p - (s - bv)) + (q - bv)
-	if e != 0 && math.Float64bits(s)&1 == 0 && !math.IsInf(s, 0) {
-		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
-	}
-	return float32(s)
-}
-
 // halfLoad is a row element as float32: F16 or BF16 bits.
 type halfLoad func(w []byte, i int) float32
 
@@ -82,7 +65,7 @@ func halfDotVec(w []byte, x []float32, load halfLoad, fused bool) float32 {
 			for l := range acc[j] {
 				k := i + 8*j + l
 				if fused {
-					acc[j][l] = fma32(load(w, k), x[k], acc[j][l])
+					acc[j][l] = quant.FMA32(load(w, k), x[k], acc[j][l])
 				} else {
 					acc[j][l] = load(w, k)*x[k] + acc[j][l]
 				}
@@ -120,7 +103,7 @@ func halfDotTiny(w []byte, x []float32, load halfLoad) float32 {
 	var acc [8]float32
 	for i := 0; i < len(x); i += 8 {
 		for l := range acc {
-			acc[l] = fma32(load(w, i+l), x[i+l], acc[l])
+			acc[l] = quant.FMA32(load(w, i+l), x[i+l], acc[l])
 		}
 	}
 	return hsum8(acc)

@@ -2,45 +2,12 @@ package cpurt
 
 import (
 	"encoding/binary"
-	"math"
-	"math/big"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/quant"
 )
-
-// fma32Exact is a·b + c rounded once to float32, with big.Float.
-func fma32Exact(a, b, c float32) float32 {
-	p := new(big.Float).SetPrec(200).SetFloat64(float64(a))
-	p.Mul(p, new(big.Float).SetFloat64(float64(b)))
-	p.Add(p, new(big.Float).SetFloat64(float64(c)))
-	f, _ := p.Float32()
-	return f
-}
-
-func TestFMA32RoundsOnce(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	rnd := func() float32 {
-		// Wide exponents and full mantissas, so that sums cancel and
-		// land on float32 midpoints after a float64 rounding.
-		return float32(math.Ldexp(r.Float64()*2-1, r.IntN(40)-20))
-	}
-	for i := 0; i < 200000; i++ {
-		a, b, c := rnd(), rnd(), rnd()
-		require.Equal(t, fma32Exact(a, b, c), fma32(a, b, c), "%g·%g + %g", a, b, c)
-	}
-	// Rounding a·b + c to float64 first and then to float32 gets this
-	// wrong: a·b = 1 + 2^-11 + 2^-24 is a float32 midpoint and c lifts it
-	// above by less than a float64 ulp, so the float64 sum is the
-	// midpoint and rounds to even, down.
-	a := float32(1 + 1.0/(1<<12))
-	c := float32(math.Ldexp(1, -60))
-	require.Equal(t, float32(1+1.0/(1<<11)+1.0/(1<<23)), fma32(a, a, c))
-	require.NotEqual(t, float32(1+1.0/(1<<11)+1.0/(1<<23)), float32(float64(a)*float64(a)+float64(c)))
-}
 
 func halfRow(t quant.Type, vals []float32) []byte {
 	w := make([]byte, 2*len(vals))

@@ -26,7 +26,13 @@ type model struct {
 // over its file bytes.
 func openModel(t testing.TB, file string, kv quant.Type, threads int) *model {
 	t.Helper()
-	m, err := mistral.Open(shareddata.Path(t, "models", filepath.FromSlash(file)))
+	return openModelAt(t, shareddata.Path(t, "models", filepath.FromSlash(file)), kv, threads)
+}
+
+// openModelAt is openModel for a model file anywhere.
+func openModelAt(t testing.TB, path string, kv quant.Type, threads int) *model {
+	t.Helper()
+	m, err := mistral.Open(path)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	rt, err := New(m.File.Bytes(), Options{Threads: threads})

@@ -1,11 +1,19 @@
 package cpurt
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/metalgraph/metalgraph/internal/fault"
 )
+
+// errWeightsFault is what a kernel's memory fault becomes: the one memory
+// the kernels read that can fault is the mapped model file, when it has
+// shrunk under them.
+var errWeightsFault = errors.New("cpurt: reading the weights failed (the model file was truncated or changed while in use)")
 
 // task is one parallel phase of a kernel: fn handles units [lo, hi) on
 // worker w (0 is the calling goroutine), which indexes per-worker scratch.
@@ -36,6 +44,7 @@ func newPool(workers int) *pool {
 	for i := range p.wake {
 		p.wake[i] = make(chan struct{})
 		go func(w int, wake <-chan struct{}) {
+			debug.SetPanicOnFault(true) // see call
 			for range wake {
 				p.work(w)
 				p.done.Done()
@@ -47,7 +56,8 @@ func newPool(workers int) *pool {
 
 // run executes fn over [0, units) and returns when every unit is done.
 // grain is the smallest chunk worth handing to a worker. A panic in fn
-// becomes the returned error.
+// becomes the returned error; so does a memory fault, on the workers and
+// on a caller that has set debug.SetPanicOnFault (Program.Run does).
 func (p *pool) run(units, grain int, fn task) error {
 	if units <= 0 {
 		return nil
@@ -87,9 +97,13 @@ func (p *pool) work(w int) {
 func (p *pool) call(fn task, w, lo, hi int) {
 	defer func() {
 		if r := recover(); r != nil {
+			err := errWeightsFault
+			if !fault.Is(r) {
+				err = fmt.Errorf("kernel panicked: %v\n%s", r, debug.Stack())
+			}
 			p.mu.Lock()
 			if p.err == nil {
-				p.err = fmt.Errorf("kernel panicked: %v\n%s", r, debug.Stack())
+				p.err = err
 			}
 			p.mu.Unlock()
 		}

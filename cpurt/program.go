@@ -1,8 +1,10 @@
 package cpurt
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 
 	"github.com/metalgraph/metalgraph/plan"
@@ -166,6 +168,8 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	if r.closed {
 		return nil, fmt.Errorf("cpurt: program %s: the runtime is closed", p.name)
 	}
+	// The caller is worker 0: its faults must become errors too.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	p.step[0], p.step[1], p.step[2] = int32(pos0), int32(p.n), int32(pos0+p.n)
 	copy(p.tokens, tokens)
 	for i := range p.kernels {
@@ -174,6 +178,9 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 			err := r.pool.run(ph.units, ph.grain, ph.fn)
 			if kerr := p.takeErr(); err == nil {
 				err = kerr
+			}
+			if errors.Is(err, errWeightsFault) {
+				return nil, err // about the file, not the node
 			}
 			if err != nil {
 				return nil, fmt.Errorf("cpurt: node %s (%s): %w", k.node, k.name, err)

@@ -13,9 +13,14 @@ import (
 // Options configure a Runtime.
 type Options struct {
 	// Threads is the number of workers that split each dispatch;
-	// 0 means runtime.NumCPU().
+	// 0 means runtime.NumCPU(), and at most MaxThreads.
 	Threads int
 }
+
+// MaxThreads is the most workers a Runtime takes: 16 per core. More only
+// add switching, and each worker holds scratch, so a mistyped count
+// would run the process out of memory.
+func MaxThreads() int { return 16 * runtime.NumCPU() }
 
 // Runtime executes plans on the CPU. It owns the worker pool and the KV
 // cache, which every program compiled from it shares, so a prompt
@@ -36,8 +41,8 @@ type Runtime struct {
 // memory-mapped; it is read, never written or copied) and starts its
 // workers.
 func New(weights []byte, o Options) (*Runtime, error) {
-	if o.Threads < 0 {
-		return nil, fmt.Errorf("cpurt: %d threads: must be 0 (all cores) or positive", o.Threads)
+	if o.Threads < 0 || o.Threads > MaxThreads() {
+		return nil, fmt.Errorf("cpurt: %d threads: must be between 0 (all cores) and %d", o.Threads, MaxThreads())
 	}
 	threads := o.Threads
 	if threads == 0 {

@@ -21,6 +21,9 @@ type Options struct {
 	PrefillChunk int
 	// Passes adjusts the optimisation pipeline (e.g. to disable a pass).
 	Passes passes.Options
+	// MemoryLimit is the most bytes the KV cache and activations may take
+	// (0: the memory available, read on Linux; elsewhere no limit).
+	MemoryLimit int64
 }
 
 const (
@@ -107,6 +110,9 @@ func (s *Session) program(n int) (Program, error) {
 	}
 	pl, err := s.Plan(n)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkMemory(pl); err != nil {
 		return nil, err
 	}
 	prog, err := s.backend.Compile(pl)

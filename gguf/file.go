@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/metalgraph/metalgraph/quant"
@@ -57,8 +58,13 @@ type File struct {
 	names map[string]int // tensor name -> index in Tensors
 }
 
-// Open maps the file at path read-only and parses it.
+// Open maps the file at path read-only and parses it. Anything but a
+// regular file is refused before it is opened: opening a named pipe blocks
+// until a writer comes, and a directory or a device holds no model.
 func Open(path string) (*File, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
 	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -68,8 +74,8 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("gguf: %s is not a regular file", path)
+	if !st.Mode().IsRegular() { // replaced since the Stat above
+		return nil, notRegular(path, st.Mode())
 	}
 	if int64(int(st.Size())) != st.Size() {
 		return nil, fmt.Errorf("gguf: %s: %d bytes do not fit in the address space", path, st.Size())
@@ -85,6 +91,24 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
 	return f, nil
+}
+
+// notRegular says what path is instead of a regular file.
+func notRegular(path string, m fs.FileMode) error {
+	var kind string
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case m&fs.ModeDevice != 0:
+		kind = "a device"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	default:
+		return fmt.Errorf("gguf: %s is not a regular file", path)
+	}
+	return fmt.Errorf("gguf: %s is %s, not a regular file", path, kind)
 }
 
 // Close releases the mapping. Tensor views taken from the File must not be

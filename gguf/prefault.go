@@ -1,6 +1,11 @@
 package gguf
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/metalgraph/metalgraph/internal/fault"
+)
 
 // prefaultChunk is how many bytes Prefault touches between progress
 // reports: small enough for a smooth progress line, large enough that the
@@ -12,19 +17,26 @@ const prefaultChunk = 64 << 20
 // faults. For a multi-gigabyte model that moves seconds of disk reading
 // out of the time to first token and lets a caller show progress. Nothing
 // is copied: the pages are the page cache's. progress (optional) gets the
-// bytes done and the total.
-func (f *File) Prefault(progress func(done, total int64)) {
+// bytes done and the total. A file that shrank since Open is an error, not
+// a crash (see package fault).
+func (f *File) Prefault(progress func(done, total int64)) error {
 	const page = 4096 // the smallest page size; larger pages are touched more than once, harmlessly
 	total := int64(len(f.data))
 	var sink byte
-	for start := int64(0); start < total; start += prefaultChunk {
-		end := min(start+prefaultChunk, total)
-		for i := start; i < end; i += page {
-			sink ^= f.data[i]
+	faulted := fault.Catch(func() {
+		for start := int64(0); start < total; start += prefaultChunk {
+			end := min(start+prefaultChunk, total)
+			for i := start; i < end; i += page {
+				sink ^= f.data[i]
+			}
+			if progress != nil {
+				progress(end, total)
+			}
 		}
-		if progress != nil {
-			progress(end, total)
-		}
-	}
+	})
 	runtime.KeepAlive(sink) // the reads must happen; their result is not needed
+	if faulted {
+		return fmt.Errorf("gguf: reading %s failed (the file was truncated or changed while in use)", f.path)
+	}
+	return nil
 }

@@ -216,8 +216,9 @@ func TestCloseIsIdempotent(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	_, err := Open(filepath.Join(t.TempDir(), "absent.gguf"))
 	assert.ErrorContains(t, err, "gguf: open")
-	_, err = Open(t.TempDir())
-	assert.ErrorContains(t, err, "is not a regular file")
+	dir := t.TempDir()
+	_, err = Open(dir)
+	assert.EqualError(t, err, "gguf: "+dir+" is a directory, not a regular file")
 	empty := filepath.Join(t.TempDir(), "empty.gguf")
 	require.NoError(t, os.WriteFile(empty, nil, 0o644))
 	_, err = Open(empty)

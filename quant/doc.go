@@ -20,6 +20,12 @@
 // value of a float type, the F16 block scales of a quantised one), like
 // ggml_validate_row_data behind llama.cpp's --check-tensors.
 //
+// For Q4_0 and Q8_0 weights there are also dot products in the order of
+// ggml's AVX2 code, with AVX2 assembly behind them, that take four rows
+// (or four tokens) per call:
+//
+//	quant.DotQ4_0Q8_0Rows(y, w, act, len(x)) // y[r] = row r of w · act
+//
 // Formats: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and Q8_K (the
 // activation format of the K-quants), with ggml's byte layouts.
 //
@@ -35,6 +41,17 @@
 //     block, the same order of scale products, no fused multiply-adds.
 //     ggml's SIMD paths sum in other orders, so an AVX2 or NEON build of
 //     llama.cpp differs from these only by float32 rounding.
+//   - The lane-order dot products (DotQ4_0Q8_0Lanes, DotQ8_0Q8_0Lanes and
+//     their Rows and Tokens forms) compute what ggml's AVX2 code computes,
+//     bit for bit (tested against an AVX2 build of ggml), except on quants
+//     of -128, which ggml multiplies wrongly. They run AVX2 assembly where
+//     the CPU has AVX2, FMA and F16C and an exact Go emulation elsewhere
+//     (LaneKernels says which), with the same results on every machine.
+//   - QuantizeRow(Q8_0, …) runs AVX2 assembly where it can, bit-identical to
+//     the portable quantiser. QuantizeQ8_0Lanes rounds as ggml's AVX2
+//     quantiser does, which changes rare quants whose scaled value is within
+//     a few ulps of a half by one; with the lane-order dot products it
+//     reproduces an AVX2 build of llama.cpp bit for bit.
 //   - Float weights: like ggml, which converts activations to F16 (BF16)
 //     for F16 (BF16) weights, DotF16F32 and DotBF16F32 round x to the
 //     weight format first; the products are exact and summed in float64.

@@ -60,9 +60,31 @@ func refInput(kind, r int) []float32 {
 	return x
 }
 
-func readRef(t *testing.T) map[string][]byte {
+// refHalves regenerates row r of the activations near halves exactly as
+// testdata/ggmlref/main.c does.
+func refHalves(r int) []float32 {
+	st := uint32(0x85ebca6b) * uint32(r+1)
+	next := func() uint32 {
+		st ^= st << 13
+		st ^= st >> 17
+		st ^= st << 5
+		return st
+	}
+	x := make([]float32, refN)
+	for b := 0; b < refN/32; b++ {
+		e := int(next()%21) - 10
+		amax := float32(math.Ldexp(1+float64(next()>>8)*0x1p-24, e))
+		x[32*b] = amax
+		for i := 1; i < 32; i++ {
+			x[32*b+i] = (float32(int(next()%254)-127) + 0.5) * (amax / 127)
+		}
+	}
+	return x
+}
+
+func readRef(t *testing.T, path string) map[string][]byte {
 	t.Helper()
-	f, err := os.Open("testdata/ggml_ref.txt")
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	recs := map[string][]byte{}
@@ -79,6 +101,16 @@ func readRef(t *testing.T) map[string][]byte {
 	}
 	require.NoError(t, sc.Err())
 	return recs
+}
+
+// recordsOf reads a reference file and returns its record lookup.
+func recordsOf(t *testing.T, path string) func(kind string, r int) []byte {
+	recs := readRef(t, path)
+	return func(kind string, r int) []byte {
+		b, ok := recs[fmt.Sprintf("%s %d", kind, r)]
+		require.True(t, ok, "%s: record %s %d missing", path, kind, r)
+		return b
+	}
 }
 
 // zeroBsumsOfEmptyBlocks returns a copy of Q8_K blocks in which the block
@@ -98,12 +130,7 @@ func zeroBsumsOfEmptyBlocks(b []byte) []byte {
 // dequantisation and every integer dot product bit for bit against ggml's
 // portable C code on the same inputs.
 func TestGGMLReference(t *testing.T) {
-	recs := readRef(t)
-	rec := func(kind string, r int) []byte {
-		b, ok := recs[fmt.Sprintf("%s %d", kind, r)]
-		require.True(t, ok, "record %s %d missing", kind, r)
-		return b
-	}
+	rec := recordsOf(t, "testdata/ggml_ref.txt")
 	weights := map[string]Type{"q4_0": Q4_0, "q8_0": Q8_0, "q4_K": Q4_K, "q5_K": Q5_K, "q6_K": Q6_K}
 	for r := 0; r < refRows; r++ {
 		w, x := refInput(0, r), refInput(1, r)
@@ -132,6 +159,9 @@ func TestGGMLReference(t *testing.T) {
 				require.Equal(t, binary.LittleEndian.Uint32(want[4*i:]), math.Float32bits(got[i]), "%s row %d element %d", name, r, i)
 			}
 		}
+		halves := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeRow(Q8_0, refHalves(r), halves))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0_halves", r)), hex.EncodeToString(halves), "activations near halves, row %d", r)
 		actName := map[Type]string{Q8_0: "act_q8_0", Q8_K: "act_q8_K"}
 		for name, typ := range weights {
 			act := rec(actName[VecDotType(typ)], r)
@@ -147,6 +177,39 @@ func TestGGMLReference(t *testing.T) {
 				want := binary.LittleEndian.Uint32(blk[4*i:])
 				require.Equal(t, want, math.Float32bits(got), "%s·%s row %d block %d: got %g want %g",
 					typ, VecDotType(typ), r, i, got, math.Float32frombits(want))
+			}
+		}
+	}
+}
+
+// TestGGMLAVX2Reference checks QuantizeQ8_0Lanes and the lane-order dot
+// products bit for bit against ggml's AVX2 code on the same inputs, whole
+// rows and block by block.
+func TestGGMLAVX2Reference(t *testing.T) {
+	rec := recordsOf(t, "testdata/ggml_avx2_ref.txt")
+	portable := recordsOf(t, "testdata/ggml_ref.txt")
+	lanes := map[string]func(w, a []byte, n int) float32{"q4_0": DotQ4_0Q8_0Lanes, "q8_0": DotQ8_0Q8_0Lanes}
+	for r := 0; r < refRows; r++ {
+		halves := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeQ8_0Lanes(refHalves(r), halves))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0_halves", r)), hex.EncodeToString(halves), "activations near halves, row %d", r)
+		require.NotEqual(t, portable("act_q8_0_halves", r), halves, "row %d: the portable quantiser rounds these differently", r)
+		act := make([]byte, refN/32*34)
+		require.NoError(t, QuantizeQ8_0Lanes(refInput(1, r), act))
+		require.Equal(t, hex.EncodeToString(rec("act_q8_0", r)), hex.EncodeToString(act), "activations row %d", r)
+		for name, typ := range map[string]Type{"q4_0": Q4_0, "q8_0": Q8_0} {
+			nb, _ := RowBytes(typ, refN)
+			w := make([]byte, nb)
+			require.NoError(t, QuantizeRow(typ, refInput(0, r), w))
+			want := binary.LittleEndian.Uint32(rec("dot_"+name, r))
+			got := lanes[name](w, act, refN)
+			require.Equal(t, want, math.Float32bits(got), "%s row %d: got %g want %g", typ, r, got, math.Float32frombits(want))
+			blk, wb := rec("blkdot_"+name, r), typ.BlockBytes()
+			for i := 0; i < refN/32; i++ {
+				got := lanes[name](w[i*wb:(i+1)*wb], act[34*i:34*i+34], 32)
+				want := binary.LittleEndian.Uint32(blk[4*i:])
+				require.Equal(t, want, math.Float32bits(got), "%s row %d block %d: got %g want %g",
+					typ, r, i, got, math.Float32frombits(want))
 			}
 		}
 	}

@@ -8,10 +8,10 @@ import (
 
 // blockEncoders quantise one block of a quantised type. They follow ggml's
 // reference quantisers (quantize_row_*_ref), which are what llama-quantize
-// uses when no importance matrix is given.
+// uses when no importance matrix is given. Q8_0, the activation format of
+// every mat-vec, has whole-row kernels instead (quantQ8_0 is its encoder).
 var blockEncoders = map[Type]func(x []float32, b []byte){
 	Q4_0: quantQ4_0,
-	Q8_0: quantQ8_0,
 	Q4_K: quantQ4_K,
 	Q5_K: quantQ5_K,
 	Q6_K: quantQ6_K,
@@ -22,11 +22,8 @@ var blockEncoders = map[Type]func(x []float32, b []byte){
 // which must hold exactly RowBytes(t, len(src)) bytes. Every supported type
 // can be written; the values must be finite.
 func QuantizeRow(t Type, src []float32, dst []byte) error {
-	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+	if err := checkQuantize(t, src, dst); err != nil {
 		return err
-	}
-	if err := checkFinite(src); err != nil {
-		return fmt.Errorf("quant: quantize %s: %w", t, err)
 	}
 	switch t {
 	case F32:
@@ -41,12 +38,26 @@ func QuantizeRow(t Type, src []float32, dst []byte) error {
 		for i, v := range src {
 			binary.LittleEndian.PutUint16(dst[2*i:], FP32ToBF16(v))
 		}
+	case Q8_0:
+		kernels.quantizeQ8_0(src, dst)
 	default:
 		bs, bb := t.BlockSize(), t.BlockBytes()
 		enc := blockEncoders[t]
 		for i := 0; i < len(src)/bs; i++ {
 			enc(src[i*bs:(i+1)*bs], dst[i*bb:(i+1)*bb])
 		}
+	}
+	return nil
+}
+
+// checkQuantize verifies that dst holds one row of len(src) elements of
+// type t and that src is finite.
+func checkQuantize(t Type, src []float32, dst []byte) error {
+	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+		return err
+	}
+	if err := checkFinite(src); err != nil {
+		return fmt.Errorf("quant: quantize %s: %w", t, err)
 	}
 	return nil
 }
@@ -107,8 +118,8 @@ func quantQ4_0(x []float32, b []byte) {
 	}
 }
 
-func quantQ8_0(x []float32, b []byte) {
-	x = x[:32]
+// absMax returns the largest |x[i]|, 0 for an empty x.
+func absMax(x []float32) float32 {
 	var amax float32
 	for _, v := range x {
 		// A plain comparison: the max builtin's NaN and signed-zero
@@ -117,10 +128,20 @@ func quantQ8_0(x []float32, b []byte) {
 			amax = a
 		}
 	}
+	return amax
+}
+
+func quantQ8_0(x []float32, b []byte) {
+	x = x[:32]
+	amax := absMax(x)
 	d := amax / 127
-	var id float32
-	if d != 0 {
-		id = 1 / d
+	// ggml's id is 1/d, or 0 when d is 0. For amax below about 3.7e-37 1/d
+	// overflows and the quants come from converting ±Inf and NaN to int8,
+	// which C leaves undefined and x86 makes 0; id = 0 gives those zeros on
+	// every machine. The F16 scale of such a block is 0 anyway.
+	id := 1 / d
+	if id > math.MaxFloat32 {
+		id = 0
 	}
 	putF16(b[0:2], d)
 	qs := b[2:34]

@@ -182,8 +182,29 @@ func TestQuantizeQ8_0Rounding(t *testing.T) {
 	x[2] = -2.5
 	x[3] = 3.5
 	x[4] = -0.49
+	x[5] = -126.5
+	x[6] = 0.49999997 // just below a half: 0 (adding 0.5 would round up to 1)
+	x[7] = -0.5
 	buf := make([]byte, 34)
 	require.NoError(t, QuantizeQ8_0(x, buf))
 	assert.Equal(t, uint16(0x3c00), uint16(buf[0])|uint16(buf[1])<<8, "d = 1.0 as F16")
-	assert.Equal(t, []int8{127, 3, -3, 4, 0}, []int8{int8(buf[2]), int8(buf[3]), int8(buf[4]), int8(buf[5]), int8(buf[6])})
+	assert.Equal(t, []int8{127, 3, -3, 4, 0, -127, 0, -1}, int8s(buf[2:10]))
+}
+
+// A block too small for a finite 1/d gets zero quants on every machine
+// (ggml's would come from converting ±Inf and NaN to int8).
+func TestQuantizeQ8_0TinyBlock(t *testing.T) {
+	x := make([]float32, 32)
+	x[0], x[1], x[2] = 3e-37, -1e-37, 1e-45
+	buf := make([]byte, 34)
+	require.NoError(t, QuantizeQ8_0(x, buf))
+	assert.Equal(t, make([]byte, 34), buf, "F16 scale 0 and zero quants")
+}
+
+func int8s(b []byte) []int8 {
+	q := make([]int8, len(b))
+	for i, v := range b {
+		q[i] = int8(v)
+	}
+	return q
 }

@@ -24,15 +24,18 @@ func TestInspectEscapesMetadata(t *testing.T) {
 		m.SetKV("general.name", gguf.StringValue(evilName))
 		m.Tensors = append(m.Tensors, testmodel.Tensor{Name: "blk.0\x1b[2J.weight", Type: quant.F32, Dims: []int64{32}})
 	})
+	// The stray tensor makes the file invalid: inspect prints the facts,
+	// then the problem, all escaped, and exits 1.
 	rc, out, errOut := mrun(t, "", "inspect", model, "--tensors")
-	require.Equal(t, 0, rc, errOut)
+	require.Equal(t, 1, rc, errOut)
+	assert.NotContains(t, errOut, "\x1b")
 	assert.Contains(t, out, `evil\x1b[31mred\x07`+"\n")
 	assert.Contains(t, out, `  blk.0\x1b[2J.weight  `)
 	assert.NotContains(t, out, "\x1b")
 	assert.NotContains(t, out, "\a")
 
 	rc, out, errOut = mrun(t, "", "inspect", model, "--json", "--tensors")
-	require.Equal(t, 0, rc, errOut)
+	require.Equal(t, 1, rc, errOut)
 	assert.NotContains(t, out, "\x1b")
 	var info modelinfo.Info
 	require.NoError(t, json.Unmarshal([]byte(out), &info))

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/metalgraph/metalgraph/gguf"
 	"github.com/metalgraph/metalgraph/modelinfo"
@@ -59,9 +58,6 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 // problem and the file; its "gguf: " prefix is dropped because mrun's
 // own prefix says which command failed.
 func openGGUF(path string) (*gguf.File, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a GGUF file", path)
-	}
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, trimPrefix(err, "gguf: ")

@@ -122,6 +122,24 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// maxStdin bounds what a command reads from standard input: far more text
+// than any context holds (32768 tokens of English are about 128 KiB), yet
+// small enough that "< /dev/zero" fails at once instead of exhausting
+// memory.
+const maxStdin = 16 << 20
+
+// readStdin reads all of standard input, refusing more than maxStdin bytes.
+func (e *env) readStdin() (string, error) {
+	b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdin+1))
+	if err != nil {
+		return "", fmt.Errorf("read standard input: %w", err)
+	}
+	if len(b) > maxStdin {
+		return "", fmt.Errorf("standard input is longer than the %d MiB a prompt may have", maxStdin>>20)
+	}
+	return string(b), nil
+}
+
 // usageError prints one line about bad usage and returns 2.
 func (e *env) usageError(format string, args ...any) int {
 	fmt.Fprintf(e.stderr, "mrun %s: %s (see 'mrun help %s')\n", e.cmd, oneLine(fmt.Sprintf(format, args...)), e.cmd)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/metalgraph/metalgraph/cpurt"
 	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/modelinfo"
 	"github.com/metalgraph/metalgraph/models/mistral"
@@ -69,8 +71,8 @@ func (f *runFlags) check() string {
 		return "-m FILE is required"
 	case f.tokens <= 0:
 		return fmt.Sprintf("-n %d: the number of tokens to generate must be positive", f.tokens)
-	case f.threads < 0:
-		return fmt.Sprintf("--threads %d must be ≥ 0", f.threads)
+	case f.threads < 0 || f.threads > cpurt.MaxThreads():
+		return fmt.Sprintf("--threads %d: must be between 0 (all %d cores) and %d (16 per core)", f.threads, runtime.NumCPU(), cpurt.MaxThreads())
 	case f.ctx < 0:
 		return fmt.Sprintf("--ctx %d must be ≥ 0", f.ctx)
 	case !slices.Contains(runtimes.Names, f.backend):
@@ -102,11 +104,10 @@ func init() {
 				}
 				text := *prompt
 				if text == "-" {
-					b, err := io.ReadAll(e.stdin)
-					if err != nil {
+					var err error
+					if text, err = e.readStdin(); err != nil {
 						return e.fail(err)
 					}
-					text = string(b)
 				}
 				return runGenerate(e, f, text)
 			}
@@ -165,10 +166,20 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		s.Close()
 		return nil, err
 	}
+	// The decode step's program allocates the KV cache: compiling it now
+	// fails a context too large for memory before the weights are read in.
+	if err = s.engine.Warm(1); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if file.Size() >= prefaultThreshold {
 		p := newProgress(e.stderr, "loading "+f.model)
-		file.Prefault(p.update)
+		err := file.Prefault(p.update)
 		p.end()
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	fmt.Fprintf(e.stderr, "model %s: %s, %d layers, %d-token context, %s loaded in %s; backend %s\n",
 		f.model, modelName(m.Config), m.Config.Layers, s.engine.Config().Context,

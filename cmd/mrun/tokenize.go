@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -35,11 +34,10 @@ func init() {
 				}
 				text := args[0]
 				if text == "-" {
-					b, err := io.ReadAll(e.stdin)
-					if err != nil {
-						return e.fail(fmt.Errorf("read standard input: %w", err))
+					var err error
+					if text, err = e.readStdin(); err != nil {
+						return e.fail(err)
 					}
-					text = string(b)
 				}
 				return tokenize(e, model, text, tokenizer.EncodeOptions{AddSpecial: !*noBOS, ParseSpecial: *special}, *pieces)
 			}

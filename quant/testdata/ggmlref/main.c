@@ -1,6 +1,7 @@
 // Writes ggml's reference outputs for deterministic inputs, one record per
 // line: "<kind> <row> <hex bytes>". Built against ggml's C sources with no
-// SIMD and -ffp-contract=off, so the portable code paths run unfused.
+// SIMD and -ffp-contract=off, so the portable code paths run unfused; or
+// with AVX2, FMA and F16C for the outputs of ggml's AVX2 code paths.
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,6 +41,19 @@ static void gen(int k, int r, float *x) {
     }
 }
 
+// Activations near halves: per 32 elements an amax in [1, 2)·2^-10..2^10
+// and 31 values (k + 1/2)·amax/127, so that x·id lands within rounding of a
+// half and the quantisers' rounding rules show.
+static void gen_halves(int r, float *x) {
+    st = 0x85ebca6bu * (uint32_t)(r + 1);
+    for (int b = 0; b < N / 32; b++) {
+        int e = (int)(next() % 21) - 10;
+        float amax = ldexpf(1.0f + (float)(next() >> 8) * 0x1p-24f, e);
+        x[32 * b] = amax;
+        for (int i = 1; i < 32; i++) x[32 * b + i] = ((float)((int)(next() % 254) - 127) + 0.5f) * (amax / 127.0f);
+    }
+}
+
 static void hex(const char *kind, int r, const void *p, size_t n) {
     const uint8_t *b = p;
     printf("%s %d ", kind, r);
@@ -48,7 +62,7 @@ static void hex(const char *kind, int r, const void *p, size_t n) {
 }
 
 int main(void) {
-    for (int i = 0; i < 1 << 16; i++) ggml_table_f32_f16[i] = ggml_compute_fp16_to_fp32((ggml_fp16_t)i);
+    for (int i = 0; i < 1 << 16; i++) ggml_table_f32_f16[i] = GGML_COMPUTE_FP16_TO_FP32((ggml_fp16_t)i);
     static float w[N], a[N], y[N];
     static block_q4_0 q40[N / 32]; static block_q8_0 q80[N / 32], a80[N / 32];
     static block_q4_K q4k[N / 256]; static block_q5_K q5k[N / 256]; static block_q6_K q6k[N / 256]; static block_q8_K a8k[N / 256];
@@ -81,6 +95,7 @@ int main(void) {
         ggml_vec_dot_q4_K_q8_K(N, &s, 0, q4k, 0, a8k, 0, 1); hex("dot_q4_K", r, &s, 4);
         ggml_vec_dot_q5_K_q8_K(N, &s, 0, q5k, 0, a8k, 0, 1); hex("dot_q5_K", r, &s, 4);
         ggml_vec_dot_q6_K_q8_K(N, &s, 0, q6k, 0, a8k, 0, 1); hex("dot_q6_K", r, &s, 4);
+        gen_halves(r, a); quantize_row_q8_0(a, a80, N); hex("act_q8_0_halves", r, a80, sizeof a80);
     }
     return 0;
 }
