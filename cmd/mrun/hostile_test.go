@@ -63,7 +63,7 @@ type outcome struct {
 }
 
 // TestHostileInputs builds mrun once and runs every row, then the checks
-// that need more than a row.
+// that need more than a row: synth's file safety and escaped model text.
 func TestHostileInputs(t *testing.T) {
 	bin := buildMrun(t)
 	dir := t.TempDir()
@@ -71,10 +71,14 @@ func TestHostileInputs(t *testing.T) {
 	rows = append(rows, corruptFileRows(t, dir)...)
 	rows = append(rows, badModelRows(t)...)
 	rows = append(rows, flagRows(t)...)
+	rows = append(rows, specialFileRows(t, dir)...)
 	require.GreaterOrEqual(t, len(rows), 40, "issue 14 asks for at least 40 bad inputs")
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) { checkRow(t, r, runMrun(t, bin, r)) })
 	}
+	t.Run("synth file safety", func(t *testing.T) { testSynthFileSafety(t, bin) })
+	t.Run("synth interrupted", func(t *testing.T) { testSynthInterrupted(t, bin) })
+	t.Run("model text is escaped", func(t *testing.T) { testModelTextEscaped(t, bin) })
 	t.Run("zero means the default", func(t *testing.T) { testZeroMeansTheDefault(t, bin) })
 }
 
