@@ -11,7 +11,10 @@
 // activation row once to the weight type's dot type (Q8_0, Q8_K, or F16 /
 // BF16 rounding) and take integer dot products (package quant) or, for F16
 // and BF16 weights, exact products summed in the order of ggml's x86 build,
-// which differs between one token and several (halfdot.go); an F16 KV cache stores K and V as F16 and, like ggml's non-flash
+// which differs between one token and several (halfdot.go). Q4_0 and Q8_0
+// use ggml's AVX2 activation rounding and lane order (quant's ...Lanes,
+// AVX2 assembly where the CPU has it, the same bits everywhere), which
+// makes those files bit-exact with llama.cpp's goldens; an F16 KV cache stores K and V as F16 and, like ggml's non-flash
 // attention, rounds Q and the softmax probabilities to F16 before the two
 // products.
 //

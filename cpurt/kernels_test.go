@@ -351,8 +351,9 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 		got := floats(t, p, ob)
 		for i := range n {
 			xi := x[i*cols : (i+1)*cols]
-			require.NoError(t, quant.QuantizeActivation(c.Weight, xi, act))
-			dot := func(w []byte, row int) float32 { return quant.DotRow(c.Weight, w[row*rb:(row+1)*rb], act, xi) }
+			require.NoError(t, quantizeActivation(c.Weight, xi, act))
+			qdot := dotFunc(c.Weight, cols)
+			dot := func(w []byte, row int) float32 { return qdot(w[row*rb:(row+1)*rb], act, xi) }
 			if c.Weight == quant.F16 || c.Weight == quant.BF16 {
 				// ggml's summation order for this shape (halfdot.go),
 				// over x rounded to the weight type.

@@ -136,15 +136,26 @@ func buildMat(c *compiler) ([]phase, error) {
 	return phases, nil
 }
 
+// quantizeActivation converts an activation row for weights of type t as
+// ggml's AVX2 build does: Q8_0 with its rounding (quant.QuantizeQ8_0Lanes)
+// for Q4_0 and Q8_0, whose dots are the AVX2 lane-order ones; Q8_K as
+// ggml's reference code for the K-quants.
+func quantizeActivation(t quant.Type, x []float32, dst []byte) error {
+	if quant.VecDotType(t) == quant.Q8_0 {
+		return quant.QuantizeQ8_0Lanes(x, dst)
+	}
+	return quant.QuantizeActivation(t, x, dst)
+}
+
 // dotFunc returns the dot product of a weight row with a converted
 // activation row: a quantised, or x for F32 (F16 and BF16 have
 // halfDotFunc).
 func dotFunc(t quant.Type, n int) func(w, a []byte, x []float32) float32 {
 	switch t {
 	case quant.Q4_0:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ4_0Q8_0(w, a, n) }
+		return func(w, a []byte, _ []float32) float32 { return quant.DotQ4_0Q8_0Lanes(w, a, n) }
 	case quant.Q8_0:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ8_0Q8_0(w, a, n) }
+		return func(w, a []byte, _ []float32) float32 { return quant.DotQ8_0Q8_0Lanes(w, a, n) }
 	case quant.Q4_K:
 		return func(w, a []byte, _ []float32) float32 { return quant.DotQ4_KQ8_K(w, a, n) }
 	case quant.Q5_K:
@@ -159,7 +170,7 @@ func (k *matKernel) quantize(t quant.Type) task {
 	return func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			dst := k.p.act[i*k.actBytes : (i+1)*k.actBytes]
-			if err := quant.QuantizeActivation(t, k.x[i*k.cols:(i+1)*k.cols], dst); err != nil {
+			if err := quantizeActivation(t, k.x[i*k.cols:(i+1)*k.cols], dst); err != nil {
 				k.p.fail(err)
 				return
 			}
