@@ -52,7 +52,7 @@ func TestGreedyGenerationMatchesLlamaCpp(t *testing.T) {
 	for _, chunk := range []int{0, 2} { // whole prompt in one step, and in steps of 2
 		var text strings.Builder
 		st, err := engine.Generate(f.session(t, engine.Options{PrefillChunk: chunk}), f.tok, "Once upon a time",
-			engine.GenerateOptions{MaxTokens: 32, OnText: func(s string) { text.WriteString(s) }})
+			engine.GenerateOptions{MaxTokens: 32, OnText: func(s string) error { text.WriteString(s); return nil }})
 		require.NoError(t, err)
 		require.Equal(t, want.GreedyText, text.String())
 		require.Equal(t, want.GreedyIDs, st.Tokens)

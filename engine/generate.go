@@ -16,7 +16,9 @@ type GenerateOptions struct {
 	MaxTokens int
 	Sampling  sample.Options
 	// OnText receives the text as it is produced, in whole UTF-8 characters.
-	OnText func(string)
+	// An error it returns (a closed or full output) stops generation, and
+	// Generate returns that error: no point computing text nobody gets.
+	OnText func(string) error
 }
 
 // Stop reasons.
@@ -93,10 +95,11 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		stream.Next(id) // so the first generated piece keeps its leading space
 		sampler.Accept(id)
 	}
-	emit := func(text string) {
+	emit := func(text string) error {
 		if o.OnText != nil && text != "" {
-			o.OnText(text)
+			return o.OnText(text)
 		}
+		return nil
 	}
 	logits, err := s.Prefill(ids)
 	if err != nil {
@@ -118,7 +121,9 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		sampler.Accept(next)
 		st.Generated++
 		st.Tokens = append(st.Tokens, next)
-		emit(stream.Next(next))
+		if err := emit(stream.Next(next)); err != nil {
+			return st, err
+		}
 		if st.Generated == o.MaxTokens {
 			st.StopReason = StopLength
 			break
@@ -135,6 +140,5 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		logits = out
 	}
 	st.GenTime = time.Since(decodeStart)
-	emit(stream.Flush())
-	return st, nil
+	return st, emit(stream.Flush())
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -202,7 +203,7 @@ func TestNonFiniteLogitsStopGeneration(t *testing.T) {
 	s := f.session(t, engine.Options{})
 	var text string
 	_, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{
-		MaxTokens: 8, OnText: func(t string) { text += t }})
+		MaxTokens: 8, OnText: func(t string) error { text += t; return nil }})
 	// The prompt fills positions 0..4; the last one's logits are checked.
 	require.EqualError(t, err, "engine: logits at position 4 are not finite (NaN); the model's weights may be corrupt (try --check-tensors)")
 	require.Empty(t, text)
@@ -225,4 +226,16 @@ func TestNonFiniteLogitsOfADecodeStepStopGeneration(t *testing.T) {
 	// Tokens 1 and 2 were fed at positions 5 and 6; token 3's step failed.
 	require.Equal(t, 3, st.Generated)
 	require.Equal(t, 7, s.Pos())
+}
+
+func TestTextCallbackErrorStopsGeneration(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	s := f.session(t, engine.Options{})
+	lost := errors.New("no space left on device")
+	calls := 0
+	st, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{
+		MaxTokens: 16, OnText: func(string) error { calls++; return lost }})
+	require.ErrorIs(t, err, lost)
+	require.Equal(t, 1, calls, "no text is computed after the output failed")
+	require.Equal(t, 1, st.Generated)
 }

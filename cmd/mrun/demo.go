@@ -62,7 +62,7 @@ func runDemo(e *env, f runFlags) int {
 	st, err := engine.Generate(s.engine, s.tok, demoPrompt, engine.GenerateOptions{
 		MaxTokens: f.tokens,
 		Sampling:  f.sampling,
-		OnText:    func(t string) { fmt.Fprint(e.stdout, t) },
+		OnText:    func(t string) error { _, err := fmt.Fprint(e.stdout, t); return err },
 	})
 	fmt.Fprintln(e.stdout)
 	if err != nil {

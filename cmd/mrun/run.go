@@ -209,23 +209,20 @@ func runGenerate(e *env, f runFlags, prompt string) int {
 		seed = time.Now().UnixNano() & math.MaxInt32
 	}
 	f.sampling.Seed = uint64(seed)
-	var lost error // the first failed write of the text
-	write := func(text string) {
-		if _, err := io.WriteString(e.stdout, text); lost == nil {
-			lost = err
-		}
-	}
 	wrote := false
+	// A failed write of the text stops generation and fails the run: no
+	// statistics, one line.
 	st, err := engine.Generate(s.engine, s.tok, prompt, engine.GenerateOptions{
 		MaxTokens: f.tokens,
 		Sampling:  f.sampling,
-		OnText:    func(t string) { wrote = true; write(t) },
+		OnText: func(t string) error {
+			wrote = true
+			_, err := io.WriteString(e.stdout, t)
+			return err
+		},
 	})
-	if wrote {
-		write("\n")
-	}
-	if err == nil {
-		err = lost // a run whose text was lost failed: no statistics, one line
+	if wrote && err == nil {
+		_, err = io.WriteString(e.stdout, "\n")
 	}
 	if err != nil {
 		return e.fail(err)
