@@ -116,31 +116,40 @@ func TestDotRowDispatch(t *testing.T) {
 	}
 }
 
-// Hand-built blocks with known integer sums pin the scale arithmetic.
+// Hand-built blocks with known integer sums pin the scale arithmetic, in
+// the portable order and in ggml's AVX2 lane order alike.
 func TestDotKnownValues(t *testing.T) {
-	// Q4_0 block with d = 0.5 and every quant 9 (value +0.5), against a Q8_0
-	// block with d = 0.25 and every quant 2 (value 0.5): 32 · 0.25 = 8.
-	w := make([]byte, 18)
-	putF16(w, 0.5)
-	for i := 2; i < 18; i++ {
-		w[i] = 0x99
-	}
-	a := make([]byte, 34)
-	putF16(a, 0.25)
-	for i := 2; i < 34; i++ {
-		a[i] = 2
-	}
-	assert.Equal(t, float32(8), DotQ4_0Q8_0(w, a, 32))
+	dots := []struct {
+		name       string
+		q4_0, q8_0 func(w, a []byte, n int) float32
+	}{{"portable", DotQ4_0Q8_0, DotQ8_0Q8_0}, {"lanes", DotQ4_0Q8_0Lanes, DotQ8_0Q8_0Lanes}}
+	for _, d := range dots {
+		// Q4_0 block with d = 0.5 and every quant 9 (value +0.5), against
+		// a Q8_0 block with d = 0.25 and every quant 2 (value 0.5): 32 ·
+		// 0.25 = 8.
+		w := make([]byte, 18)
+		putF16(w, 0.5)
+		for i := 2; i < 18; i++ {
+			w[i] = 0x99
+		}
+		a := make([]byte, 34)
+		putF16(a, 0.25)
+		for i := 2; i < 34; i++ {
+			a[i] = 2
+		}
+		assert.Equal(t, float32(8), d.q4_0(w, a, 32), d.name)
 
-	// Q8_0 · Q8_0: quants -3 and 5, scales 2 and 0.125: 32 · -15 · 0.25 = -120.
-	w8 := make([]byte, 34)
-	putF16(w8, 2)
-	for i := 2; i < 34; i++ {
-		w8[i] = byte(0xfd) // -3
-		a[i] = 5
+		// Q8_0 · Q8_0: quants -3 and 5, scales 2 and 0.125: 32 · -15 ·
+		// 0.25 = -120.
+		w8 := make([]byte, 34)
+		putF16(w8, 2)
+		for i := 2; i < 34; i++ {
+			w8[i] = byte(0xfd) // -3
+			a[i] = 5
+		}
+		putF16(a, 0.125)
+		assert.Equal(t, float32(-120), d.q8_0(w8, a, 32), d.name)
 	}
-	putF16(a, 0.125)
-	assert.Equal(t, float32(-120), DotQ8_0Q8_0(w8, a, 32))
 }
 
 // Mistral-sized rows: quantising ordinary activations to Q8_K and the
