@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		name: "bench",
-		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
+		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
 		summary: "measure prompt processing (pp) and generation (tg) speed like llama-bench: a table of tokens/s, " +
 			"mean ± sd over the repetitions, then one line per test (the mean) and the peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -43,6 +43,7 @@ type benchFlags struct {
 	run     runFlags
 	prompts tokenCounts
 	gens    tokenCounts
+	pgs     promptGenTests
 	reps    int
 	json    bool
 	verbose bool
@@ -68,6 +69,7 @@ func (b *benchFlags) declare(fs *flag.FlagSet) {
 	b.prompts, b.gens = tokenCounts{counts: []int{64}}, tokenCounts{counts: []int{32}}
 	fs.Var(&b.prompts, "p", "prompt `TOKENS` to prefill: one pp test per count (comma-separated, repeatable); 0 = no prompt test")
 	fs.Var(&b.gens, "n", "`TOKENS` to generate from an empty cache: one tg test per count (comma-separated, repeatable); 0 = no generation test")
+	fs.Var(&b.pgs, "pg", "`PROMPT,GEN`: a test that prefills PROMPT tokens, then generates GEN (repeatable), like llama-bench's -pg")
 	fs.IntVar(&b.reps, "r", 3, "repetitions of each test, after one warm-up run")
 	fs.IntVar(&b.reps, "reps", 3, "alias of -r")
 	fs.BoolVar(&b.json, "json", false, "print one JSON document (every sample) instead of the table")
@@ -75,7 +77,7 @@ func (b *benchFlags) declare(fs *flag.FlagSet) {
 }
 
 // check validates the flags and returns the tests to run, in llama-bench's
-// order (prompt tests, then generation tests), or a usage problem.
+// order (prompt tests, generation tests, then -pg's), or a usage problem.
 func (b *benchFlags) check() ([]engine.BenchTest, string) {
 	if problem := b.run.check(); problem != "" {
 		return nil, problem
@@ -94,8 +96,9 @@ func (b *benchFlags) check() ([]engine.BenchTest, string) {
 			tests = append(tests, engine.BenchTest{Gen: n})
 		}
 	}
+	tests = append(tests, b.pgs...)
 	if len(tests) == 0 {
-		return nil, "nothing to measure: -p and -n are both 0"
+		return nil, "nothing to measure: -p and -n are both 0 and there is no -pg"
 	}
 	if t := longestTest(tests); b.run.ctx > 0 && t.Tokens() > b.run.ctx {
 		return nil, fmt.Sprintf("--ctx %d is too small for test %s (%d tokens)", b.run.ctx, t.Name(), t.Tokens())
@@ -133,13 +136,43 @@ func (c *tokenCounts) Set(s string) error {
 		c.counts, c.given = nil, true
 	}
 	for field := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(field))
-		if err != nil || n < 0 || n > math.MaxInt32 {
+		n, ok := tokenCount(field)
+		if !ok {
 			return fmt.Errorf("want token counts from 0 to %d separated by commas, such as 64,512", math.MaxInt32)
 		}
 		c.counts = append(c.counts, n)
 	}
 	return nil
+}
+
+// promptGenTests is llama-bench's -pg flag: "512,128" adds a test that
+// prefills 512 tokens and then generates 128, timed as one run.
+type promptGenTests []engine.BenchTest
+
+func (p *promptGenTests) String() string {
+	s := make([]string, len(*p))
+	for i, t := range *p {
+		s[i] = fmt.Sprintf("%d,%d", t.Prompt, t.Gen)
+	}
+	return strings.Join(s, " ")
+}
+
+func (p *promptGenTests) Set(s string) error {
+	prompt, gen, ok := strings.Cut(s, ",")
+	pn, pok := tokenCount(prompt)
+	gn, gok := tokenCount(gen)
+	if !ok || !pok || !gok || pn == 0 || gn == 0 {
+		return fmt.Errorf("want two positive token counts, the prompt's and the generation's, such as 512,128")
+	}
+	*p = append(*p, engine.BenchTest{Prompt: pn, Gen: gn})
+	return nil
+}
+
+// tokenCount parses one count of a list flag: 0 to MaxInt32, so that sums
+// of counts cannot overflow.
+func tokenCount(s string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	return n, err == nil && n >= 0 && n <= math.MaxInt32
 }
 
 func runBench(e *env, b benchFlags, tests []engine.BenchTest) int {

@@ -46,6 +46,9 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"-p", "64", "-n", "32", "--reps", "1", "--threads", "2"}, []engine.BenchTest{pp(64), tg(32)}, 1, 2},
 		{[]string{"-t", "2"}, []engine.BenchTest{pp(64), tg(32)}, 3, 2},
 		{[]string{"--ctx", "64"}, []engine.BenchTest{pp(64), tg(32)}, 3, 0},
+		{[]string{"-pg", "8,4", "-p", "0", "-n", "0"}, []engine.BenchTest{{Prompt: 8, Gen: 4}}, 3, 0},
+		{[]string{"-pg", "8,4", "-p", "16", "-pg", "32, 2", "-n", "1"},
+			[]engine.BenchTest{pp(16), tg(1), {Prompt: 8, Gen: 4}, {Prompt: 32, Gen: 2}}, 3, 0},
 	}
 	for _, c := range cases {
 		b, tests, problem := parseBench(t, c.args...)
@@ -58,6 +61,7 @@ func TestBenchFlags(t *testing.T) {
 
 func TestBenchRejectsBadFlagsWithOneLine(t *testing.T) {
 	const counts = "want token counts from 0 to 2147483647 separated by commas, such as 64,512"
+	const pairs = "want two positive token counts, the prompt's and the generation's, such as 512,128"
 	cases := []struct {
 		args []string
 		want string
@@ -66,7 +70,12 @@ func TestBenchRejectsBadFlagsWithOneLine(t *testing.T) {
 		{[]string{"-p", "8,-1"}, `invalid value "8,-1" for flag -p: ` + counts},
 		{[]string{"-n", "1,,2"}, `invalid value "1,,2" for flag -n: ` + counts},
 		{[]string{"-n", "99999999999"}, `invalid value "99999999999" for flag -n: ` + counts},
-		{[]string{"-p", "0", "-n", "0"}, "nothing to measure: -p and -n are both 0"},
+		{[]string{"-p", "0", "-n", "0"}, "nothing to measure: -p and -n are both 0 and there is no -pg"},
+		{[]string{"-pg", "8"}, `invalid value "8" for flag -pg: ` + pairs},
+		{[]string{"-pg", "0,4"}, `invalid value "0,4" for flag -pg: ` + pairs},
+		{[]string{"-pg", "8,4,2"}, `invalid value "8,4,2" for flag -pg: ` + pairs},
+		{[]string{"-pg", "8,x"}, `invalid value "8,x" for flag -pg: ` + pairs},
+		{[]string{"--ctx", "64", "-pg", "60,8"}, "--ctx 64 is too small for test pp60+tg8 (68 tokens)"},
 		{[]string{"-r", "0"}, "-r (--reps) 0: the number of repetitions must be positive"},
 		{[]string{"--reps", "-2"}, "-r (--reps) -2: the number of repetitions must be positive"},
 		{[]string{"-r", "two"}, `invalid value "two" for flag -r`},
@@ -88,29 +97,32 @@ func TestBenchRejectsBadFlagsWithOneLine(t *testing.T) {
 	assert.Contains(t, errOut, "-m FILE is required")
 }
 
-// knownReport is a report with fixed figures: two tests of two runs.
+// knownReport is a report with fixed figures: three tests of two runs.
 func knownReport() *benchReport {
 	r := &benchReport{Model: "/models/tiny.gguf", ModelSize: 3 << 20, ModelParams: 1_500_000, Backend: "cpu",
 		Threads: 2, KV: "f32", Context: 64, PeakRSS: 40 << 20}
 	r.add(engine.BenchResult{Test: engine.BenchTest{Prompt: 64}, Samples: []time.Duration{100 * time.Millisecond, 50 * time.Millisecond}})
 	r.add(engine.BenchResult{Test: engine.BenchTest{Gen: 16}, Samples: []time.Duration{time.Second, time.Second}})
+	r.add(engine.BenchResult{Test: engine.BenchTest{Prompt: 64, Gen: 16}, Samples: []time.Duration{time.Second, time.Second / 4}})
 	return r
 }
 
 func TestBenchTableIsLlamaBenchs(t *testing.T) {
 	r := knownReport()
-	table := r.table([]engine.BenchTest{{Prompt: 64}, {Gen: 16}})
+	table := r.table([]engine.BenchTest{{Prompt: 64}, {Gen: 16}, {Prompt: 64, Gen: 16}})
 	var out strings.Builder
 	require.NoError(t, table.header(&out))
 	for _, row := range r.Tests {
 		require.NoError(t, table.row(&out, row))
 	}
 	require.NoError(t, r.writeSummary(&out))
-	// pp64: 640 and 1280 tokens/s, mean 960, sample deviation 452.55.
-	assert.Equal(t, `| model     |     size | params | backend | threads |  kv | test |                  t/s |
-| --------- | -------: | -----: | ------- | ------: | --: | ---: | -------------------: |
-| tiny.gguf | 3.00 MiB | 1.50 M | cpu     |       2 | f32 | pp64 |      960.00 ± 452.55 |
-| tiny.gguf | 3.00 MiB | 1.50 M | cpu     |       2 | f32 | tg16 |         16.00 ± 0.00 |
+	// pp64: 640 and 1280 tokens/s, mean 960, sample deviation 452.55;
+	// pp64+tg16: 80 and 320. Only pp and tg tests have a summary line.
+	assert.Equal(t, `| model     |     size | params | backend | threads |  kv |      test |                  t/s |
+| --------- | -------: | -----: | ------- | ------: | --: | --------: | -------------------: |
+| tiny.gguf | 3.00 MiB | 1.50 M | cpu     |       2 | f32 |      pp64 |      960.00 ± 452.55 |
+| tiny.gguf | 3.00 MiB | 1.50 M | cpu     |       2 | f32 |      tg16 |         16.00 ± 0.00 |
+| tiny.gguf | 3.00 MiB | 1.50 M | cpu     |       2 | f32 | pp64+tg16 |      200.00 ± 169.71 |
 
 prefill   64 tokens:    960.0 tokens/s
 decode    16 tokens:     16.0 tokens/s
@@ -147,7 +159,7 @@ func TestBenchJSONOfKnownFigures(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out.String()), &doc))
 	assert.Equal(t, "/models/tiny.gguf", doc.Model)
 	assert.Equal(t, int64(40<<20), doc.PeakRSSBytes)
-	require.Len(t, doc.Tests, 2)
+	require.Len(t, doc.Tests, 3)
 	pp := doc.Tests[0]
 	assert.Equal(t, "pp64", pp.Name)
 	assert.Equal(t, []int64{100e6, 50e6}, pp.SamplesNS)
