@@ -19,7 +19,7 @@ func init() {
 		name: "bench",
 		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
 		summary: "measure prompt processing (pp) and generation (tg) speed like llama-bench: a table of tokens/s, " +
-			"mean ± sd over the repetitions, then one line per test (the mean) and the peak memory",
+			"mean ± sd over the repetitions, then a line per pp and tg test with its mean, and the peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var b benchFlags
 			b.declare(fs)
@@ -59,7 +59,7 @@ var benchRunFlags = []struct{ name, usage string }{
 
 func (b *benchFlags) declare(fs *flag.FlagSet) {
 	runFS := flag.NewFlagSet("run", flag.ContinueOnError)
-	b.run.declare(runFS, 1)
+	b.run.declare(runFS, 1) // run's -n stays 1, which its check accepts; bench has its own
 	for _, rf := range benchRunFlags {
 		f := runFS.Lookup(rf.name)
 		fs.Var(f.Value, f.Name, cmp.Or(rf.usage, f.Usage))
