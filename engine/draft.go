@@ -76,6 +76,7 @@ func NewDraftModel(s *Session, draft, target *tokenizer.Tokenizer, o sample.Opti
 	if err != nil {
 		return nil, err
 	}
+	s.programs.keepUpTo(MaxDraftMax + 1) // its catch-up steps vary in size as the target's do
 	seed := o.Seed ^ 0xa0761d6478bd642f
 	return &DraftModel{s: s, sampler: sampler, rng: rand.New(rand.NewPCG(seed, seed))}, nil
 }

@@ -36,6 +36,7 @@ type TranslatingDraft struct {
 // a target whose tokenizer is target.
 func NewTranslatingDraft(s *Session, draft, target *tokenizer.Tokenizer) *TranslatingDraft {
 	greedy, _ := sample.New(sample.Options{}) // the zero options are valid: greedy
+	s.programs.keepUpTo(MaxDraftMax + 1)      // its catch-up steps vary in size
 	return &TranslatingDraft{s: s, draft: draft, target: target, greedy: greedy}
 }
 

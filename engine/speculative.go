@@ -63,6 +63,7 @@ func newSpeculator(s *Session, o Speculation, sampler *sample.Sampler, seed uint
 	if o.DraftMax < 1 || o.DraftMax > MaxDraftMax {
 		return nil, fmt.Errorf("draft length %d must be between 1 and %d", o.DraftMax, MaxDraftMax)
 	}
+	s.programs.keepUpTo(o.DraftMax + 1)
 	return &speculator{s: s, drafter: o.Drafter, sampler: sampler, verifier: newVerifier(seed),
 		k: o.DraftMax, max: o.DraftMax, p: make([]float64, s.cfg.Vocab)}, nil
 }

@@ -12,13 +12,17 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		args:    "-m FILE [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--reps R] [--threads N] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
+		args:    "-m FILE [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--reps R] [--threads N] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors] [" + specArgs + " [--spec-prompt TEXT]]",
 		summary: "measure prefill and decode speed (tokens/s, median of repetitions) and peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
 			f.declare(fs, 32)
 			promptTokens := fs.Int("p", 64, "prompt tokens to prefill")
 			reps := fs.Int("reps", 3, "repetitions (the median is reported)")
+			// Speculative decoding: compared with plain decoding on real text.
+			var sf specFlags
+			sf.declare(fs)
+			specPrompt := fs.String("spec-prompt", "Once upon a time", "prompt `TEXT` of a speculative bench (--lookup or --draft)")
 			return func(e *env, args []string) int {
 				if len(args) > 0 {
 					return e.usageError("unexpected argument %q", args[0])
@@ -28,6 +32,12 @@ func init() {
 				}
 				if *promptTokens <= 0 || *reps <= 0 {
 					return e.usageError("-p and --reps must be positive")
+				}
+				if problem := sf.check(); problem != "" {
+					return e.usageError("%s", problem)
+				}
+				if sf.enabled() {
+					return runSpecBench(e, f, sf, *specPrompt, *reps)
 				}
 				return runBench(e, f, engine.BenchOptions{Prompt: *promptTokens, Gen: f.tokens, Reps: *reps})
 			}
