@@ -16,13 +16,14 @@ var specPrompts = []string{
 	"The cat sat on the mat.",
 }
 
-// generate returns the text and stats of one greedy generation on a fresh
-// session of f, with spec (nil: plain decoding).
-func generate(t *testing.T, f fixture, prompt string, n int, spec *engine.Speculation) (string, engine.Stats) {
+// generate returns the text and stats of one generation on a fresh session
+// of f, with spec (nil: plain decoding).
+func generate(t *testing.T, f fixture, prompt string, n int, o sample.Options, spec *engine.Speculation) (string, engine.Stats) {
 	t.Helper()
 	var text strings.Builder
 	st, err := engine.Generate(f.session(t, engine.Options{}), f.tok, prompt, engine.GenerateOptions{
 		MaxTokens:   n,
+		Sampling:    o,
 		Speculation: spec,
 		OnText:      func(s string) error { text.WriteString(s); return nil },
 	})
@@ -67,11 +68,18 @@ func TestSpeculativeGreedyEqualsPlainDecoding(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var total engine.SpecStats
-			for _, prompt := range specPrompts {
-				want, plain := generate(t, c.target, prompt, 60, nil)
-				for _, k := range []int{1, 3, engine.MaxDraftMax} {
-					got, st := generate(t, c.target, prompt, 60, &engine.Speculation{Drafter: c.drafter(t), DraftMax: k})
-					require.Equal(t, want, got, "prompt %q, draft-max %d", prompt, k)
+			// The repetition penalty depends on the tokens accepted so far:
+			// verification must apply it as plain decoding does.
+			penalty := sample.Options{RepeatPenalty: 1.5, RepeatLastN: 16}
+			for i, prompt := range specPrompts {
+				o := sample.Options{}
+				if i == len(specPrompts)-1 {
+					o = penalty
+				}
+				want, plain := generate(t, c.target, prompt, 60, o, nil)
+				for _, k := range []int{1, engine.MaxDraftMax} {
+					got, st := generate(t, c.target, prompt, 60, o, &engine.Speculation{Drafter: c.drafter(t), DraftMax: k})
+					require.Equal(t, want, got, "prompt %q, draft-max %d, %+v", prompt, k, o)
 					require.Equal(t, plain.Tokens, st.Tokens)
 					require.Equal(t, plain.StopReason, st.StopReason)
 					require.LessOrEqual(t, st.Spec.Accepted, st.Spec.Drafted)
@@ -89,4 +97,58 @@ func TestSpeculativeGreedyEqualsPlainDecoding(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTruncateRollsBackForTheNextStep(t *testing.T) {
+	f := open(t, "models", "derived", "synth-d256-gqa-Q4_0.gguf")
+	s := f.session(t, engine.Options{})
+	_, err := s.Prefill([]int32{1, 10, 20, 30, 40, 50})
+	require.NoError(t, err)
+	require.NoError(t, s.Truncate(3))
+	require.Equal(t, []int32{1, 10, 20}, s.Tokens())
+	got, err := s.Step([]int32{77, 88})
+	require.NoError(t, err)
+
+	fresh := f.session(t, engine.Options{})
+	want, err := fresh.Prefill([]int32{1, 10, 20, 77, 88})
+	require.NoError(t, err)
+	vocab := s.Config().Vocab
+	require.InDeltaSlice(t, want, got[vocab:], 1e-3, "the rolled-back positions were overwritten, not attended to")
+
+	require.EqualError(t, s.Truncate(6), "cannot truncate to position 6: the session holds 5")
+	require.EqualError(t, s.Truncate(-1), "cannot truncate to position -1: the session holds 5")
+}
+
+func TestVerificationProgramsStayCached(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	p := &probe{Backend: f.b}
+	s, err := engine.NewSession(f.model, p, engine.Options{})
+	require.NoError(t, err)
+	spec := &engine.Speculation{Drafter: engine.PromptLookup{N: 1}, DraftMax: engine.MaxDraftMax}
+	for _, prompt := range specPrompts {
+		s.Reset()
+		_, err := engine.Generate(s, f.tok, prompt, engine.GenerateOptions{MaxTokens: 80, Speculation: spec})
+		require.NoError(t, err)
+	}
+	for _, n := range p.compiled {
+		require.Equal(t, 1, count(p.compiled, n), "step size %d compiled once, in %v", n, p.compiled)
+	}
+	require.Empty(t, p.closed)
+}
+
+func TestSpeculativeSamplingIsSeededAndValid(t *testing.T) {
+	target := open(t, "models", "derived", "stories260K-ffn192-Q8_0.gguf")
+	draft := open(t, "models", "derived", "stories260K-ffn192-Q4_0.gguf")
+	o := sample.Defaults()
+	o.Seed = 9
+	run := func() engine.Stats {
+		d, err := engine.NewDraftModel(draft.session(t, engine.Options{}), draft.tok, target.tok, o)
+		require.NoError(t, err)
+		_, st := generate(t, target, "Once upon a time", 64, o, &engine.Speculation{Drafter: d})
+		return st
+	}
+	a, b := run(), run()
+	require.Equal(t, a.Tokens, b.Tokens, "the same seed gives the same text")
+	require.Positive(t, a.Spec.Accepted, "a close draft gets tokens accepted at temperature %g", o.Temperature)
+	require.Less(t, a.Spec.Accepted, a.Spec.Drafted)
 }
