@@ -83,6 +83,9 @@ func (sp *speculator) step(next int32, budget int) ([]int32, int32, error) {
 			return nil, 0, fmt.Errorf("draft: %w", err)
 		}
 	}
+	if err := d.check(s.cfg.Vocab); err != nil {
+		return nil, 0, err
+	}
 	drafts := d.Tokens
 	if len(drafts) > k {
 		drafts = drafts[:max(k, 0)]
@@ -112,6 +115,23 @@ func (sp *speculator) step(next int32, budget int) ([]int32, int32, error) {
 	}
 	sp.adapt(len(drafts), accepted)
 	return drafts[:accepted], follow, nil
+}
+
+// check refuses a draft the verifier cannot use: Drafter is open to
+// implementations outside this package.
+func (d Draft) check(vocab int) error {
+	if d.Probs != nil && len(d.Probs) != len(d.Tokens) {
+		return fmt.Errorf("draft: %d tokens but %d distributions", len(d.Tokens), len(d.Probs))
+	}
+	for i, id := range d.Tokens {
+		if id < 0 || int(id) >= vocab {
+			return fmt.Errorf("draft: token %d is outside the target's vocabulary of %d", id, vocab)
+		}
+		if d.Probs != nil && len(d.Probs[i]) != vocab {
+			return fmt.Errorf("draft: distribution %d has %d entries for a vocabulary of %d", i, len(d.Probs[i]), vocab)
+		}
+	}
+	return nil
 }
 
 // adapt lengthens the drafts after a step that accepted all of them and

@@ -152,3 +152,26 @@ func TestSpeculativeSamplingIsSeededAndValid(t *testing.T) {
 	require.Positive(t, a.Spec.Accepted, "a close draft gets tokens accepted at temperature %g", o.Temperature)
 	require.Less(t, a.Spec.Accepted, a.Spec.Drafted)
 }
+
+// draftOf proposes a fixed draft, for checking what Generate does with a
+// drafter's mistakes.
+type draftOf engine.Draft
+
+func (d draftOf) Draft([]int32, int) (engine.Draft, error) { return engine.Draft(d), nil }
+
+func TestABadDraftIsAnError(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	for _, c := range []struct {
+		draft engine.Draft
+		want  string
+	}{
+		{engine.Draft{Tokens: []int32{5, 512}}, "draft: token 512 is outside the target's vocabulary of 512"},
+		{engine.Draft{Tokens: []int32{-1}}, "draft: token -1 is outside the target's vocabulary of 512"},
+		{engine.Draft{Tokens: []int32{5}, Probs: [][]float64{}}, "draft: 1 tokens but 0 distributions"},
+		{engine.Draft{Tokens: []int32{5}, Probs: [][]float64{make([]float64, 3)}}, "draft: distribution 0 has 3 entries for a vocabulary of 512"},
+	} {
+		_, err := engine.Generate(f.session(t, engine.Options{}), f.tok, "Once upon a time", engine.GenerateOptions{
+			MaxTokens: 8, Speculation: &engine.Speculation{Drafter: draftOf(c.draft)}})
+		require.EqualError(t, err, c.want)
+	}
+}
