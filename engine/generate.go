@@ -75,6 +75,12 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 	if err != nil {
 		return Stats{}, err
 	}
+	var spec *speculator
+	if o.Speculation != nil {
+		if spec, err = newSpeculator(s, *o.Speculation, sampler, o.Sampling.Seed); err != nil {
+			return Stats{}, err
+		}
+	}
 	start := time.Now()
 	// Only a new conversation starts with BOS: a later prompt continues the
 	// text, as llama.cpp's interactive chat tokenises its turns.
@@ -111,12 +117,6 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		return st, err
 	}
 	st.PromptTime = time.Since(start)
-	var spec *speculator
-	if o.Speculation != nil {
-		if spec, err = newSpeculator(s, *o.Speculation, sampler, o.Sampling.Seed); err != nil {
-			return st, err
-		}
-	}
 	next := sampler.Sample(logits)
 	st.TimeToFirstToken = time.Since(start)
 	decodeStart := time.Now()

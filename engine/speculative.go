@@ -87,8 +87,8 @@ func (sp *speculator) step(next int32, budget int) ([]int32, int32, error) {
 		return nil, 0, err
 	}
 	drafts := d.Tokens
-	if len(drafts) > k {
-		drafts = drafts[:max(k, 0)]
+	if len(drafts) > k { // a drafter may propose more than asked
+		drafts = drafts[:k]
 	}
 	logits, err := s.Step(append([]int32{next}, drafts...))
 	if err != nil {
@@ -108,6 +108,8 @@ func (sp *speculator) step(next int32, budget int) ([]int32, int32, error) {
 		return sp.p, nil
 	})
 	if err != nil {
+		_ = s.Truncate(base) // as a failed Step would: base is within the session
+		s.pending = []int32{next}
 		return nil, 0, err
 	}
 	if err := s.Truncate(base + 1 + accepted); err != nil {
