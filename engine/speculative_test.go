@@ -13,7 +13,7 @@ import (
 var specPrompts = []string{
 	"Once upon a time",
 	"Lily and Ben went to the park. Lily and Ben went to the park. Lily and",
-	"The cat sat on the mat.",
+	"The cat sat on the café mat, naïve « Ünïcode ».",
 }
 
 // generate returns the text and stats of one generation on a fresh session
