@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		name: "bench",
-		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors]",
+		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal] [--ctx N] [--kv f32|f16] [--check-tensors] [" + specArgs + " [--spec-prompt TEXT] [--temp T] [--seed N]]",
 		summary: "measure prompt processing (pp) and generation (tg) speed like llama-bench: a table of tokens/s, " +
 			"mean ± sd over the repetitions, then a line per pp and tg test with its mean, and the peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -30,6 +30,21 @@ func init() {
 				tests, problem := b.check()
 				if problem != "" {
 					return e.usageError("%s", problem)
+				}
+				if problem := b.spec.check(); problem != "" {
+					return e.usageError("%s", problem)
+				}
+				sampling := false
+				fs.Visit(func(f *flag.Flag) { sampling = sampling || f.Name == "temp" || f.Name == "seed" })
+				if sampling && !b.spec.enabled() {
+					return e.usageError("--temp and --seed apply only to a speculative bench (--lookup or --draft)")
+				}
+				if b.spec.enabled() {
+					// Speculation is measured on real text against plain
+					// decoding of the same text, -n tokens (its first count).
+					rf := b.run
+					rf.tokens = b.gens.counts[0]
+					return runSpecBench(e, rf, b.spec, b.specPrompt, b.reps)
 				}
 				return runBench(e, b, tests)
 			}
@@ -47,6 +62,10 @@ type benchFlags struct {
 	reps    int
 	json    bool
 	verbose bool
+
+	// Speculative decoding, compared with plain decoding on real text.
+	spec       specFlags
+	specPrompt string
 }
 
 // benchRunFlags are the run flags bench takes, with bench's help where it
@@ -55,6 +74,8 @@ type benchFlags struct {
 var benchRunFlags = []struct{ name, usage string }{
 	{"m", ""}, {"threads", ""}, {"backend", ""}, {"kv", ""}, {"check-tensors", ""},
 	{"ctx", "context size in tokens (0 = the longest test's, as llama-bench sizes it)"},
+	{"temp", "sampling temperature of a speculative bench (--lookup or --draft); other tests do not sample"},
+	{"seed", "sampling seed of a speculative bench"},
 }
 
 func (b *benchFlags) declare(fs *flag.FlagSet) {
@@ -74,6 +95,8 @@ func (b *benchFlags) declare(fs *flag.FlagSet) {
 	fs.IntVar(&b.reps, "reps", 3, "alias of -r")
 	fs.BoolVar(&b.json, "json", false, "print one JSON document (every sample) instead of the table")
 	fs.BoolVar(&b.verbose, "v", false, "print each repetition on stderr (always done when stderr is a terminal)")
+	b.spec.declare(fs)
+	fs.StringVar(&b.specPrompt, "spec-prompt", "Once upon a time", "prompt `TEXT` of a speculative bench (--lookup or --draft)")
 }
 
 // check validates the flags and returns the tests to run, in llama-bench's

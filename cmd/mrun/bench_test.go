@@ -82,7 +82,8 @@ func TestBenchRejectsBadFlagsWithOneLine(t *testing.T) {
 		{[]string{"--ctx", "16", "-p", "8", "-n", "4,32"}, "--ctx 16 is too small for test tg32 (32 tokens)"},
 		{[]string{"--threads", "-1"}, "--threads -1: must be between 0"},
 		{[]string{"--kv", "q8"}, `--kv "q8": want f32 or f16`},
-		{[]string{"--temp", "0"}, "flag provided but not defined: -temp"}, // sampling does not change speed
+		{[]string{"--temp", "0"}, "--temp and --seed apply only to a speculative bench (--lookup or --draft)"}, // sampling does not change speed
+		{[]string{"--seed", "3"}, "--temp and --seed apply only to a speculative bench (--lookup or --draft)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	}
 	for _, c := range cases {
