@@ -54,7 +54,7 @@ type pool struct {
 	// phase out learns it from the same load that tells it the phase
 	// began. Closing bumps it too.
 	gen     atomic.Uint64
-	pending atomic.Int64  // helpers still working on the phase
+	pending atomic.Int64 // helpers still working on the phase
 	closed  atomic.Bool
 
 	mu       sync.Mutex
