@@ -217,3 +217,19 @@ func dotQ6_KQ8_KGo(w, a []byte) float32 {
 	}
 	return hsum8(&acc)
 }
+
+// QuantizeQ8_KLanes quantises activations to Q8_K as an x86 build of
+// ggml made with GCC does, the activations such a build of llama.cpp
+// feeds its K-quant dot products: ggml has no SIMD Q8_K quantiser for
+// x86, but GCC fuses the reference's nearest_int(iscale*x) into an FMA, so
+// the quants round the exact products iscale·x, where QuantizeQ8_K rounds
+// them to float32 first; quants within an ulp of a half can differ by one.
+func QuantizeQ8_KLanes(src []float32, dst []byte) error {
+	if err := checkQuantize(Q8_K, src, dst); err != nil {
+		return err
+	}
+	for i := 0; i < len(src)/QK_K; i++ {
+		encodeQ8_K(src[QK_K*i:QK_K*(i+1)], dst[292*i:292*(i+1)], true)
+	}
+	return nil
+}

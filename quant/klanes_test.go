@@ -2,6 +2,7 @@ package quant
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -269,5 +270,50 @@ func TestKLaneDotsNearPortable(t *testing.T) {
 			}
 		}
 		require.NotZero(t, differ, "%s: the orders never differed, so this test shows nothing", wt)
+	}
+}
+
+// QuantizeQ8_KLanes reproduces a GCC build of ggml (FMA-contracted
+// reference quantiser) and QuantizeQ8_K the portable one, on activations
+// near halves where the two differ.
+func TestGGMLQ8_KHalves(t *testing.T) {
+	avx2 := recordsOf(t, "testdata/ggml_avx2_ref.txt")
+	portable := recordsOf(t, "testdata/ggml_ref.txt")
+	for r := 0; r < refRows; r++ {
+		got, gotLanes := make([]byte, refN/QK_K*292), make([]byte, refN/QK_K*292)
+		require.NoError(t, QuantizeQ8_K(refHalves(r), got))
+		require.NoError(t, QuantizeQ8_KLanes(refHalves(r), gotLanes))
+		require.Equal(t, hex.EncodeToString(zeroBsumsOfEmptyBlocks(portable("act_q8_K_halves", r))), hex.EncodeToString(got), "portable, row %d", r)
+		require.Equal(t, hex.EncodeToString(zeroBsumsOfEmptyBlocks(avx2("act_q8_K_halves", r))), hex.EncodeToString(gotLanes), "fused, row %d", r)
+		require.NotEqual(t, got, gotLanes, "row %d: the two roundings must differ here, or this test shows nothing", r)
+	}
+}
+
+// Blocks whose largest magnitude is so small that -127/max overflows get
+// zero quants and sums and a zero scale on every machine (ggml's bit trick
+// gives the same), and dot products of 0, not NaN.
+func TestQ8_KTinyBlocks(t *testing.T) {
+	w := make([]byte, 144)
+	binary.LittleEndian.PutUint16(w, 0x3c00)     // d = 1
+	binary.LittleEndian.PutUint16(w[2:], 0x3c00) // dmin = 1
+	for j := 4; j < 144; j++ {
+		w[j] = 0x5a
+	}
+	for _, tiny := range []float32{1e-45, -1e-45, 1e-38, -3e-37, 1e-40} {
+		x := make([]float32, QK_K)
+		for i := range x {
+			x[i] = tiny * float32(i%7-3) / 3 // x[0] = -tiny comes first of the largest
+		}
+		for name, quantize := range map[string]func(src []float32, dst []byte) error{"Q8_K": QuantizeQ8_K, "Q8_KLanes": QuantizeQ8_KLanes} {
+			a := make([]byte, 292)
+			for i := range a {
+				a[i] = 0xee // stale bytes must not survive
+			}
+			require.NoError(t, quantize(x, a), "%s %g", name, tiny)
+			require.Equal(t, math.Float32bits(1/(-127/x[0])), binary.LittleEndian.Uint32(a), "%s %g: the scale 1/iscale is a zero", name, tiny)
+			require.Equal(t, make([]byte, 288), a[4:], "%s %g: quants and sums", name, tiny)
+			assert.Equal(t, float32(0), DotQ4_KQ8_KLanes(w, a, QK_K), "%s %g", name, tiny)
+			assert.Equal(t, float32(0), DotQ4_KQ8_K(w, a, QK_K), "%s %g", name, tiny)
+		}
 	}
 }
