@@ -65,8 +65,9 @@ func DotQ6_KQ8_KRows(dst []float32, w, a []byte, n int) { dotRows(kKernels.q6K, 
 
 // DotQ4_KQ8_KTokens sets dst[i] to DotQ4_KQ8_KLanes of the weight row w
 // with activation row i of a, which holds len(dst) consecutive Q8_K rows
-// of n elements. It takes one kernel call per token: unlike Q4_0, a K-quant
-// block has too much state to unpack once for four tokens in 16 registers.
+// of n elements. The SIMD kernel takes four tokens per weight block, so
+// the weights are read from memory once for four tokens (a K-quant block
+// unpacks into more than 16 registers hold, so it is unpacked per token).
 func DotQ4_KQ8_KTokens(dst []float32, w, a []byte, n int) {
 	dotTokens(kKernels.q4K, Q4_K, dst, w, a, n)
 }

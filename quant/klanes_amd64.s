@@ -92,11 +92,11 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	VMOVD R11, X12; VPINSRD $1, R13, X12, X12; VPUNPCKLQDQ X12, X12, X12; VPMOVZXBW X12, Y12; \
 	VMOVD R12, X13; VPINSRD $1, AX, X13, X13; VPMOVZXBW X13, X13
 
-// K_MINS sets X13 to the four min·bsum pair sums of the Q8_K block at DI
+// K_MINS sets X13 to the four min·bsum pair sums of the Q8_K block at y
 // and X9 to dy·dmin (the Q8_K scale dy left in X14).
-#define K_MINS(p) \
-	VMOVDQU 260(DI), X11; VPHADDW 276(DI), X11, X11; VPMADDWD X11, X13, X13; \
-	VMOVSS 0(DI), X14; KF16(2(p), X9); VMULSS X9, X14, X9
+#define K_MINS(p, y) \
+	VMOVDQU 260(y), X11; VPHADDW 276(y), X11, X11; VPMADDWD X11, X13, X13; \
+	VMOVSS 0(y), X14; KF16(2(p), X9); VMULSS X9, X14, X9
 
 // K_FINISH accumulates the integer lanes times dy·d (F16 d at p) into acc.
 #define K_FINISH(p, acc) \
@@ -104,63 +104,63 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	VCVTDQ2PS Y8, Y8; VFMADD231PS Y8, Y11, acc
 
 // K4_SUB adds the lanes of one 32-element sub-block, quants in the low
-// nibbles of q (which it clobbers), activations at yoff(DI), scale row s.
-#define K4_SUB(q, yoff, s) \
-	VPMADDUBSW yoff(DI), q, q; VPSHUFB shufK4<>+s(SB), Y12, Y11; \
+// nibbles of q (which it clobbers), activations at yoff(y), scale row s.
+#define K4_SUB(q, y, yoff, s) \
+	VPMADDUBSW yoff(y), q, q; VPSHUFB shufK4<>+s(SB), Y12, Y11; \
 	VPMADDWD Y11, q, q; VPADDD q, Y8, Y8
 
 // Q4_K: 32 bytes at qoff(p) hold two sub-blocks, low then high nibbles.
-#define K4_PAIR(p, qoff, yoff0, yoff1, s0, s1) \
+#define K4_PAIR(p, y, qoff, yoff0, yoff1, s0, s1) \
 	VMOVDQU qoff(p), Y9; VPAND Y15, Y9, Y10; VPSRLW $4, Y9, Y9; VPAND Y15, Y9, Y9; \
-	K4_SUB(Y10, yoff0, s0); K4_SUB(Y9, yoff1, s1)
+	K4_SUB(Y10, y, yoff0, s0); K4_SUB(Y9, y, yoff1, s1)
 
-#define Q4K_BLOCK(p, acc, accm) \
-	K_SCALES(p); K_MINS(p); VBROADCASTSS X9, X9; VCVTDQ2PS X13, X13; VFNMADD231PS X13, X9, accm; \
+#define Q4K_BLOCK(p, y, acc, accm) \
+	K_SCALES(p); K_MINS(p, y); VBROADCASTSS X9, X9; VCVTDQ2PS X13, X13; VFNMADD231PS X13, X9, accm; \
 	VPXOR Y8, Y8, Y8; \
-	K4_PAIR(p, 16, 4, 36, 0, 32); K4_PAIR(p, 48, 68, 100, 64, 96); \
-	K4_PAIR(p, 80, 132, 164, 128, 160); K4_PAIR(p, 112, 196, 228, 192, 224); \
+	K4_PAIR(p, y, 16, 4, 36, 0, 32); K4_PAIR(p, y, 48, 68, 100, 64, 96); \
+	K4_PAIR(p, y, 80, 132, 164, 128, 160); K4_PAIR(p, y, 112, 196, 228, 192, 224); \
 	K_FINISH(0(p), acc)
 
 // Q5_K: as Q4_K, plus bit b of each qh byte (Y13) as the quant's bit 4.
 #define K5_HIGH(q, b) \
 	VPSRLW $b, Y13, Y11; VPAND Y14, Y11, Y11; VPSLLW $4, Y11, Y11; VPOR Y11, q, q
 
-#define K5_PAIR(p, qoff, yoff0, yoff1, s0, s1, b0, b1) \
+#define K5_PAIR(p, y, qoff, yoff0, yoff1, s0, s1, b0, b1) \
 	VMOVDQU qoff(p), Y9; VPAND Y15, Y9, Y10; VPSRLW $4, Y9, Y9; VPAND Y15, Y9, Y9; \
 	K5_HIGH(Y10, b0); K5_HIGH(Y9, b1); \
-	K4_SUB(Y10, yoff0, s0); K4_SUB(Y9, yoff1, s1)
+	K4_SUB(Y10, y, yoff0, s0); K4_SUB(Y9, y, yoff1, s1)
 
 // The mins are summed in integers and accumulated with one scalar FMA.
 // Y14 holds 1 in every byte during the sub-blocks, then dy again.
-#define Q5K_BLOCK(p, accm) \
-	K_SCALES(p); K_MINS(p); \
+#define Q5K_BLOCK(p, y, accm) \
+	K_SCALES(p); K_MINS(p, y); \
 	VPHADDD X13, X13, X13; VPHADDD X13, X13, X13; VCVTDQ2PS X13, X13; VFNMADD231SS X13, X9, accm; \
 	VMOVDQU 16(p), Y13; VPXOR Y8, Y8, Y8; \
 	MOVL $0x01010101, AX; VMOVD AX, X14; VPBROADCASTD X14, Y14; \
-	K5_PAIR(p, 48, 4, 36, 0, 32, 0, 1); K5_PAIR(p, 80, 68, 100, 64, 96, 2, 3); \
-	K5_PAIR(p, 112, 132, 164, 128, 160, 4, 5); K5_PAIR(p, 144, 196, 228, 192, 224, 6, 7); \
-	VMOVSS 0(DI), X14
+	K5_PAIR(p, y, 48, 4, 36, 0, 32, 0, 1); K5_PAIR(p, y, 80, 68, 100, 64, 96, 2, 3); \
+	K5_PAIR(p, y, 112, 132, 164, 128, 160, 4, 5); K5_PAIR(p, y, 144, 196, 228, 192, 224, 6, 7); \
+	VMOVSS 0(y), X14
 
 // Q6_K: constants Y4 = 3 and Y5 = 32 in every byte. Q6_SUB adds one
 // sub-block of 32: low four bits from bits (Y9 or Y10) >> ns, high two
 // from qh (Y13) >> hs; (q - 32)·y as q·y - 32·y, exact in 16 bits.
-#define Q6_SUB(bits, ns, hs, yoff, s) \
+#define Q6_SUB(bits, ns, hs, y, yoff, s) \
 	VPSRLW $ns, bits, Y11; VPAND Y15, Y11, Y11; \
 	VPSRLW $hs, Y13, Y14; VPAND Y4, Y14, Y14; VPSLLW $4, Y14, Y14; VPOR Y14, Y11, Y11; \
-	VPMADDUBSW yoff(DI), Y11, Y11; VPMADDUBSW yoff(DI), Y5, Y14; VPSUBW Y14, Y11, Y11; \
+	VPMADDUBSW yoff(y), Y11, Y11; VPMADDUBSW yoff(y), Y5, Y14; VPSUBW Y14, Y11, Y11; \
 	VPSHUFB shufQ6<>+s(SB), X12, X14; VPMOVSXBW X14, Y14; \
 	VPMADDWD Y14, Y11, Y11; VPADDD Y11, Y8, Y8
 
-#define Q6_HALF(p, ql, qh, y0, y1, y2, y3, s0, s1, s2, s3) \
+#define Q6_HALF(p, y, ql, qh, y0, y1, y2, y3, s0, s1, s2, s3) \
 	VMOVDQU ql(p), Y9; VMOVDQU ql+32(p), Y10; VMOVDQU qh(p), Y13; \
-	Q6_SUB(Y9, 0, 0, y0, s0); Q6_SUB(Y10, 0, 2, y1, s1); \
-	Q6_SUB(Y9, 4, 4, y2, s2); Q6_SUB(Y10, 4, 6, y3, s3)
+	Q6_SUB(Y9, 0, 0, y, y0, s0); Q6_SUB(Y10, 0, 2, y, y1, s1); \
+	Q6_SUB(Y9, 4, 4, y, y2, s2); Q6_SUB(Y10, 4, 6, y, y3, s3)
 
-#define Q6K_BLOCK(p, acc) \
+#define Q6K_BLOCK(p, y, acc) \
 	VMOVDQU 192(p), X12; VPXOR Y8, Y8, Y8; \
-	Q6_HALF(p, 0, 128, 4, 36, 68, 100, 0, 16, 32, 48); \
-	Q6_HALF(p, 64, 160, 132, 164, 196, 228, 64, 80, 96, 112); \
-	VMOVSS 0(DI), X14; K_FINISH(208(p), acc)
+	Q6_HALF(p, y, 0, 128, 4, 36, 68, 100, 0, 16, 32, 48); \
+	Q6_HALF(p, y, 64, 160, 132, 164, 196, 228, 64, 80, 96, 112); \
+	VMOVSS 0(y), X14; K_FINISH(208(p), acc)
 
 #define Q6_CONSTS \
 	NIBBLE_MASK; \
@@ -172,6 +172,15 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	MOVQ w+8(FP), SI; MOVQ stride+16(FP), BX; MOVQ a+24(FP), DI; MOVQ nb+32(FP), CX; \
 	LEAQ (SI)(BX*1), R8; LEAQ (SI)(BX*2), R9; LEAQ (R8)(BX*2), R10
 
+// TOKENS4_SETUP: DI, R8, R9, R10 point at four activation rows stride BX
+// apart, SI at the weight row. Each weight block is read from memory once
+// and from L1 for the other three tokens.
+#define TOKENS4_SETUP \
+	MOVQ w+8(FP), SI; MOVQ a+16(FP), DI; MOVQ stride+24(FP), BX; MOVQ nb+32(FP), CX; \
+	LEAQ (DI)(BX*1), R8; LEAQ (DI)(BX*2), R9; LEAQ (R8)(BX*2), R10
+
+#define TADVANCE4(bb) ADDQ $bb, SI; ADDQ $292, DI; ADDQ $292, R8; ADDQ $292, R9; ADDQ $292, R10
+
 #define ADVANCE4(bb) ADDQ $bb, SI; ADDQ $bb, R8; ADDQ $bb, R9; ADDQ $bb, R10; ADDQ $292, DI
 
 // Q4_K's min lanes are added as (m0+m2)+(m1+m3), then to the lanes' sum.
@@ -181,8 +190,8 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	VXORPS Y0, Y0, Y0; VXORPS Y1, Y1, Y1; VXORPS Y2, Y2, Y2; VXORPS Y3, Y3, Y3; \
 	VXORPS Y4, Y4, Y4; VXORPS Y5, Y5, Y5; VXORPS Y6, Y6, Y6; VXORPS Y7, Y7, Y7
 
+// STORE4K writes lane 0 of X0-X3 to dst.
 #define STORE4K \
-	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3); \
 	MOVQ dst+0(FP), DI; VMOVSS X0, 0(DI); VMOVSS X1, 4(DI); VMOVSS X2, 8(DI); VMOVSS X3, 12(DI)
 
 // func dotQ4_KAVX2(w, a *byte, nb int) float32
@@ -194,7 +203,7 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-28
 	ZERO8
 
 loop:
-	Q4K_BLOCK(SI, Y0, X4)
+	Q4K_BLOCK(SI, DI, Y0, X4)
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
@@ -212,26 +221,16 @@ TEXT ·dotQ4_KRows4AVX2(SB), NOSPLIT, $0-40
 	ZERO8
 
 loop:
-	Q4K_BLOCK(SI, Y0, X4)
-	Q4K_BLOCK(R8, Y1, X5)
-	Q4K_BLOCK(R9, Y2, X6)
-	Q4K_BLOCK(R10, Y3, X7)
+	Q4K_BLOCK(SI, DI, Y0, X4)
+	Q4K_BLOCK(R8, DI, Y1, X5)
+	Q4K_BLOCK(R9, DI, Y2, X6)
+	Q4K_BLOCK(R10, DI, Y3, X7)
 	ADVANCE4(144)
 	DECQ CX
 	JNZ loop
-	KHSUM(Y0, X0)
-	MINS4_ADD(X4, X0)
-	KHSUM(Y1, X1)
-	MINS4_ADD(X5, X1)
-	KHSUM(Y2, X2)
-	MINS4_ADD(X6, X2)
-	KHSUM(Y3, X3)
-	MINS4_ADD(X7, X3)
-	MOVQ dst+0(FP), DI
-	VMOVSS X0, 0(DI)
-	VMOVSS X1, 4(DI)
-	VMOVSS X2, 8(DI)
-	VMOVSS X3, 12(DI)
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+	MINS4_ADD(X4, X0); MINS4_ADD(X5, X1); MINS4_ADD(X6, X2); MINS4_ADD(X7, X3)
+	STORE4K
 	VZEROUPPER
 	RET
 
@@ -244,7 +243,7 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $0-28
 	ZERO8
 
 loop:
-	Q5K_BLOCK(SI, X4)
+	Q5K_BLOCK(SI, DI, X4)
 	K_FINISH(0(SI), Y0)
 	ADDQ $176, SI
 	ADDQ $292, DI
@@ -263,30 +262,20 @@ TEXT ·dotQ5_KRows4AVX2(SB), NOSPLIT, $0-40
 	ZERO8
 
 loop:
-	Q5K_BLOCK(SI, X4)
+	Q5K_BLOCK(SI, DI, X4)
 	K_FINISH(0(SI), Y0)
-	Q5K_BLOCK(R8, X5)
+	Q5K_BLOCK(R8, DI, X5)
 	K_FINISH(0(R8), Y1)
-	Q5K_BLOCK(R9, X6)
+	Q5K_BLOCK(R9, DI, X6)
 	K_FINISH(0(R9), Y2)
-	Q5K_BLOCK(R10, X7)
+	Q5K_BLOCK(R10, DI, X7)
 	K_FINISH(0(R10), Y3)
 	ADVANCE4(176)
 	DECQ CX
 	JNZ loop
-	KHSUM(Y0, X0)
-	VADDSS X4, X0, X0
-	KHSUM(Y1, X1)
-	VADDSS X5, X1, X1
-	KHSUM(Y2, X2)
-	VADDSS X6, X2, X2
-	KHSUM(Y3, X3)
-	VADDSS X7, X3, X3
-	MOVQ dst+0(FP), DI
-	VMOVSS X0, 0(DI)
-	VMOVSS X1, 4(DI)
-	VMOVSS X2, 8(DI)
-	VMOVSS X3, 12(DI)
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+	VADDSS X4, X0, X0; VADDSS X5, X1, X1; VADDSS X6, X2, X2; VADDSS X7, X3, X3
+	STORE4K
 	VZEROUPPER
 	RET
 
@@ -299,7 +288,7 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y0, Y0, Y0
 
 loop:
-	Q6K_BLOCK(SI, Y0)
+	Q6K_BLOCK(SI, DI, Y0)
 	ADDQ $210, SI
 	ADDQ $292, DI
 	DECQ CX
@@ -319,13 +308,80 @@ TEXT ·dotQ6_KRows4AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y3, Y3, Y3
 
 loop:
-	Q6K_BLOCK(SI, Y0)
-	Q6K_BLOCK(R8, Y1)
-	Q6K_BLOCK(R9, Y2)
-	Q6K_BLOCK(R10, Y3)
+	Q6K_BLOCK(SI, DI, Y0)
+	Q6K_BLOCK(R8, DI, Y1)
+	Q6K_BLOCK(R9, DI, Y2)
+	Q6K_BLOCK(R10, DI, Y3)
 	ADVANCE4(210)
 	DECQ CX
 	JNZ loop
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ4_KTokens4AVX2(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ4_KTokens4AVX2(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	NIBBLE_MASK
+	ZERO8
+
+loop:
+	Q4K_BLOCK(SI, DI, Y0, X4)
+	Q4K_BLOCK(SI, R8, Y1, X5)
+	Q4K_BLOCK(SI, R9, Y2, X6)
+	Q4K_BLOCK(SI, R10, Y3, X7)
+	TADVANCE4(144)
+	DECQ CX
+	JNZ loop
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+	MINS4_ADD(X4, X0); MINS4_ADD(X5, X1); MINS4_ADD(X6, X2); MINS4_ADD(X7, X3)
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ5_KTokens4AVX2(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ5_KTokens4AVX2(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	NIBBLE_MASK
+	ZERO8
+
+loop:
+	Q5K_BLOCK(SI, DI, X4)
+	K_FINISH(0(SI), Y0)
+	Q5K_BLOCK(SI, R8, X5)
+	K_FINISH(0(SI), Y1)
+	Q5K_BLOCK(SI, R9, X6)
+	K_FINISH(0(SI), Y2)
+	Q5K_BLOCK(SI, R10, X7)
+	K_FINISH(0(SI), Y3)
+	TADVANCE4(176)
+	DECQ CX
+	JNZ loop
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+	VADDSS X4, X0, X0; VADDSS X5, X1, X1; VADDSS X6, X2, X2; VADDSS X7, X3, X3
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ6_KTokens4AVX2(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ6_KTokens4AVX2(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	Q6_CONSTS
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+loop:
+	Q6K_BLOCK(SI, DI, Y0)
+	Q6K_BLOCK(SI, R8, Y1)
+	Q6K_BLOCK(SI, R9, Y2)
+	Q6K_BLOCK(SI, R10, Y3)
+	TADVANCE4(210)
+	DECQ CX
+	JNZ loop
+	KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
 	STORE4K
 	VZEROUPPER
 	RET

@@ -29,17 +29,17 @@ func kBenchWeights(t Type, rows int) []byte {
 	return w
 }
 
-func kBenchActivations(b *testing.B) []byte {
+func kBenchActivations(b *testing.B, tokens int) []byte {
 	b.Helper()
-	a := make([]byte, benchN/QK_K*292)
-	if err := QuantizeRow(Q8_K, randomRow(rand.New(rand.NewPCG(8, 8)), benchN), a); err != nil {
+	a := make([]byte, tokens*benchN/QK_K*292)
+	if err := QuantizeRow(Q8_K, randomRow(rand.New(rand.NewPCG(8, 8)), tokens*benchN), a); err != nil {
 		b.Fatal(err)
 	}
 	return a
 }
 
 func benchKLaneRow(b *testing.B, t Type) {
-	w, a := kBenchWeights(t, 1), kBenchActivations(b)
+	w, a := kBenchWeights(t, 1), kBenchActivations(b, 1)
 	dots := map[string]func(w, a []byte) float32{
 		"portable": func(w, a []byte) float32 { return kPortableDots[t](w, a, benchN) },
 	}
@@ -63,12 +63,13 @@ func BenchmarkKLaneRowQ5_K(b *testing.B) { benchKLaneRow(b, Q5_K) }
 func BenchmarkKLaneRowQ6_K(b *testing.B) { benchKLaneRow(b, Q6_K) }
 
 // benchKMatVec times y = W·x for W of 4096 rows: row by row with the
-// portable dot and each kernel set, and four rows per call (rows).
+// portable dot and each kernel set, four rows per call (rows), and four
+// tokens per weight row (tokens4: one op is four mat-vecs).
 func benchKMatVec(b *testing.B, t Type) {
 	const rows = benchN
-	w, a := kBenchWeights(t, rows), kBenchActivations(b)
-	wb := len(w) / rows
-	y := make([]float32, rows)
+	w, a4 := kBenchWeights(t, rows), kBenchActivations(b, 4)
+	wb, a := len(w)/rows, a4[:len(a4)/4]
+	y := make([]float32, 4*rows)
 	run := func(name string, matvec func()) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
@@ -89,7 +90,12 @@ func benchKMatVec(b *testing.B, t Type) {
 				y[r] = d.one(w[r*wb:(r+1)*wb], a)
 			}
 		})
-		run("rows-"+ks.name, func() { dotRows(d, t, y, w, a, benchN) })
+		run("rows-"+ks.name, func() { dotRows(d, t, y[:rows], w, a, benchN) })
+		run("tokens4-"+ks.name, func() {
+			for r := range rows {
+				dotTokens(d, t, y[4*r:4*r+4], w[r*wb:(r+1)*wb], a4, benchN)
+			}
+		})
 	}
 }
 
