@@ -6,10 +6,11 @@
 // the F16 and BF16 dots in ggml's orders (halflanes.go). A super-block's
 // integer lanes (Y8) are exact; vpmaddubsw takes the unsigned weight
 // quants and the signed activations, as in ggml, and cannot saturate for
-// quants below 64. Registers: Y0-Y3 float accumulators (one per row), X4-X7
-// min-correction accumulators (Q4_K, Q5_K), Y8 integer lanes, Y9-Y11 and
-// Y14 scratch, Y12 scales, Y13 mins, then qh, Y15 0x0f in every byte.
-// AX, DX and R11-R13 unpack the scales.
+// quants below 64. Registers: Y0-Y3 float accumulators (one per row or
+// token), X4-X7 min-correction accumulators (Q4_K, Q5_K; Q6_K's constants
+// instead), Y8 integer lanes, Y9-Y11 scratch, Y12 scales, Y13 mins, then
+// qh, Y14 the Q8_K scale or scratch, Y15 0x0f in every byte. AX, DX and
+// R11-R13 unpack the scales.
 
 // Row c: the byte pair (2c, 2c+1) in every word. vpshufb of a register of
 // 16-bit scales with row c broadcasts scale c.
