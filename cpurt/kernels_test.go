@@ -400,11 +400,11 @@ func singleDot(t quant.Type, w, act []byte, x []float32) float32 {
 	case quant.Q8_0:
 		return quant.DotQ8_0Q8_0Lanes(w, act, n)
 	case quant.Q4_K:
-		return quant.DotQ4_KQ8_K(w, act, n)
+		return quant.DotQ4_KQ8_KLanes(w, act, n)
 	case quant.Q5_K:
-		return quant.DotQ5_KQ8_K(w, act, n)
+		return quant.DotQ5_KQ8_KLanes(w, act, n)
 	case quant.Q6_K:
-		return quant.DotQ6_KQ8_K(w, act, n)
+		return quant.DotQ6_KQ8_KLanes(w, act, n)
 	}
 	return quant.DotF32F32(w, x)
 }

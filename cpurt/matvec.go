@@ -143,12 +143,15 @@ func buildMat(c *compiler) ([]phase, error) {
 }
 
 // quantizeActivation converts an activation row for weights of type t as
-// ggml's AVX2 build does: Q8_0 with its rounding (quant.QuantizeQ8_0Lanes)
-// for Q4_0 and Q8_0, whose dots are the AVX2 lane-order ones; Q8_K as
-// ggml's reference code for the K-quants.
+// ggml's AVX2 build does, for its AVX2 lane-order dots: Q8_0 with that
+// build's rounding (quant.QuantizeQ8_0Lanes) for Q4_0 and Q8_0, Q8_K with
+// its fused rounding (quant.QuantizeQ8_KLanes) for the K-quants.
 func quantizeActivation(t quant.Type, x []float32, dst []byte) error {
-	if quant.VecDotType(t) == quant.Q8_0 {
+	switch quant.VecDotType(t) {
+	case quant.Q8_0:
 		return quant.QuantizeQ8_0Lanes(x, dst)
+	case quant.Q8_K:
+		return quant.QuantizeQ8_KLanes(x, dst)
 	}
 	return quant.QuantizeActivation(t, x, dst)
 }
@@ -164,15 +167,15 @@ func multiDots(t quant.Type, n, rows, cols int) (rowsDot, tokensDot multiDot) {
 		return quantDots(quant.DotQ4_0Q8_0Rows, quant.DotQ4_0Q8_0Tokens, cols)
 	case quant.Q8_0:
 		return quantDots(quant.DotQ8_0Q8_0Rows, quant.DotQ8_0Q8_0Tokens, cols)
+	case quant.Q4_K:
+		return quantDots(quant.DotQ4_KQ8_KRows, quant.DotQ4_KQ8_KTokens, cols)
+	case quant.Q5_K:
+		return quantDots(quant.DotQ5_KQ8_KRows, quant.DotQ5_KQ8_KTokens, cols)
+	case quant.Q6_K:
+		return quantDots(quant.DotQ6_KQ8_KRows, quant.DotQ6_KQ8_KTokens, cols)
 	}
 	var one func(w, a []byte, x []float32) float32
 	switch t {
-	case quant.Q4_K:
-		one = func(w, a []byte, _ []float32) float32 { return quant.DotQ4_KQ8_K(w, a, cols) }
-	case quant.Q5_K:
-		one = func(w, a []byte, _ []float32) float32 { return quant.DotQ5_KQ8_K(w, a, cols) }
-	case quant.Q6_K:
-		one = func(w, a []byte, _ []float32) float32 { return quant.DotQ6_KQ8_K(w, a, cols) }
 	case quant.F16, quant.BF16:
 		one = halfDotFunc(t, halfOrderFor(n, rows, cols))
 	default:
