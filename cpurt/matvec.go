@@ -49,6 +49,7 @@ type matKernel struct {
 	// Per weight: the dots of consecutive rows with one activation row,
 	// and of one row with consecutive activation rows.
 	rowsDot, tokensDot [3]multiDot
+	tileState          []tileState // per worker, for the tiled mat-mat (tiles.go)
 }
 
 // multiDot sets each dst[j] to one dot product of a weight row with an
@@ -130,6 +131,9 @@ func buildMat(c *compiler) ([]phase, error) {
 	units := k.rows[0]
 	if k.form == formQKV {
 		units += 2 * k.rows[1]
+	}
+	if variant == "matmul" && k.tileable(t) {
+		return append(phases, k.tilePhases()...), nil
 	}
 	switch variant {
 	case "matvec":

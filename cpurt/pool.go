@@ -95,7 +95,9 @@ func (p *pool) run(units, grain int, fn task) error {
 	// About four chunks per participant balance uneven progress without
 	// making the shared counter hot.
 	p.fn, p.units = fn, units
-	p.size = max(grain, (units+4*(helpers+1)-1)/(4*(helpers+1)))
+	// Chunks are whole grains, so kernels may rely on grain-aligned
+	// starts (the tiled mat-mat packs groups of eight rows).
+	p.size = (max(grain, (units+4*(helpers+1)-1)/(4*(helpers+1))) + grain - 1) / grain * grain
 	p.next.Store(0)
 	p.pending.Store(int64(helpers))
 	p.gen.Store((p.gen.Load()>>16+1)<<16 | uint64(helpers))
