@@ -67,7 +67,7 @@ func halfDotVec(w []byte, x []float32, load halfLoad, fused bool) float32 {
 				if fused {
 					acc[j][l] = quant.FMA32(load(w, k), x[k], acc[j][l])
 				} else {
-					acc[j][l] = load(w, k)*x[k] + acc[j][l]
+					acc[j][l] = float32(load(w, k)*x[k]) + acc[j][l]
 				}
 			}
 		}

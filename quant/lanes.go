@@ -216,7 +216,8 @@ func hsum8(v *[8]float32) float32 {
 }
 
 // FMA32 returns a·b+c rounded once to float32, as VFMADD231PS computes it.
-// The product is exact in float64, but the float64 sum would round twice
+// The product is exact in float64 (so fusing it with the sum, as Go does on
+// arm64, changes nothing), but the float64 sum would round twice
 // (to 53 bits, then to 24) and can land on a float32 halfway point that
 // the exact sum is not on. Rounding the sum to odd instead (keeping a
 // sticky last bit when it is inexact) makes the second rounding correct.
