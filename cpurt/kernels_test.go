@@ -352,8 +352,7 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 		for i := range n {
 			xi := x[i*cols : (i+1)*cols]
 			require.NoError(t, quantizeActivation(c.Weight, xi, act))
-			qdot := dotFunc(c.Weight, cols)
-			dot := func(w []byte, row int) float32 { return qdot(w[row*rb:(row+1)*rb], act, xi) }
+			dot := func(w []byte, row int) float32 { return singleDot(c.Weight, w[row*rb:(row+1)*rb], act, xi) }
 			if c.Weight == quant.F16 || c.Weight == quant.BF16 {
 				// ggml's summation order for this shape (halfdot.go),
 				// over x rounded to the weight type.
@@ -389,4 +388,23 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 		worst = max(worst, e)
 	}
 	return worst
+}
+
+// singleDot is one weight row times one activation row through quant's
+// one-row dots: the multi-row and multi-token kernels must give its bits.
+func singleDot(t quant.Type, w, act []byte, x []float32) float32 {
+	n := len(x)
+	switch t {
+	case quant.Q4_0:
+		return quant.DotQ4_0Q8_0Lanes(w, act, n)
+	case quant.Q8_0:
+		return quant.DotQ8_0Q8_0Lanes(w, act, n)
+	case quant.Q4_K:
+		return quant.DotQ4_KQ8_KLanes(w, act, n)
+	case quant.Q5_K:
+		return quant.DotQ5_KQ8_KLanes(w, act, n)
+	case quant.Q6_K:
+		return quant.DotQ6_KQ8_KLanes(w, act, n)
+	}
+	return quant.DotF32F32(w, x)
 }

@@ -44,10 +44,18 @@ type matKernel struct {
 	rows     [3]int    // rows of each output (qkv: q, k, v)
 	out      [3][]float32
 	res      []float32
-	actBytes int                                       // quantised bytes per token; 0 for float weights
-	rounded  bool                                      // float weights whose activations are rounded (F16, BF16)
-	dot      [3]func(w, a []byte, x []float32) float32 // per weight
+	actBytes int  // quantised bytes per token; 0 for float weights
+	rounded  bool // float weights whose activations are rounded (F16, BF16)
+	// Per weight: the dots of consecutive rows with one activation row,
+	// and of one row with consecutive activation rows.
+	rowsDot, tokensDot [3]multiDot
 }
+
+// multiDot sets each dst[j] to one dot product of a weight row with an
+// activation row (quantised in a, or floats in x): for rowsDot, of the
+// len(dst) consecutive rows in w with the one activation row; for
+// tokensDot, of the one row in w with len(dst) consecutive activation rows.
+type multiDot func(dst []float32, w, a []byte, x []float32)
 
 func buildMat(c *compiler) ([]phase, error) {
 	variant, formName, _ := strings.Cut(c.c.Family, "@")
@@ -104,11 +112,9 @@ func buildMat(c *compiler) ([]phase, error) {
 		}
 	}
 	for i := 0; i < nIn; i++ {
-		k.dot[i] = dotFunc(t, k.cols)
-		if t == quant.F16 || t == quant.BF16 {
-			k.dot[i] = halfDotFunc(t, halfOrderFor(k.n, k.rows[i], k.cols))
-		}
+		k.rowsDot[i], k.tokensDot[i] = multiDots(t, k.n, k.rows[i], k.cols)
 	}
+	c.p.scratchWorker(2 * span)
 	var phases []phase
 	switch t {
 	case quant.F32:
@@ -137,33 +143,72 @@ func buildMat(c *compiler) ([]phase, error) {
 }
 
 // quantizeActivation converts an activation row for weights of type t as
-// ggml's AVX2 build does: Q8_0 with its rounding (quant.QuantizeQ8_0Lanes)
-// for Q4_0 and Q8_0, whose dots are the AVX2 lane-order ones; Q8_K as
-// ggml's reference code for the K-quants.
+// ggml's AVX2 build does, for its AVX2 lane-order dots: Q8_0 with that
+// build's rounding (quant.QuantizeQ8_0Lanes) for Q4_0 and Q8_0, Q8_K with
+// its fused rounding (quant.QuantizeQ8_KLanes) for the K-quants.
 func quantizeActivation(t quant.Type, x []float32, dst []byte) error {
-	if quant.VecDotType(t) == quant.Q8_0 {
+	switch quant.VecDotType(t) {
+	case quant.Q8_0:
 		return quant.QuantizeQ8_0Lanes(x, dst)
+	case quant.Q8_K:
+		return quant.QuantizeQ8_KLanes(x, dst)
 	}
 	return quant.QuantizeActivation(t, x, dst)
 }
 
-// dotFunc returns the dot product of a weight row with a converted
-// activation row: a quantised, or x for F32 (F16 and BF16 have
-// halfDotFunc).
-func dotFunc(t quant.Type, n int) func(w, a []byte, x []float32) float32 {
+// multiDots returns the multi-row and multi-token dots of a mat-vec of n
+// tokens over rows × cols weights of type t: SIMD kernels that share the
+// activation (or weight) loads where quant has them, and otherwise loops
+// over the single dot, which for F16 and BF16 depends on the mat-vec's
+// shape as in ggml.
+func multiDots(t quant.Type, n, rows, cols int) (rowsDot, tokensDot multiDot) {
 	switch t {
 	case quant.Q4_0:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ4_0Q8_0Lanes(w, a, n) }
+		return quantDots(quant.DotQ4_0Q8_0Rows, quant.DotQ4_0Q8_0Tokens, cols)
 	case quant.Q8_0:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ8_0Q8_0Lanes(w, a, n) }
+		return quantDots(quant.DotQ8_0Q8_0Rows, quant.DotQ8_0Q8_0Tokens, cols)
 	case quant.Q4_K:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ4_KQ8_K(w, a, n) }
+		return quantDots(quant.DotQ4_KQ8_KRows, quant.DotQ4_KQ8_KTokens, cols)
 	case quant.Q5_K:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ5_KQ8_K(w, a, n) }
+		return quantDots(quant.DotQ5_KQ8_KRows, quant.DotQ5_KQ8_KTokens, cols)
 	case quant.Q6_K:
-		return func(w, a []byte, _ []float32) float32 { return quant.DotQ6_KQ8_K(w, a, n) }
+		return quantDots(quant.DotQ6_KQ8_KRows, quant.DotQ6_KQ8_KTokens, cols)
 	}
-	return func(w, _ []byte, x []float32) float32 { return quant.DotF32F32(w, x) }
+	var one func(w, a []byte, x []float32) float32
+	switch t {
+	case quant.F16, quant.BF16:
+		one = halfDotFunc(t, halfOrderFor(n, rows, cols))
+	default:
+		one = func(w, _ []byte, x []float32) float32 { return quant.DotF32F32(w, x) }
+	}
+	return loopDots(one, t, cols)
+}
+
+func quantDots(rows, tokens func(dst []float32, w, a []byte, n int), cols int) (multiDot, multiDot) {
+	return func(dst []float32, w, a []byte, _ []float32) { rows(dst, w, a, cols) },
+		func(dst []float32, w, a []byte, _ []float32) { tokens(dst, w, a, cols) }
+}
+
+// loopDots builds both multi-dots from one dot of a row with an activation
+// row (quantised for quantised t, floats otherwise).
+func loopDots(one func(w, a []byte, x []float32) float32, t quant.Type, cols int) (multiDot, multiDot) {
+	rb, _ := quant.RowBytes(t, int64(cols))
+	ab := quant.ActivationBytes(t, cols)
+	rowsDot := func(dst []float32, w, a []byte, x []float32) {
+		for r := range dst {
+			dst[r] = one(w[r*int(rb):(r+1)*int(rb)], a, x)
+		}
+	}
+	tokensDot := func(dst []float32, w, a []byte, x []float32) {
+		for i := range dst {
+			if ab > 0 {
+				dst[i] = one(w, a[i*ab:(i+1)*ab], nil)
+			} else {
+				dst[i] = one(w, nil, x[i*cols:(i+1)*cols])
+			}
+		}
+	}
+	return rowsDot, tokensDot
 }
 
 func (k *matKernel) quantize(t quant.Type) task {
@@ -193,65 +238,120 @@ func (k *matKernel) round(t quant.Type) task {
 	}
 }
 
-// cell computes output unit r (a row of the concatenated outputs) for
-// token i.
-func (k *matKernel) cell(r, i int) {
-	var a []byte
-	var x []float32
+// span is the most output rows (or tokens) one multi-dot call computes
+// into per-worker scratch; it bounds that scratch.
+const span = 64
+
+// act returns the converted activation rows of tokens [i0, i1): quantised
+// bytes, or floats (rounded for F16 and BF16 weights).
+func (k *matKernel) act(i0, i1 int) ([]byte, []float32) {
 	switch {
 	case k.actBytes > 0:
-		a = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
+		return k.p.act[i0*k.actBytes : i1*k.actBytes], nil
 	case k.rounded:
-		x = k.p.actF[i*k.cols : (i+1)*k.cols]
-	default:
-		x = k.x[i*k.cols : (i+1)*k.cols]
+		return nil, k.p.actF[i0*k.cols : i1*k.cols]
 	}
+	return nil, k.x[i0*k.cols : i1*k.cols]
+}
+
+// part maps output unit r of the concatenated outputs to its output and
+// its row there (only qkv has more than one output per unit range).
+func (k *matKernel) part(r int) (int, int) {
+	if k.form != formQKV {
+		return 0, r
+	}
+	part := 0
+	for r >= k.rows[part] {
+		r -= k.rows[part]
+		part++
+	}
+	return part, r
+}
+
+// rowSpan computes output units [lo, hi) for token i, a span of rows at a
+// time through the weight's multi-row dot.
+func (k *matKernel) rowSpan(w, lo, hi, i int) {
+	a, x := k.act(i, i+1)
 	rb := k.rowBytes
+	for lo < hi {
+		part, r0 := k.part(lo)
+		n := min(hi-lo, k.rows[part]-r0, span)
+		r1 := r0 + n
+		tmp := k.p.work(w, 2*span)
+		g := tmp[:n]
+		k.rowsDot[part](g, k.w[part][r0*rb:r1*rb], a, x)
+		out := k.out[part][i*k.rows[part]+r0 : i*k.rows[part]+r1]
+		switch k.form {
+		case formAcc:
+			// The residual may be the output itself, so it is added only
+			// after the dots are done.
+			res := k.res[i*k.rows[0]+r0 : i*k.rows[0]+r1]
+			for j, v := range g {
+				out[j] = v + res[j]
+			}
+		case formGateUp:
+			u := tmp[span : span+n]
+			k.rowsDot[1](u, k.w[1][r0*rb:r1*rb], a, x)
+			for j, v := range g {
+				out[j] = silu(v) * u[j]
+			}
+		default:
+			copy(out, g)
+		}
+		lo += n
+	}
+}
+
+// tokenSpan computes output unit r for tokens [i0, i1) (at most span),
+// reading the weight row once through the weight's multi-token dot.
+func (k *matKernel) tokenSpan(w, r, i0, i1 int) {
+	a, x := k.act(i0, i1)
+	part, r := k.part(r)
+	rb, rows := k.rowBytes, k.rows[part]
+	tmp := k.p.work(w, 2*span)
+	g := tmp[:i1-i0]
+	k.tokensDot[part](g, k.w[part][r*rb:(r+1)*rb], a, x)
+	out := k.out[part]
 	switch k.form {
-	case formPlain:
-		k.out[0][i*k.rows[0]+r] = k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x)
 	case formAcc:
-		o := i*k.rows[0] + r
-		k.out[0][o] = k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x) + k.res[o]
+		for j, v := range g {
+			o := (i0+j)*rows + r
+			out[o] = v + k.res[o]
+		}
 	case formGateUp:
-		g := k.dot[0](k.w[0][r*rb:(r+1)*rb], a, x)
-		u := k.dot[1](k.w[1][r*rb:(r+1)*rb], a, x)
-		k.out[0][i*k.rows[0]+r] = silu(g) * u
-	case formQKV:
-		part := 0
-		for r >= k.rows[part] {
-			r -= k.rows[part]
-			part++
+		u := tmp[span : span+len(g)]
+		k.tokensDot[1](u, k.w[1][r*rb:(r+1)*rb], a, x)
+		for j, v := range g {
+			out[(i0+j)*rows+r] = silu(v) * u[j]
 		}
-		k.out[part][i*k.rows[part]+r] = k.dot[part](k.w[part][r*rb:(r+1)*rb], a, x)
+	default:
+		for j, v := range g {
+			out[(i0+j)*rows+r] = v
+		}
 	}
 }
 
-func (k *matKernel) matvec(_, lo, hi int) {
+func (k *matKernel) matvec(w, lo, hi int) {
 	for i := 0; i < k.n; i++ {
-		for r := lo; r < hi; r++ {
-			k.cell(r, i)
-		}
+		k.rowSpan(w, lo, hi, i)
 	}
 }
 
-func (k *matKernel) mtmatvec(_, lo, hi int) {
+func (k *matKernel) mtmatvec(w, lo, hi int) {
 	for r := lo; r < hi; r++ {
-		for i := 0; i < k.n; i++ {
-			k.cell(r, i)
+		for i0 := 0; i0 < k.n; i0 += span {
+			k.tokenSpan(w, r, i0, min(i0+span, k.n))
 		}
 	}
 }
 
-func (k *matKernel) matmul(_, lo, hi int) {
+func (k *matKernel) matmul(w, lo, hi int) {
 	for r0 := lo; r0 < hi; r0 += tileRows {
 		r1 := min(r0+tileRows, hi)
 		for i0 := 0; i0 < k.n; i0 += tileTokens {
 			i1 := min(i0+tileTokens, k.n)
 			for r := r0; r < r1; r++ {
-				for i := i0; i < i1; i++ {
-					k.cell(r, i)
-				}
+				k.tokenSpan(w, r, i0, i1)
 			}
 		}
 	}

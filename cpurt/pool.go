@@ -3,9 +3,11 @@ package cpurt
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/metalgraph/metalgraph/internal/fault"
 )
@@ -19,37 +21,59 @@ var errWeightsFault = errors.New("cpurt: reading the weights failed (the model f
 // worker w (0 is the calling goroutine), which indexes per-worker scratch.
 type task func(w, lo, hi int)
 
+// spinFor is how long a worker (or the caller, at a barrier) polls before
+// it parks. A decode step of a small model is a few hundred dispatches of
+// a few microseconds each: waking a parked goroutine costs about as much
+// as a dispatch, polling costs nothing but a core that would idle anyway.
+const spinFor = 50 * time.Microsecond
+
+// helperMask selects the helper count in pool.gen; the runtime never has
+// more workers than MaxThreads.
+const helperMask = 1<<16 - 1
+
 // pool is a fixed set of goroutines started once. run hands every worker a
-// phase; they take chunks of units from a shared counter (so a worker that
-// the OS delays does not hold the rest back) and the caller waits for all
-// of them before the next phase starts: a barrier per phase.
+// phase by bumping a generation counter; they take chunks of units from a
+// shared counter (so a worker that the OS delays does not hold the rest
+// back) and the caller waits for all of them before the next phase
+// starts: a barrier per phase. Both sides poll briefly before they park,
+// and only when the workers fit on the cores (polling for a descheduled
+// goroutine wastes the core it needs).
 type pool struct {
 	workers int // participants, the caller included
-	wake    []chan struct{}
-	done    sync.WaitGroup
-	closer  sync.Once
+	spin    bool
 
-	// The current phase; written before the wake-ups, read after them.
+	// The current phase; written before gen is bumped, read after by the
+	// workers that take part (the caller waits for them before it writes
+	// the next phase).
 	fn          task
 	units, size int
 	next        atomic.Int64
 
-	mu  sync.Mutex
-	err error // first panic of the phase, as an error
+	// gen counts phases in its high bits and holds in its low 16 how many
+	// helpers take part (workers 1..helpers), so that a worker sitting a
+	// phase out learns it from the same load that tells it the phase
+	// began. Closing bumps it too.
+	gen     atomic.Uint64
+	pending atomic.Int64 // helpers still working on the phase
+	closed  atomic.Bool
+
+	mu       sync.Mutex
+	wake     *sync.Cond // parked workers wait here for gen to change
+	finished *sync.Cond // a parked caller waits here for pending to reach 0
+	sleepers atomic.Int64
+	waiting  atomic.Bool // the caller is parked or about to park
+
+	errMu sync.Mutex
+	err   error // first panic of the phase, as an error
 }
 
 func newPool(workers int) *pool {
-	p := &pool{workers: max(workers, 1)}
-	p.wake = make([]chan struct{}, p.workers-1)
-	for i := range p.wake {
-		p.wake[i] = make(chan struct{})
-		go func(w int, wake <-chan struct{}) {
-			debug.SetPanicOnFault(true) // see call
-			for range wake {
-				p.work(w)
-				p.done.Done()
-			}
-		}(i+1, p.wake[i])
+	p := &pool{workers: min(max(workers, 1), helperMask+1)}
+	p.spin = p.workers <= runtime.GOMAXPROCS(0)
+	p.wake = sync.NewCond(&p.mu)
+	p.finished = sync.NewCond(&p.mu)
+	for w := 1; w < p.workers; w++ {
+		go p.loop(w)
 	}
 	return p
 }
@@ -73,14 +97,89 @@ func (p *pool) run(units, grain int, fn task) error {
 	p.fn, p.units = fn, units
 	p.size = max(grain, (units+4*(helpers+1)-1)/(4*(helpers+1)))
 	p.next.Store(0)
-	p.done.Add(helpers)
-	for _, c := range p.wake[:helpers] {
-		c <- struct{}{}
+	p.pending.Store(int64(helpers))
+	p.gen.Store((p.gen.Load()>>16+1)<<16 | uint64(helpers))
+	if p.sleepers.Load() > 0 {
+		p.mu.Lock()
+		p.wake.Broadcast()
+		p.mu.Unlock()
 	}
 	p.work(0)
-	p.done.Wait()
+	p.awaitHelpers()
 	p.fn = nil
 	return p.takeErr()
+}
+
+// awaitHelpers is the caller's side of the barrier.
+func (p *pool) awaitHelpers() {
+	if p.spin {
+		start := time.Now()
+		for i := 0; p.pending.Load() > 0; i++ {
+			if i&63 == 63 && time.Since(start) > spinFor {
+				break
+			}
+		}
+	}
+	if p.pending.Load() == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.waiting.Store(true)
+	for p.pending.Load() > 0 {
+		p.finished.Wait()
+	}
+	p.waiting.Store(false)
+	p.mu.Unlock()
+}
+
+// loop is worker w's life: wait for a phase, take part if the phase has
+// work for it, report, repeat until the pool closes.
+func (p *pool) loop(w int) {
+	debug.SetPanicOnFault(true) // see call
+	var seen uint64
+	for {
+		seen = p.awaitPhase(seen)
+		if p.closed.Load() {
+			return
+		}
+		if w > int(seen&helperMask) {
+			continue
+		}
+		p.work(w)
+		if p.pending.Add(-1) == 0 && p.waiting.Load() {
+			p.mu.Lock()
+			p.finished.Signal()
+			p.mu.Unlock()
+		}
+	}
+}
+
+// awaitPhase returns the generation after seen, polling first. The
+// counters are sequentially consistent: a worker that parks has counted
+// itself a sleeper before its last look at gen, and run bumps gen before
+// it looks for sleepers, so one of the two always sees the other.
+func (p *pool) awaitPhase(seen uint64) uint64 {
+	if p.spin {
+		start := time.Now()
+		for i := 0; ; i++ {
+			if g := p.gen.Load(); g != seen {
+				return g
+			}
+			if i&63 == 63 && time.Since(start) > spinFor {
+				break
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sleepers.Add(1)
+	defer p.sleepers.Add(-1)
+	for {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		p.wake.Wait()
+	}
 }
 
 func (p *pool) work(w int) {
@@ -101,19 +200,19 @@ func (p *pool) call(fn task, w, lo, hi int) {
 			if !fault.Is(r) {
 				err = fmt.Errorf("kernel panicked: %v\n%s", r, debug.Stack())
 			}
-			p.mu.Lock()
+			p.errMu.Lock()
 			if p.err == nil {
 				p.err = err
 			}
-			p.mu.Unlock()
+			p.errMu.Unlock()
 		}
 	}()
 	fn(w, lo, hi)
 }
 
 func (p *pool) takeErr() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
 	err := p.err
 	p.err = nil
 	return err
@@ -121,9 +220,11 @@ func (p *pool) takeErr() error {
 
 // close stops the workers; the pool must not run afterwards.
 func (p *pool) close() {
-	p.closer.Do(func() {
-		for _, c := range p.wake {
-			close(c)
-		}
-	})
+	if p.closed.Swap(true) {
+		return
+	}
+	p.mu.Lock()
+	p.gen.Add(1 << 16)
+	p.wake.Broadcast()
+	p.mu.Unlock()
 }

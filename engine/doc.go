@@ -16,4 +16,12 @@
 // prefill that fails leaves the session where it was. Logits with a NaN or
 // an infinity (corrupt weights) are an error naming the position, never
 // sampled.
+//
+// Speculative decoding (GenerateOptions.Speculation) lets a Drafter propose
+// up to k tokens (prompt lookup, a smaller draft model of the same
+// vocabulary, or one of another vocabulary through text) and verifies them
+// in one target step of k + 1 tokens, which the multi-token variants run
+// reading each weight once. The acceptance rule keeps the output exactly
+// the target's: the same tokens at temperature 0, the same distribution
+// when sampling; rejected positions are rolled back with Session.Truncate.
 package engine

@@ -108,13 +108,3 @@ func TestSessionsContinueAcrossStepSizesAndReset(t *testing.T) {
 	require.NoError(t, err)
 	require.InDeltaSlice(t, a, b, 1e-3, "chunks of 4, 4, 1 vs one step of 9")
 }
-
-func TestBenchReportsSpeeds(t *testing.T) {
-	f := open(t, "models", "stories260K.gguf")
-	res, err := engine.Bench(f.session(t, engine.Options{}), engine.BenchOptions{Prompt: 16, Gen: 4, Reps: 1})
-	require.NoError(t, err)
-	require.Positive(t, res.PromptTPS)
-	require.Positive(t, res.GenTPS)
-	_, err = engine.Bench(f.session(t, engine.Options{Context: 8}), engine.BenchOptions{Prompt: 16, Gen: 4, Reps: 1})
-	require.Error(t, err)
-}

@@ -19,6 +19,10 @@ type GenerateOptions struct {
 	// An error it returns (a closed or full output) stops generation, and
 	// Generate returns that error: no point computing text nobody gets.
 	OnText func(string) error
+	// Speculation, when set, drafts tokens and verifies several per target
+	// step; the text is the same as without (the same distribution when
+	// sampling, the same tokens at temperature 0).
+	Speculation *Speculation
 }
 
 // Stop reasons.
@@ -41,6 +45,7 @@ type Stats struct {
 	GenTime          time.Duration // the decode steps after the first token
 	StopReason       string
 	Tokens           []int32 // the generated ids
+	Spec             SpecStats
 }
 
 // PromptTPS is prefill speed in tokens per second.
@@ -69,6 +74,12 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 	sampler, err := sample.New(o.Sampling)
 	if err != nil {
 		return Stats{}, err
+	}
+	var spec *speculator
+	if o.Speculation != nil {
+		if spec, err = newSpeculator(s, *o.Speculation, sampler, o.Sampling.Seed); err != nil {
+			return Stats{}, err
+		}
 	}
 	start := time.Now()
 	// Only a new conversation starts with BOS: a later prompt continues the
@@ -106,29 +117,60 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		return st, err
 	}
 	st.PromptTime = time.Since(start)
+	next := sampler.Sample(logits)
+	st.TimeToFirstToken = time.Since(start)
 	decodeStart := time.Now()
-	for {
-		next := sampler.Sample(logits)
-		s.pending = []int32{next} // until a step feeds it, or for the next Generate to
-		if st.Generated == 0 {
-			st.TimeToFirstToken = time.Since(start)
-			decodeStart = time.Now()
+	// take emits one generated token and says why generation stops there,
+	// if it does.
+	take := func(id int32) (string, error) {
+		if tok.IsEOG(id) {
+			return StopEOS, nil
 		}
-		if tok.IsEOG(next) {
-			st.StopReason = StopEOS
+		st.Generated++
+		st.Tokens = append(st.Tokens, id)
+		if err := emit(stream.Next(id)); err != nil {
+			return "", err
+		}
+		if st.Generated == o.MaxTokens {
+			return StopLength, nil
+		}
+		return "", nil
+	}
+	var accepted []int32 // drafts the last step accepted: run, and recorded by the sampler
+	for st.StopReason == "" {
+		for i, id := range accepted {
+			reason, err := take(id)
+			if err != nil || reason != "" {
+				// End as plain decoding would: id sampled, not yet run.
+				if terr := s.Truncate(s.Pos() - len(accepted) + i); terr != nil {
+					return st, terr
+				}
+				s.pending, st.StopReason = []int32{id}, reason
+				if err != nil {
+					return st, err
+				}
+				break
+			}
+		}
+		if st.StopReason != "" {
+			break
+		}
+		s.pending = []int32{next} // until a step feeds it, or for the next Generate to
+		if st.StopReason, err = take(next); err != nil {
+			return st, err
+		}
+		if st.StopReason != "" {
 			break
 		}
 		sampler.Accept(next)
-		st.Generated++
-		st.Tokens = append(st.Tokens, next)
-		if err := emit(stream.Next(next)); err != nil {
-			return st, err
+		if spec != nil {
+			accepted, next, err = spec.step(next, o.MaxTokens-st.Generated-1)
+		} else {
+			var out []float32
+			if out, err = s.Step([]int32{next}); err == nil {
+				next = sampler.Sample(out)
+			}
 		}
-		if st.Generated == o.MaxTokens {
-			st.StopReason = StopLength
-			break
-		}
-		out, err := s.Step([]int32{next})
 		var full *ErrContextFull
 		if errors.As(err, &full) {
 			st.StopReason = StopContext
@@ -137,8 +179,10 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 		if err != nil {
 			return st, err
 		}
-		logits = out
 	}
 	st.GenTime = time.Since(decodeStart)
+	if spec != nil {
+		st.Spec = spec.stats
+	}
 	return st, emit(stream.Flush())
 }

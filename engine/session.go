@@ -88,6 +88,19 @@ func (s *Session) Reset() {
 	s.backend.ResetKV()
 }
 
+// Truncate rolls the session back to pos positions, dropping the tokens
+// after it: speculative decoding runs drafted tokens and keeps only those
+// the target accepts. The cache entries past pos stay but are never read:
+// a step attends only to the positions before its own, and the next step
+// at pos overwrites them. The pending token is dropped with them.
+func (s *Session) Truncate(pos int) error {
+	if pos < 0 || pos > s.Pos() {
+		return fmt.Errorf("cannot truncate to position %d: the session holds %d", pos, s.Pos())
+	}
+	s.tokens, s.pending = s.tokens[:pos], nil
+	return nil
+}
+
 // Plan builds the plan of a step of n tokens.
 func (s *Session) Plan(n int) (*plan.Plan, error) {
 	g, err := mistral.Build(s.cfg, s.model.Weights, n)

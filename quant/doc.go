@@ -20,11 +20,14 @@
 // value of a float type, the F16 block scales of a quantised one), like
 // ggml_validate_row_data behind llama.cpp's --check-tensors.
 //
-// For Q4_0 and Q8_0 weights there are also dot products in the order of
-// ggml's AVX2 code, with AVX2 assembly behind them, that take four rows
-// (or four tokens) per call:
+// For Q4_0, Q8_0, Q4_K, Q5_K and Q6_K weights there are also dot products
+// in the order of ggml's AVX2 code, with AVX2 assembly behind them, that
+// take four rows (or four tokens) per call, and F16 and BF16 dots in the
+// orders of ggml's x86 build:
 //
 //	quant.DotQ4_0Q8_0Rows(y, w, act, len(x)) // y[r] = row r of w · act
+//	quant.DotQ4_KQ8_KRows(y, w, actK, len(x)) // Q8_K activations
+//	quant.DotF16Vec(w, xh)                    // xh rounded to F16 values
 //
 // Formats: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, and Q8_K (the
 // activation format of the K-quants), with ggml's byte layouts.
@@ -49,6 +52,13 @@
 //     the CPU has it) and an exact Go emulation elsewhere (LaneKernels
 //     says which), with the same results on every machine; CI runs the
 //     arm64 kernels under qemu.
+//   - The K-quant lane-order dot products (DotQ4_KQ8_KLanes, DotQ5_KQ8_KLanes,
+//     DotQ6_KQ8_KLanes and their Rows and Tokens forms) compute what ggml's
+//     AVX2 code built by GCC computes, bit for bit (tested against such a
+//     build), with assembly or an exact Go emulation (KLaneKernels says
+//     which). QuantizeQ8_KLanes rounds as that build's Q8_K quantiser does.
+//   - DotF16Vec, DotBF16Vec (one token) and DotF16TinyBLAS, DotBF16TinyBLAS
+//     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build.
 //   - QuantizeRow(Q8_0, …) runs AVX2 or NEON assembly where it can,
 //     bit-identical to the portable quantiser. QuantizeQ8_0Lanes rounds as
 //     ggml's AVX2 quantiser does, which changes rare quants whose scaled

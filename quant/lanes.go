@@ -125,8 +125,8 @@ func DotQ8_0Q8_0Tokens(dst []float32, w, a []byte, n int) {
 func dotRows(d laneDot, wt Type, dst []float32, w, a []byte, n int) {
 	wb, ab := multiDotSizes(wt, n)
 	if len(w) != len(dst)*wb || len(a) != ab {
-		panic(fmt.Sprintf("quant: dot %s·Q8_0 of %d rows of %d elements: got %d weight and %d activation bytes, want %d and %d",
-			wt, len(dst), n, len(w), len(a), len(dst)*wb, ab))
+		panic(fmt.Sprintf("quant: dot %s·%s of %d rows of %d elements: got %d weight and %d activation bytes, want %d and %d",
+			wt, VecDotType(wt), len(dst), n, len(w), len(a), len(dst)*wb, ab))
 	}
 	if n == 0 {
 		clear(dst)
@@ -144,8 +144,8 @@ func dotRows(d laneDot, wt Type, dst []float32, w, a []byte, n int) {
 func dotTokens(d laneDot, wt Type, dst []float32, w, a []byte, n int) {
 	wb, ab := multiDotSizes(wt, n)
 	if len(w) != wb || len(a) != len(dst)*ab {
-		panic(fmt.Sprintf("quant: dot %s·Q8_0 of %d elements for %d tokens: got %d weight and %d activation bytes, want %d and %d",
-			wt, n, len(dst), len(w), len(a), wb, len(dst)*ab))
+		panic(fmt.Sprintf("quant: dot %s·%s of %d elements for %d tokens: got %d weight and %d activation bytes, want %d and %d",
+			wt, VecDotType(wt), n, len(dst), len(w), len(a), wb, len(dst)*ab))
 	}
 	if n == 0 {
 		clear(dst)
@@ -161,13 +161,14 @@ func dotTokens(d laneDot, wt Type, dst []float32, w, a []byte, n int) {
 }
 
 // multiDotSizes returns the bytes of one weight row of type wt and of one
-// Q8_0 activation row of n elements, panicking on a partial block.
+// activation row (Q8_0 or Q8_K) of n elements, panicking on a partial block.
 func multiDotSizes(wt Type, n int) (wb, ab int) {
 	w, err := RowBytes(wt, int64(n))
 	if err != nil {
-		panic(fmt.Sprintf("quant: dot %s·Q8_0: %v", wt, err))
+		panic(fmt.Sprintf("quant: dot %s·%s: %v", wt, VecDotType(wt), err))
 	}
-	return int(w), n / 32 * 34
+	a, _ := RowBytes(VecDotType(wt), int64(n)) // same block size as wt
+	return int(w), int(a)
 }
 
 // dotQ4_0Q8_0Go is the lane-order Q4_0·Q8_0 dot product in Go.

@@ -150,7 +150,12 @@ func quantQ8_0(x []float32, b []byte) {
 	}
 }
 
-func quantQ8_K(x []float32, b []byte) {
+func quantQ8_K(x []float32, b []byte) { encodeQ8_K(x, b, false) }
+
+// encodeQ8_K encodes one Q8_K block as ggml's quantize_row_q8_K_ref. With
+// fused it rounds the exact products iscale·x, as a GCC build of ggml
+// does: it contracts nearest_int(iscale*x), an add of 1.5·2^23, into an FMA.
+func encodeQ8_K(x []float32, b []byte, fused bool) {
 	x = x[:QK_K]
 	var amax, maxv float32
 	for _, v := range x {
@@ -165,8 +170,21 @@ func quantQ8_K(x []float32, b []byte) {
 		return
 	}
 	iscale := -127 / maxv
+	if math.IsInf(float64(iscale), 0) {
+		// amax < ~3.7e-37: ggml's nearest_int turns the infinite and NaN
+		// products into 0 by its bit trick, and d = 1/iscale is a zero.
+		clear(b)
+		binary.LittleEndian.PutUint32(b[0:4], math.Float32bits(1/iscale))
+		return
+	}
 	for j, v := range x {
-		qs[j] = byte(int8(min(127, nearestInt(iscale*v))))
+		var q int
+		if fused {
+			q = int(math.RoundToEven(float64(iscale) * float64(v))) // the exact product
+		} else {
+			q = nearestInt(iscale * v)
+		}
+		qs[j] = byte(int8(min(127, q)))
 	}
 	for j := 0; j < QK_K/16; j++ {
 		var sum int16

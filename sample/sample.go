@@ -92,28 +92,9 @@ func (s *Sampler) Accept(id int32) {
 
 // Sample picks a token from one row of logits (which it does not modify).
 func (s *Sampler) Sample(logits []float32) int32 {
-	s.cands = s.cands[:0]
-	for i, l := range logits {
-		s.cands = append(s.cands, candidate{id: int32(i), logit: l})
+	if best, greedy := s.prepare(logits); greedy {
+		return best
 	}
-	s.applyPenalty()
-	if s.o.Temperature == 0 {
-		best := 0
-		for i, c := range s.cands {
-			if c.logit > s.cands[best].logit {
-				best = i
-			}
-		}
-		return s.cands[best].id
-	}
-	sort.SliceStable(s.cands, func(i, j int) bool { return s.cands[i].logit > s.cands[j].logit })
-	if k := s.o.TopK; k > 0 && k < len(s.cands) {
-		s.cands = s.cands[:k]
-	}
-	s.softmax(1)
-	s.truncateTopP()
-	s.truncateMinP()
-	s.softmax(s.o.Temperature)
 	r := s.rng.Float64()
 	var acc float64
 	for _, c := range s.cands {
@@ -123,6 +104,51 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		}
 	}
 	return s.cands[len(s.cands)-1].id
+}
+
+// Distribution writes into dst (one entry per logit) the probabilities
+// Sample draws from: 1 at the greedy token at temperature 0, 0 for tokens
+// the truncations removed. Speculative decoding needs the whole
+// distribution to accept or resample drafted tokens without changing what
+// is sampled.
+func (s *Sampler) Distribution(logits []float32, dst []float64) {
+	clear(dst)
+	if best, greedy := s.prepare(logits); greedy {
+		dst[best] = 1
+		return
+	}
+	for _, c := range s.cands {
+		dst[c.id] = c.p
+	}
+}
+
+// prepare applies the penalty, and at temperature 0 returns the greedy
+// token; otherwise it leaves the truncated candidates with their final
+// probabilities in s.cands.
+func (s *Sampler) prepare(logits []float32) (best int32, greedy bool) {
+	s.cands = s.cands[:0]
+	for i, l := range logits {
+		s.cands = append(s.cands, candidate{id: int32(i), logit: l})
+	}
+	s.applyPenalty()
+	if s.o.Temperature == 0 {
+		b := 0
+		for i, c := range s.cands {
+			if c.logit > s.cands[b].logit {
+				b = i
+			}
+		}
+		return s.cands[b].id, true
+	}
+	sort.SliceStable(s.cands, func(i, j int) bool { return s.cands[i].logit > s.cands[j].logit })
+	if k := s.o.TopK; k > 0 && k < len(s.cands) {
+		s.cands = s.cands[:k]
+	}
+	s.softmax(1)
+	s.truncateTopP()
+	s.truncateMinP()
+	s.softmax(s.o.Temperature)
+	return 0, false
 }
 
 func (s *Sampler) applyPenalty() {

@@ -151,3 +151,33 @@ func TestBadOptionsAreRejected(t *testing.T) {
 		assert.Error(t, err, "%+v", o)
 	}
 }
+
+func TestDistributionIsWhatSampleDrawsFrom(t *testing.T) {
+	logits := []float32{2, 1.5, 0.3, -1, 4, 0}
+	o := Options{Temperature: 0.7, TopK: 4, TopP: 0.97, MinP: 0.02, RepeatPenalty: 1.3, RepeatLastN: 8, Seed: 5}
+	s, err := New(o)
+	require.NoError(t, err)
+	s.Accept(4)
+	dist := make([]float64, len(logits))
+	s.Distribution(logits, dist)
+	var sum float64
+	for _, p := range dist {
+		sum += p
+	}
+	assert.InDelta(t, 1, sum, 1e-12)
+	assert.Zero(t, dist[3], "top-k 4 drops the two smallest logits")
+	assert.Zero(t, dist[5])
+	const draws = 40000
+	counts := make([]float64, len(logits))
+	for range draws {
+		counts[s.Sample(logits)]++
+	}
+	for id, p := range dist {
+		assert.InDelta(t, p, counts[id]/draws, 0.01, "token %d", id)
+	}
+
+	g, err := New(Options{})
+	require.NoError(t, err)
+	g.Distribution(logits, dist)
+	assert.Equal(t, []float64{0, 0, 0, 0, 1, 0}, dist, "greedy: all mass on the argmax")
+}

@@ -35,7 +35,12 @@ type env struct {
 	stderr io.Writer
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	stop := startProfile()
+	rc := run(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(rc)
+}
 
 // run executes mrun with args (without the program name) and returns the
 // exit status: 0 success, 1 failure, 2 bad usage.

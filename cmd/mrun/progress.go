@@ -22,13 +22,18 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, label string) *progress {
-	p := &progress{label: label, w: w, start: time.Now(), shown: -1}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
+	return &progress{label: label, w: w, terminal: isTerminal(w), start: time.Now(), shown: -1}
+}
+
+// isTerminal says w is a terminal (a character device), where a person
+// watches progress.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
-	return p
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (p *progress) update(done, total int64) {

@@ -89,17 +89,19 @@ func (f *runFlags) check() string {
 func init() {
 	register(&command{
 		name:    "run",
-		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16] [--check-tensors]",
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16] [--check-tensors] " + specArgs,
 		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
 			f.declare(fs, 128)
+			var sf specFlags
+			sf.declare(fs)
 			prompt := fs.String("p", "", "prompt text (- reads standard input)")
 			return func(e *env, args []string) int {
 				if len(args) > 0 {
 					return e.usageError("unexpected argument %q (quote the prompt and pass it with -p)", args[0])
 				}
-				if problem := f.check(); problem != "" {
+				if problem := f.check() + sf.check(); problem != "" {
 					return e.usageError("%s", problem)
 				}
 				text := *prompt
@@ -109,7 +111,7 @@ func init() {
 						return e.fail(err)
 					}
 				}
-				return runGenerate(e, f, text)
+				return runGenerate(e, f, sf, text)
 			}
 		},
 	})
@@ -198,12 +200,17 @@ func modelName(c mistral.Config) string {
 	return c.Arch
 }
 
-func runGenerate(e *env, f runFlags, prompt string) int {
+func runGenerate(e *env, f runFlags, sf specFlags, prompt string) int {
 	s, err := openSession(e, f, engine.Options{})
 	if err != nil {
 		return e.fail(err)
 	}
 	defer s.Close()
+	spec, closeDraft, err := sf.open(e, f, s)
+	if err != nil {
+		return e.fail(err)
+	}
+	defer closeDraft()
 	seed := f.seed
 	if seed < 0 {
 		seed = time.Now().UnixNano() & math.MaxInt32
@@ -213,8 +220,9 @@ func runGenerate(e *env, f runFlags, prompt string) int {
 	// A failed write of the text stops generation and fails the run: no
 	// statistics, one line.
 	st, err := engine.Generate(s.engine, s.tok, prompt, engine.GenerateOptions{
-		MaxTokens: f.tokens,
-		Sampling:  f.sampling,
+		MaxTokens:   f.tokens,
+		Sampling:    f.sampling,
+		Speculation: spec,
 		OnText: func(t string) error {
 			wrote = true
 			_, err := io.WriteString(e.stdout, t)
@@ -228,6 +236,9 @@ func runGenerate(e *env, f runFlags, prompt string) int {
 		return e.fail(err)
 	}
 	printStats(e.stderr, st, seed)
+	if spec != nil {
+		printSpecStats(e.stderr, st.Spec, st.GenTPS())
+	}
 	return 0
 }
 

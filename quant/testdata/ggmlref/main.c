@@ -95,7 +95,7 @@ int main(void) {
         ggml_vec_dot_q4_K_q8_K(N, &s, 0, q4k, 0, a8k, 0, 1); hex("dot_q4_K", r, &s, 4);
         ggml_vec_dot_q5_K_q8_K(N, &s, 0, q5k, 0, a8k, 0, 1); hex("dot_q5_K", r, &s, 4);
         ggml_vec_dot_q6_K_q8_K(N, &s, 0, q6k, 0, a8k, 0, 1); hex("dot_q6_K", r, &s, 4);
-        gen_halves(r, a); quantize_row_q8_0(a, a80, N); hex("act_q8_0_halves", r, a80, sizeof a80);
+        gen_halves(r, a); quantize_row_q8_0(a, a80, N); hex("act_q8_0_halves", r, a80, sizeof a80); quantize_row_q8_K(a, a8k, N); hex("act_q8_K_halves", r, a8k, sizeof a8k);
     }
     return 0;
 }

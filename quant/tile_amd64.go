@@ -1,0 +1,25 @@
+//go:build !purego
+
+package quant
+
+import "golang.org/x/sys/cpu"
+
+// tileAVX2 is the tile kernel of tile_amd64.s over nb ≥ 1 blocks.
+//
+//go:noescape
+func tileAVX2(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		tileKernel = tileAVX2Checked
+	}
+}
+
+// tileAVX2Checked passes the checked slices of DotQ4_0Tile to tileAVX2.
+func tileAVX2Checked(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+	var ap, sp [4]*byte
+	for t := range a {
+		ap[t], sp[t] = &a[t][0], &sums[t][0]
+	}
+	tileAVX2(dst, &tile[0], &ap, &sp, nb)
+}
