@@ -48,19 +48,21 @@ func (c cache) store(off int, src []float32) {
 	copy(c.f32[off:off+len(src)], src)
 }
 
-// dot is Σ q·row for the row of len(q) elements at off.
+// dot is Σ q·row for the row of len(q) elements at off. Here and in axpy,
+// float32() keeps each product rounded on its own, as on amd64, where arm64
+// would fuse it with the sum into an FMA.
 func (c cache) dot(off int, q []float32) float32 {
 	var s float32
 	if c.f16 != nil {
 		row := c.f16[off : off+len(q)]
 		for i, v := range q {
-			s += v * quant.FP16ToFP32(row[i])
+			s += float32(v * quant.FP16ToFP32(row[i]))
 		}
 		return s
 	}
 	row := c.f32[off : off+len(q)]
 	for i, v := range q {
-		s += v * row[i]
+		s += float32(v * row[i])
 	}
 	return s
 }
@@ -70,13 +72,13 @@ func (c cache) axpy(off int, p float32, acc []float32) {
 	if c.f16 != nil {
 		row := c.f16[off : off+len(acc)]
 		for i := range acc {
-			acc[i] += p * quant.FP16ToFP32(row[i])
+			acc[i] += float32(p * quant.FP16ToFP32(row[i]))
 		}
 		return
 	}
 	row := c.f32[off : off+len(acc)]
 	for i := range acc {
-		acc[i] += p * row[i]
+		acc[i] += float32(p * row[i])
 	}
 }
 

@@ -119,8 +119,8 @@ func dequantQ4_K(b []byte, y []float32) {
 	for j := 0; j < 4; j++ {
 		sc1, m1 := scaleMinK4(2*j, scales)
 		sc2, m2 := scaleMinK4(2*j+1, scales)
-		d1, dm1 := d*float32(sc1), dmin*float32(m1)
-		d2, dm2 := d*float32(sc2), dmin*float32(m2)
+		d1, dm1 := d*float32(sc1), float32(dmin*float32(m1))
+		d2, dm2 := d*float32(sc2), float32(dmin*float32(m2))
 		q := qs[32*j : 32*j+32]
 		out := y[64*j : 64*j+64]
 		for l, v := range q {
@@ -142,8 +142,8 @@ func dequantQ5_K(b []byte, y []float32) {
 	for j := 0; j < 4; j++ {
 		sc1, m1 := scaleMinK4(2*j, scales)
 		sc2, m2 := scaleMinK4(2*j+1, scales)
-		d1, dm1 := d*float32(sc1), dmin*float32(m1)
-		d2, dm2 := d*float32(sc2), dmin*float32(m2)
+		d1, dm1 := d*float32(sc1), float32(dmin*float32(m1))
+		d2, dm2 := d*float32(sc2), float32(dmin*float32(m2))
 		u1, u2 := byte(1)<<(2*j), byte(2)<<(2*j)
 		q := qs[32*j : 32*j+32]
 		out := y[64*j : 64*j+64]

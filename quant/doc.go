@@ -48,8 +48,10 @@
 //     their Rows and Tokens forms) compute what ggml's AVX2 code computes,
 //     bit for bit (tested against an AVX2 build of ggml), except on quants
 //     of -128, which ggml multiplies wrongly. They run AVX2 assembly where
-//     the CPU has AVX2, FMA and F16C and an exact Go emulation elsewhere
-//     (LaneKernels says which), with the same results on every machine.
+//     the CPU has AVX2, FMA and F16C, NEON assembly on arm64 (SDOT where
+//     the CPU has it) and an exact Go emulation elsewhere (LaneKernels
+//     says which), with the same results on every machine; CI runs the
+//     arm64 kernels under qemu.
 //   - The K-quant lane-order dot products (DotQ4_KQ8_KLanes, DotQ5_KQ8_KLanes,
 //     DotQ6_KQ8_KLanes and their Rows and Tokens forms) compute what ggml's
 //     AVX2 code built by GCC computes, bit for bit (tested against such a
@@ -57,11 +59,11 @@
 //     which). QuantizeQ8_KLanes rounds as that build's Q8_K quantiser does.
 //   - DotF16Vec, DotBF16Vec (one token) and DotF16TinyBLAS, DotBF16TinyBLAS
 //     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build.
-//   - QuantizeRow(Q8_0, …) runs AVX2 assembly where it can, bit-identical to
-//     the portable quantiser. QuantizeQ8_0Lanes rounds as ggml's AVX2
-//     quantiser does, which changes rare quants whose scaled value is within
-//     a few ulps of a half by one; with the lane-order dot products it
-//     reproduces an AVX2 build of llama.cpp bit for bit.
+//   - QuantizeRow(Q8_0, …) runs AVX2 or NEON assembly where it can,
+//     bit-identical to the portable quantiser. QuantizeQ8_0Lanes rounds as
+//     ggml's AVX2 quantiser does, which changes rare quants whose scaled
+//     value is within a few ulps of a half by one; with the lane-order dot
+//     products it reproduces an AVX2 build of llama.cpp bit for bit.
 //   - Float weights: like ggml, which converts activations to F16 (BF16)
 //     for F16 (BF16) weights, DotF16F32 and DotBF16F32 round x to the
 //     weight format first; the products are exact and summed in float64.

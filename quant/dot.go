@@ -141,7 +141,7 @@ func DotQ4_0Q8_0(w, a []byte, n int) float32 {
 			sum1 += (int32(q>>4) - 8) * int32(int8(q8[j+16]))
 		}
 		// (sum·dx)·dy here but sum·(dx·dy) for Q8_0, as in ggml.
-		sumf += float32(float32(sum0+sum1)*f16At(x, 0)) * f16At(y, 0)
+		sumf += float32(float32(float32(sum0+sum1)*f16At(x, 0)) * f16At(y, 0))
 	}
 	return sumf
 }
@@ -159,7 +159,7 @@ func DotQ8_0Q8_0(w, a []byte, n int) float32 {
 		for j, q := range qx {
 			sum += int32(int8(q)) * int32(int8(qy[j]))
 		}
-		sumf += float32(sum) * (f16At(x, 0) * f16At(y, 0))
+		sumf += float32(float32(sum) * (f16At(x, 0) * f16At(y, 0)))
 	}
 	return sumf
 }

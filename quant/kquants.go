@@ -46,12 +46,12 @@ func makeQKX2(x, w []float32, nmax int, L, aux []uint8, rmin, rdelta float32, ns
 		bestErr += float32(w[i] * float32(diff*diff))
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + float32(is)*rdelta + float32(nmax)) / (mx - mn)
+		iscale = (rmin + float32(float32(is)*rdelta) + float32(nmax)) / (mx - mn)
 		var sumL, sumL2, sumXL float32
 		for i := 0; i < n; i++ {
 			l := max(0, min(nmax, nearestInt(iscale*(x[i]-mn))))
 			aux[i] = uint8(l)
-			wl := w[i] * float32(l)
+			wl := float32(w[i] * float32(l))
 			sumL += wl
 			sumL2 += float32(wl * float32(l))
 			sumXL += float32(wl * x[i])
@@ -119,7 +119,7 @@ func makeQX(x []float32, nmax int, L []int8) float32 {
 		if is == 0 {
 			continue
 		}
-		iscale = -(float32(nmax) + 0.1*float32(is)) / maxv
+		iscale = -(float32(nmax) + float32(0.1*float32(is))) / maxv
 		sumLX, sumL2 = fit(iscale)
 		if sumL2 > 0 && float32(sumLX*sumLX) > float32(best*sumL2) {
 			store(iscale)
@@ -186,7 +186,7 @@ func quantKScales(x []float32, b []byte, nmax int, rmin float32, nstep int, L *[
 		if dj == 0 {
 			continue
 		}
-		dm := dmin * float32(m)
+		dm := float32(dmin * float32(m))
 		for i, v := range x[32*j : 32*j+32] {
 			L[32*j+i] = uint8(max(0, min(nmax, nearestInt((v+dm)/dj))))
 		}

@@ -15,8 +15,9 @@ import (
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
 //
 // They give the same bits on every machine: AVX2 assembly where the CPU
-// has AVX2, FMA and F16C, and otherwise a Go emulation with exactly
-// rounded float32 FMAs. They match ggml's AVX2 code bit for bit (tested
+// has AVX2, FMA and F16C, NEON assembly on arm64 (with SDOT where the CPU
+// has the dot-product extension), and otherwise a Go emulation with
+// exactly rounded float32 FMAs. They match ggml's AVX2 code bit for bit (tested
 // against an AVX2 build of ggml) except on quants of -128, which ggml's
 // sign trick multiplies wrongly and these exactly (llama.cpp's quantisers
 // never write -128). To reproduce an AVX2 build of llama.cpp, quantise the
@@ -55,7 +56,7 @@ var goKernels = laneKernels{
 var kernels = bestKernels()
 
 // LaneKernels names the implementation behind the lane-order functions on
-// this machine: "avx2" or "go".
+// this machine: "avx2", "dotprod" (arm64 with SDOT), "neon" or "go".
 func LaneKernels() string { return kernels.name }
 
 func goLaneDot(one func(w, a []byte) float32) laneDot {
@@ -217,7 +218,8 @@ func hsum8(v *[8]float32) float32 {
 }
 
 // FMA32 returns a·b+c rounded once to float32, as VFMADD231PS computes it.
-// The product is exact in float64, but the float64 sum would round twice
+// The product is exact in float64 (so fusing it with the sum, as Go does on
+// arm64, changes nothing), but the float64 sum would round twice
 // (to 53 bits, then to 24) and can land on a float32 halfway point that
 // the exact sum is not on. Rounding the sum to odd instead (keeping a
 // sticky last bit when it is inexact) makes the second rounding correct.

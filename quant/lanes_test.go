@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -124,13 +125,20 @@ func randomBlocks(rng *rand.Rand, t Type, nb int) []byte {
 	return b
 }
 
-// kernelSets are the implementations to test: the Go one and, where it
-// runs, the one this machine uses.
+// archKernelSets are the SIMD kernel sets of this architecture that the
+// CPU runs, besides the one it uses; lanes_<arch>_test.go fills them in.
+var archKernelSets []laneKernels
+
+// kernelSets are the implementations to test: the Go one, the one this
+// machine uses and the other ones it runs.
 func kernelSets() []laneKernels {
-	if kernels.name == goKernels.name {
-		return []laneKernels{goKernels}
+	sets := []laneKernels{goKernels}
+	for _, ks := range append([]laneKernels{kernels}, archKernelSets...) {
+		if !slices.ContainsFunc(sets, func(s laneKernels) bool { return s.name == ks.name }) {
+			sets = append(sets, ks)
+		}
 	}
-	return []laneKernels{goKernels, kernels}
+	return sets
 }
 
 func laneDotOf(ks laneKernels, wt Type) laneDot {

@@ -110,8 +110,8 @@ func quantQ4_0(x []float32, b []byte) {
 	putF16(b[0:2], d)
 	qs := b[2:18]
 	for j := range qs {
-		x0 := x[j] * id
-		x1 := x[j+16] * id
+		x0 := float32(x[j] * id)
+		x1 := float32(x[j+16] * id)
 		q0 := min(15, int8(x0+8.5))
 		q1 := min(15, int8(x1+8.5))
 		qs[j] = byte(q0) | byte(q1)<<4
