@@ -18,7 +18,7 @@ func GenerateTokens(s *Session, tok *tokenizer.Tokenizer, ids []int32, o Generat
 	if len(ids) == 0 {
 		return Stats{}, errors.New("the prompt has no tokens")
 	}
-	keep := commonPrefix(s.tokens, ids)
+	keep := s.CachedPrefix(ids)
 	if keep == len(ids) {
 		keep--
 	}
@@ -28,10 +28,12 @@ func GenerateTokens(s *Session, tok *tokenizer.Tokenizer, ids []int32, o Generat
 	return generate(s, tok, ids[keep:], o, start)
 }
 
-func commonPrefix(a, b []int32) int {
-	n := min(len(a), len(b))
+// CachedPrefix is how many leading tokens of ids the cache already holds
+// at the same positions: what GenerateTokens would not prefill again.
+func (s *Session) CachedPrefix(ids []int32) int {
+	n := min(len(s.tokens), len(ids))
 	for i := range n {
-		if a[i] != b[i] {
+		if s.tokens[i] != ids[i] {
 			return i
 		}
 	}

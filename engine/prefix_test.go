@@ -54,3 +54,16 @@ func TestGenerateTokensReusesTheCachedPrefix(t *testing.T) {
 	_, err = engine.GenerateTokens(s, f.tok, nil, engine.GenerateOptions{MaxTokens: 1})
 	require.EqualError(t, err, "the prompt has no tokens")
 }
+
+func TestCachedPrefix(t *testing.T) {
+	f := open(t, "models", "stories260K.gguf")
+	s := f.session(t, engine.Options{})
+	ids := []int32{1, 403, 407, 261, 378}
+	require.Equal(t, 0, s.CachedPrefix(ids))
+	_, err := s.Prefill(ids[:3])
+	require.NoError(t, err)
+	require.Equal(t, 3, s.CachedPrefix(ids))
+	require.Equal(t, 2, s.CachedPrefix([]int32{1, 403}))
+	require.Equal(t, 1, s.CachedPrefix([]int32{1, 5, 407}))
+	require.Equal(t, 0, s.CachedPrefix(nil))
+}
