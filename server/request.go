@@ -92,7 +92,8 @@ func decode(r *http.Request, v any) *apiError {
 		if typ.Field == "" {
 			return badRequest("", "the request body must be a JSON object, not %s", typ.Value)
 		}
-		return badRequest(typ.Field, "'%s' must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		field := strings.TrimPrefix(typ.Field, "commonFields.") // the embedded struct is no part of the API
+		return badRequest(field, "'%s' must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
 	return badRequest("", "cannot read the request body: %v", err)
 }
