@@ -11,7 +11,7 @@ import (
 )
 
 func TestBadRequestsGetOpenAIErrors(t *testing.T) {
-	ts := start(t, 1, server.Config{MaxBodyBytes: 4096})
+	ts := start(t, 1, server.Config{MaxBodyBytes: 4096}, nil)
 	long := strings.Repeat("Once upon a time ", 80) // BOS, 4 tokens a time, a last space: 322 > 256
 	for _, c := range []struct {
 		name, method, path, body string
@@ -74,7 +74,7 @@ func orNil(s string) any {
 }
 
 func TestTheAPIKeyIsRequiredOnV1(t *testing.T) {
-	ts := start(t, 1, server.Config{APIKey: "sesame"})
+	ts := start(t, 1, server.Config{APIKey: "sesame"}, nil)
 	for _, auth := range []string{"", "Bearer wrong", "sesame"} {
 		req, err := http.NewRequest("GET", ts.URL+"/v1/models", nil)
 		require.NoError(t, err)

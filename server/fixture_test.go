@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,6 +18,7 @@ import (
 	"github.com/metalgraph/metalgraph/internal/golden"
 	"github.com/metalgraph/metalgraph/internal/shareddata"
 	"github.com/metalgraph/metalgraph/models/mistral"
+	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/runtimes"
 	"github.com/metalgraph/metalgraph/server"
 	"github.com/metalgraph/metalgraph/tokenizer"
@@ -25,8 +27,9 @@ import (
 const modelName = "stories260K"
 
 // start serves stories260K with the given number of slots (and cfg's
-// limits) on a test server.
-func start(t testing.TB, slots int, cfg server.Config) *httptest.Server {
+// limits) on a test server. A non-nil hook runs before every step of
+// every slot (to slow, hold or break them).
+func start(t testing.TB, slots int, cfg server.Config, hook func()) *httptest.Server {
 	t.Helper()
 	m, err := mistral.Open(shareddata.Path(t, "models", "stories260K.gguf"))
 	require.NoError(t, err)
@@ -37,6 +40,9 @@ func start(t testing.TB, slots int, cfg server.Config) *httptest.Server {
 		b, err := runtimes.Open("cpu", m.File.Bytes(), runtimes.Options{Threads: 1})
 		require.NoError(t, err)
 		t.Cleanup(func() { b.Close() })
+		if hook != nil {
+			b = &hookedBackend{Backend: b, hook: hook}
+		}
 		s, err := engine.NewSession(m, b, engine.Options{Context: 256})
 		require.NoError(t, err)
 		cfg.Sessions = append(cfg.Sessions, s)
@@ -121,4 +127,42 @@ func text(evs []map[string]any) string {
 
 func choice(v map[string]any) map[string]any {
 	return v["choices"].([]any)[0].(map[string]any)
+}
+
+type hookedBackend struct {
+	engine.Backend
+	hook func()
+}
+
+func (b *hookedBackend) Compile(p *plan.Plan) (engine.Program, error) {
+	prog, err := b.Backend.Compile(p)
+	return &hookedProgram{Program: prog, hook: b.hook}, err
+}
+
+type hookedProgram struct {
+	engine.Program
+	hook func()
+}
+
+func (p *hookedProgram) Run(tokens []int32, pos0 int) ([]float32, error) {
+	p.hook()
+	return p.Program.Run(tokens, pos0)
+}
+
+// syncBuffer collects the server's log lines from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

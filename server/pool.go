@@ -12,6 +12,7 @@ import (
 type slot struct {
 	id      int
 	session *engine.Session
+	used    uint64 // when it was last handed out, on the pool's clock
 }
 
 // pool hands out slots: an idle one at once, else a place in a bounded
@@ -22,6 +23,7 @@ type pool struct {
 	waiters  []chan *slot // FIFO; each gets exactly one slot
 	maxQueue int
 	total    int
+	clock    uint64
 }
 
 var errBusy = newError(http.StatusServiceUnavailable, unavailable, "server_busy",
@@ -35,20 +37,14 @@ func newPool(sessions []*engine.Session, maxQueue int) *pool {
 	return p
 }
 
-// acquire returns a slot for a prompt: among idle slots the one whose
-// cache shares the longest prefix with ids. It waits in the queue until
-// one frees or ctx ends.
+// acquire returns a slot for a prompt, waiting in the queue until one
+// frees or ctx ends.
 func (p *pool) acquire(ctx context.Context, ids []int32) (*slot, error) {
 	p.mu.Lock()
 	if len(p.idle) > 0 && len(p.waiters) == 0 {
-		best := 0
-		for i, s := range p.idle {
-			if s.session.CachedPrefix(ids) > p.idle[best].session.CachedPrefix(ids) {
-				best = i
-			}
-		}
-		s := p.idle[best]
-		p.idle = append(p.idle[:best], p.idle[best+1:]...)
+		i := p.choose(ids)
+		s := p.idle[i]
+		p.idle = append(p.idle[:i], p.idle[i+1:]...)
 		p.mu.Unlock()
 		return s, nil
 	}
@@ -77,6 +73,28 @@ func (p *pool) acquire(ctx context.Context, ids []int32) (*slot, error) {
 	}
 }
 
+// choose picks the idle slot whose cache shares the longest prefix with
+// ids, unless that would throw away more of its cache than it reuses (a
+// new conversation sharing only BOS with a long chat): then the idle slot
+// used least recently, as llama-server does below its similarity bound.
+func (p *pool) choose(ids []int32) int {
+	best, lru := 0, 0
+	for i, s := range p.idle {
+		if s.session.CachedPrefix(ids) > p.idle[best].session.CachedPrefix(ids) {
+			best = i
+		}
+		if s.used < p.idle[lru].used {
+			lru = i
+		}
+	}
+	if 2*p.idle[best].session.CachedPrefix(ids) < p.idle[best].session.Pos() {
+		best = lru
+	}
+	p.clock++
+	p.idle[best].used = p.clock
+	return best
+}
+
 // release gives a slot to the longest waiter, or back to the idle list.
 func (p *pool) release(s *slot) {
 	p.mu.Lock()
@@ -84,6 +102,8 @@ func (p *pool) release(s *slot) {
 	if len(p.waiters) > 0 {
 		w := p.waiters[0]
 		p.waiters = p.waiters[1:]
+		p.clock++
+		s.used = p.clock
 		w <- s
 		return
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestGreedyCompletionEqualsMrunRun(t *testing.T) {
-	ts := start(t, 1, server.Config{})
+	ts := start(t, 1, server.Config{}, nil)
 	resp, v := post(t, ts, "/v1/completions", `{"model":"stories260K","prompt":"Once upon a time","max_tokens":32,"temperature":0}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text_completion", v["object"])
@@ -35,7 +35,7 @@ func TestGreedyCompletionEqualsMrunRun(t *testing.T) {
 }
 
 func TestStopStrings(t *testing.T) {
-	ts := start(t, 1, server.Config{})
+	ts := start(t, 1, server.Config{}, nil)
 	for _, stream := range []string{"false", "true"} {
 		body := `{"prompt":"Once upon a time","max_tokens":32,"temperature":0,"stop":["Lily", "park"],"stream":` + stream + `}`
 		resp, err := http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(body))
@@ -55,7 +55,7 @@ func TestStopStrings(t *testing.T) {
 }
 
 func TestChatStreamEqualsChatAndReusesTheHistory(t *testing.T) {
-	ts := start(t, 1, server.Config{})
+	ts := start(t, 1, server.Config{}, nil)
 	body := `{"model":"stories260K","messages":[{"role":"system","content":"Tell a story."},{"role":"user","content":[{"type":"text","text":"Once upon a time"}]}],"max_tokens":24,"temperature":0%s}`
 	resp, v := post(t, ts, "/v1/chat/completions", fmt.Sprintf(body, ""))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -78,7 +78,7 @@ func TestChatStreamEqualsChatAndReusesTheHistory(t *testing.T) {
 }
 
 func TestGetRoutes(t *testing.T) {
-	ts := start(t, 2, server.Config{})
+	ts := start(t, 2, server.Config{}, nil)
 	resp, err := http.Get(ts.URL + "/health")
 	require.NoError(t, err)
 	v := decodeBody(t, resp)
