@@ -41,19 +41,25 @@ type remote struct {
 	sha256 string // "" if the hub gave none
 }
 
-// Pull downloads r into c unless it is cached already, and returns its
-// path and whether it was verified against a sha256 from the hub.
-func (p Puller) Pull(ctx context.Context, c Cache, r Ref) (path string, verified bool, err error) {
+// Pulled says what Pull did.
+type Pulled struct {
+	Path       string
+	Downloaded bool // false: it was cached already
+	Verified   bool // against a sha256 from the hub
+}
+
+// Pull downloads r into c unless it is cached already.
+func (p Puller) Pull(ctx context.Context, c Cache, r Ref) (Pulled, error) {
 	dest := c.Path(r)
 	if st, err := os.Stat(dest); err == nil && st.Mode().IsRegular() {
-		return dest, false, nil
+		return Pulled{Path: dest}, nil
 	}
 	meta, err := p.metadata(ctx, r)
 	if err != nil {
-		return "", false, err
+		return Pulled{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", false, err
+		return Pulled{}, err
 	}
 	partial := dest + partialSuffix
 	retries := p.Retries
@@ -71,17 +77,17 @@ func (p Puller) Pull(ctx context.Context, c Cache, r Ref) (path string, verified
 			if errors.As(err, &uerr) {
 				uerr.URL = redact(uerr.URL)
 			}
-			return "", false, fmt.Errorf("download %s: %w (run pull again to resume)", r, err)
+			return Pulled{}, fmt.Errorf("download %s: %w (run pull again to resume)", r, err)
 		}
 	}
 	if err := verify(partial, meta); err != nil {
 		os.Remove(partial) // a wrong file must not be resumed either
-		return "", false, fmt.Errorf("download %s: %w", r, err)
+		return Pulled{}, fmt.Errorf("download %s: %w", r, err)
 	}
 	if err := os.Rename(partial, dest); err != nil {
-		return "", false, err
+		return Pulled{}, err
 	}
-	return dest, meta.sha256 != "", nil
+	return Pulled{Path: dest, Downloaded: true, Verified: meta.sha256 != ""}, nil
 }
 
 // permanentError is a failure retrying cannot fix (a 4xx answer).

@@ -1,89 +1,19 @@
 package modelcache_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/fakehub"
 	"github.com/metalgraph/metalgraph/modelcache"
 )
-
-// hub behaves like huggingface.co for LFS files: the resolve URL answers
-// 302 to a CDN with the object's sha256 (X-Linked-Etag) and size; the CDN
-// serves ranges. It can drop a connection, lie about the checksum or
-// ignore ranges.
-type hub struct {
-	files map[string][]byte // "OWNER/REPO/FILE" → content
-	// dropAfter cuts the next N CDN answers after this many bytes.
-	dropAfter int
-	drops     int
-	wrongSHA  bool
-	noRanges  bool
-
-	mu     sync.Mutex
-	ranges []string // the Range header of each CDN request
-}
-
-func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if name, ok := strings.CutPrefix(r.URL.Path, "/cdn/"); ok {
-		h.cdn(w, r, name)
-		return
-	}
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 5)
-	if len(parts) < 5 || parts[2] != "resolve" || parts[3] != "main" {
-		http.NotFound(w, r)
-		return
-	}
-	name := parts[0] + "/" + parts[1] + "/" + parts[4]
-	data, ok := h.files[name]
-	if !ok {
-		http.Error(w, "Entry not found", http.StatusNotFound)
-		return
-	}
-	sum := sha256.Sum256(data)
-	if h.wrongSHA {
-		sum[0] ^= 1
-	}
-	w.Header().Set("X-Linked-Etag", `"`+hex.EncodeToString(sum[:])+`"`)
-	w.Header().Set("X-Linked-Size", fmt.Sprint(len(data)))
-	w.Header().Set("Etag", `W/"a1b2c3"`) // the git blob's, not a sha256
-	http.Redirect(w, r, "/cdn/"+name+"?signature=secret", http.StatusFound)
-}
-
-func (h *hub) cdn(w http.ResponseWriter, r *http.Request, name string) {
-	h.mu.Lock()
-	h.ranges = append(h.ranges, r.Header.Get("Range"))
-	drop := h.drops > 0
-	if drop {
-		h.drops--
-	}
-	h.mu.Unlock()
-	if h.noRanges {
-		r.Header.Del("Range")
-	}
-	data := h.files[name]
-	if !drop {
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
-		return
-	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(data[:h.dropAfter])
-	panic(http.ErrAbortHandler) // the connection drops mid-body
-}
 
 func model(n int) []byte {
 	b := make([]byte, n)
@@ -93,7 +23,7 @@ func model(n int) []byte {
 	return b
 }
 
-func pull(t *testing.T, h *hub, dir, name string) (string, bool, error) {
+func pull(t *testing.T, h *fakehub.Hub, dir, name string) (modelcache.Pulled, error) {
 	t.Helper()
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
@@ -110,16 +40,16 @@ func pull(t *testing.T, h *hub, dir, name string) (string, bool, error) {
 
 func TestPullFollowsTheRedirectResumesADroppedConnectionAndVerifies(t *testing.T) {
 	data := model(300_000)
-	h := &hub{files: map[string][]byte{"owner/repo/sub/m.gguf": data}, dropAfter: 100_000, drops: 1}
+	h := &fakehub.Hub{Files: map[string][]byte{"owner/repo/sub/m.gguf": data}, DropAfter: 100_000, Drops: 1}
 	dir := t.TempDir()
-	path, verified, err := pull(t, h, dir, "owner/repo/sub/m.gguf")
+	res, err := pull(t, h, dir, "owner/repo/sub/m.gguf")
 	require.NoError(t, err)
-	require.True(t, verified)
-	require.Equal(t, filepath.Join(dir, "owner", "repo", "sub", "m.gguf"), path)
+	path := filepath.Join(dir, "owner", "repo", "sub", "m.gguf")
+	require.Equal(t, modelcache.Pulled{Path: path, Downloaded: true, Verified: true}, res)
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, data, got)
-	require.Equal(t, []string{"", "bytes=100000-"}, h.ranges, "the second request resumed")
+	require.Equal(t, []string{"", "bytes=100000-"}, h.Ranges(), "the second request resumed")
 	requireNoPartial(t, dir)
 
 	entries, err := modelcache.Cache{Dir: dir}.List()
@@ -130,10 +60,11 @@ func TestPullFollowsTheRedirectResumesADroppedConnectionAndVerifies(t *testing.T
 	require.Equal(t, path, found)
 
 	// Cached: no request at all.
-	h.ranges = nil
-	_, _, err = pull(t, h, dir, "owner/repo/sub/m.gguf")
+	h.ResetRanges()
+	res, err = pull(t, h, dir, "owner/repo/sub/m.gguf")
 	require.NoError(t, err)
-	require.Empty(t, h.ranges)
+	require.Equal(t, modelcache.Pulled{Path: path}, res)
+	require.Empty(t, h.Ranges())
 }
 
 func TestPullResumesAnEarlierPartialDownload(t *testing.T) {
@@ -142,11 +73,11 @@ func TestPullResumesAnEarlierPartialDownload(t *testing.T) {
 	dest := filepath.Join(dir, "o", "r", "m.gguf")
 	require.NoError(t, os.MkdirAll(filepath.Dir(dest), 0o755))
 	require.NoError(t, os.WriteFile(dest+".partial", data[:20_000], 0o644))
-	h := &hub{files: map[string][]byte{"o/r/m.gguf": data}}
-	_, verified, err := pull(t, h, dir, "o/r/m.gguf")
+	h := &fakehub.Hub{Files: map[string][]byte{"o/r/m.gguf": data}}
+	res, err := pull(t, h, dir, "o/r/m.gguf")
 	require.NoError(t, err)
-	require.True(t, verified)
-	require.Equal(t, []string{"bytes=20000-"}, h.ranges)
+	require.True(t, res.Verified)
+	require.Equal(t, []string{"bytes=20000-"}, h.Ranges())
 	got, err := os.ReadFile(dest)
 	require.NoError(t, err)
 	require.Equal(t, data, got)
@@ -158,8 +89,8 @@ func TestPullRestartsWhenTheServerIgnoresRanges(t *testing.T) {
 	dest := filepath.Join(dir, "o", "r", "m.gguf")
 	require.NoError(t, os.MkdirAll(filepath.Dir(dest), 0o755))
 	require.NoError(t, os.WriteFile(dest+".partial", data[:20_000], 0o644))
-	h := &hub{files: map[string][]byte{"o/r/m.gguf": data}, noRanges: true}
-	_, _, err := pull(t, h, dir, "o/r/m.gguf")
+	h := &fakehub.Hub{Files: map[string][]byte{"o/r/m.gguf": data}, NoRanges: true}
+	_, err := pull(t, h, dir, "o/r/m.gguf")
 	require.NoError(t, err)
 	got, err := os.ReadFile(dest)
 	require.NoError(t, err)
@@ -167,9 +98,9 @@ func TestPullRestartsWhenTheServerIgnoresRanges(t *testing.T) {
 }
 
 func TestPullDeletesAFileWithTheWrongChecksum(t *testing.T) {
-	h := &hub{files: map[string][]byte{"o/r/m.gguf": model(10_000)}, wrongSHA: true}
+	h := &fakehub.Hub{Files: map[string][]byte{"o/r/m.gguf": model(10_000)}, WrongSHA: true}
 	dir := t.TempDir()
-	_, _, err := pull(t, h, dir, "o/r/m.gguf")
+	_, err := pull(t, h, dir, "o/r/m.gguf")
 	require.ErrorIs(t, err, modelcache.ErrChecksum)
 	require.ErrorContains(t, err, "download o/r/m.gguf: checksum mismatch: the file's sha256 is ")
 	_, ok := modelcache.Cache{Dir: dir}.Lookup("o/r/m.gguf")
@@ -178,15 +109,15 @@ func TestPullDeletesAFileWithTheWrongChecksum(t *testing.T) {
 }
 
 func TestPullFailures(t *testing.T) {
-	h := &hub{files: map[string][]byte{"o/r/m.gguf": model(10_000)}, dropAfter: 10, drops: 100}
+	h := &fakehub.Hub{Files: map[string][]byte{"o/r/m.gguf": model(10_000)}, DropAfter: 10, Drops: 100}
 	dir := t.TempDir()
-	_, _, err := pull(t, h, dir, "o/r/missing.gguf")
+	_, err := pull(t, h, dir, "o/r/missing.gguf")
 	require.ErrorContains(t, err, "o/r/missing.gguf: not found on the hub (http://")
-	_, _, err = pull(t, h, dir, "o/r/m.gguf")
+	_, err = pull(t, h, dir, "o/r/m.gguf")
 	require.ErrorContains(t, err, "download o/r/m.gguf: ")
 	require.ErrorContains(t, err, "EOF (run pull again to resume)")
 	require.NotContains(t, err.Error(), "secret", "the CDN link's signature is not printed")
-	require.Len(t, h.ranges, 4, "one try and three resumes")
+	require.Len(t, h.Ranges(), 4, "one try and three resumes")
 }
 
 func TestParseRefRefusesNamesOutsideTheCache(t *testing.T) {
