@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -136,25 +137,23 @@ func (c *commonFields) params() (params, *apiError) {
 		return p, badRequest("n", "'n' must be 1 (one choice per request), got %d", *c.N)
 	}
 	for _, f := range []struct {
-		name     string
-		v        *float64
-		lo, hi   float64
-		dst      *float32
-		hasUpper bool
+		name   string
+		v      *float64
+		lo, hi float64
+		dst    *float32
 	}{
-		{"temperature", c.Temperature, 0, 2, &p.sampling.Temperature, true},
-		{"top_p", c.TopP, 0, 1, &p.sampling.TopP, true},
-		{"min_p", c.MinP, 0, 1, &p.sampling.MinP, true},
-		{"repeat_penalty", c.RepeatPenalty, 0, 0, &p.sampling.RepeatPenalty, false},
+		{"temperature", c.Temperature, 0, 2, &p.sampling.Temperature},
+		{"top_p", c.TopP, 0, 1, &p.sampling.TopP},
+		{"min_p", c.MinP, 0, 1, &p.sampling.MinP},
+		{"repeat_penalty", c.RepeatPenalty, 0, math.Inf(1), &p.sampling.RepeatPenalty},
 	} {
-		if f.v == nil {
+		switch {
+		case f.v == nil:
 			continue
-		}
-		if *f.v < f.lo || f.hasUpper && *f.v > f.hi {
-			if f.hasUpper {
-				return p, badRequest(f.name, "'%s' must be between %g and %g, got %g", f.name, f.lo, f.hi, *f.v)
-			}
+		case *f.v < f.lo && math.IsInf(f.hi, 1):
 			return p, badRequest(f.name, "'%s' must be at least %g, got %g", f.name, f.lo, *f.v)
+		case *f.v < f.lo || *f.v > f.hi:
+			return p, badRequest(f.name, "'%s' must be between %g and %g, got %g", f.name, f.lo, f.hi, *f.v)
 		}
 		*f.dst = float32(*f.v)
 	}

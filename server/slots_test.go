@@ -144,3 +144,23 @@ func TestAChatReusesItsCachedHistory(t *testing.T) {
 	first, _ := strconv.Atoi(got[0][2])
 	require.GreaterOrEqual(t, cached, first, "at least the first turn's prompt is not prefilled again")
 }
+
+func TestARequestLeavingTheQueueFreesItsPlace(t *testing.T) {
+	gate := make(chan struct{})
+	ts := start(t, 1, server.Config{MaxQueue: 1}, func() { <-gate })
+	defer close(gate)
+	go http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"x","max_tokens":2}`))
+	waitHealth(t, ts.URL, func(h map[string]any) bool { return h["slots_processing"] == 1.0 })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/completions", strings.NewReader(`{"prompt":"x"}`))
+	require.NoError(t, err)
+	failed := make(chan error)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		failed <- err
+	}()
+	waitHealth(t, ts.URL, func(h map[string]any) bool { return h["queued"] == 1.0 })
+	cancel()
+	require.ErrorIs(t, <-failed, context.Canceled)
+	waitHealth(t, ts.URL, func(h map[string]any) bool { return h["queued"] == 0.0 })
+}
