@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/metalgraph/metalgraph/chattemplate"
@@ -55,6 +56,8 @@ type Server struct {
 	context int // each slot's context in tokens
 	created int64
 	log     *log.Logger
+	// inflight counts requests being served, for Wait.
+	inflight sync.WaitGroup
 }
 
 // New checks cfg and prepares the slots.
@@ -124,6 +127,8 @@ func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 // ServeHTTP routes a request, recovering from any panic: the client gets
 // a 500 (if nothing was sent yet) and the log the stack.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
 	start := time.Now()
 	x := &exchange{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
@@ -147,6 +152,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.route(x, r)
 }
+
+// Wait returns when no request is being served: after http.Server.Close
+// has cancelled them, the sessions' backends may then be closed.
+func (s *Server) Wait() { s.inflight.Wait() }
 
 func (s *Server) route(x *exchange, r *http.Request) {
 	path := r.URL.Path

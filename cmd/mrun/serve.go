@@ -25,10 +25,6 @@ import (
 // maxParallel bounds --parallel: each slot holds a KV cache and a worker pool.
 const maxParallel = 64
 
-// drainTime is how long SIGINT/SIGTERM lets requests in flight finish
-// before their connections are closed (which stops their generation).
-const drainTime = 5 * time.Second
-
 func init() {
 	register(&command{
 		name:    "serve",
@@ -44,6 +40,7 @@ func init() {
 			timeout := fs.Duration("timeout", 10*time.Minute, "longest a request may take (0 = no limit)")
 			maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest request body in bytes (413 beyond)")
 			verbose := fs.Bool("verbose", false, "log each request's slot, cached prefix and speed")
+			drain := fs.Duration("drain", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may finish before their connections close")
 			return func(e *env, args []string) int {
 				if len(args) > 0 {
 					return e.usageError("unexpected argument %q", args[0])
@@ -60,18 +57,20 @@ func init() {
 					return e.usageError("--timeout %s must be ≥ 0", *timeout)
 				case *maxBody < 1:
 					return e.usageError("--max-body %d must be positive", *maxBody)
+				case *drain < 0:
+					return e.usageError("--drain %s must be ≥ 0", *drain)
 				}
 				if *apiKey == "" {
 					*apiKey = os.Getenv("MRUN_API_KEY")
 				}
 				cfg := server.Config{MaxQueue: *queue, APIKey: *apiKey, RequestTimeout: *timeout, MaxBodyBytes: *maxBody, Verbose: *verbose}
-				return serve(e, f, *addr, *parallel, cfg)
+				return serve(e, f, *addr, *parallel, *drain, cfg)
 			}
 		},
 	})
 }
 
-func serve(e *env, f runFlags, addr string, parallel int, cfg server.Config) int {
+func serve(e *env, f runFlags, addr string, parallel int, drainTime time.Duration, cfg server.Config) int {
 	if f.threads == 0 {
 		f.threads = max(1, runtime.NumCPU()/parallel)
 	}
@@ -117,6 +116,7 @@ func serve(e *env, f runFlags, addr string, parallel int, cfg server.Config) int
 	if err := hs.Shutdown(drain); err != nil {
 		hs.Close() // closing the connections ends their requests' generation
 	}
+	srv.Wait() // no step may run on a backend being closed
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return e.fail(err)
 	}

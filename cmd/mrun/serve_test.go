@@ -67,6 +67,27 @@ func TestServeAnswersLikeRunAndDrainsOnSIGTERM(t *testing.T) {
 	assert.Contains(t, p.stderr.String(), "shutting down")
 }
 
+// TestServeClosesStreamsPastTheDrainTime: a stream still running when the
+// drain time ends is cut, its generation stopped, and mrun exits 0.
+func TestServeClosesStreamsPastTheDrainTime(t *testing.T) {
+	p, url := startServe(t, "--drain", "1ms")
+	resp, err := http.Post(url+"/v1/completions", "application/json",
+		strings.NewReader(`{"prompt":"Once upon a time","max_tokens":2000,"temperature":1,"seed":7,"min_p":0,"top_k":0,"stream":true}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	require.True(t, sc.Scan())
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	last := ""
+	for sc.Scan() {
+		if sc.Text() != "" {
+			last = sc.Text()
+		}
+	}
+	assert.NotEqual(t, "data: [DONE]", last, "the stream was cut")
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), p.stderr.String())
+}
+
 func TestServeUsageErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
