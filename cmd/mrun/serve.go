@@ -28,7 +28,7 @@ const maxParallel = 64
 func init() {
 	register(&command{
 		name:    "serve",
-		args:    "-m FILE [--addr 127.0.0.1:8080] [--parallel N] [--ctx N] [--api-key KEY] [--queue N] [--timeout D] [--verbose]",
+		args:    "-m FILE [--addr 127.0.0.1:8080] [--parallel N] [--ctx N] [--api-key KEY] [--queue N] [--timeout D] [--max-body B] [--drain D] [--verbose]",
 		summary: "serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /health)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
