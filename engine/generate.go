@@ -68,6 +68,23 @@ func rate(n int, d time.Duration) float64 {
 // already holds a conversation it continues it: the prompt gets no BOS and
 // follows the last token the previous Generate sampled.
 func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOptions) (Stats, error) {
+	start := time.Now()
+	// Only a new conversation starts with BOS: a later prompt continues the
+	// text, as llama.cpp's interactive chat tokenises its turns.
+	fresh := s.Pos() == 0
+	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: fresh})
+	if len(ids) == 0 {
+		if fresh {
+			return Stats{}, fmt.Errorf("the prompt is empty and the model adds no BOS token")
+		}
+		return Stats{}, fmt.Errorf("the prompt is empty (a continued conversation adds no BOS token)")
+	}
+	return generate(s, tok, append(slices.Clone(s.pending), ids...), o, start)
+}
+
+// generate feeds ids at the session's position (the pending token, if
+// any, already among them) and decodes; start is when the call began.
+func generate(s *Session, tok *tokenizer.Tokenizer, ids []int32, o GenerateOptions, start time.Time) (Stats, error) {
 	if o.MaxTokens <= 0 {
 		return Stats{}, fmt.Errorf("the number of tokens to generate must be positive, got %d", o.MaxTokens)
 	}
@@ -81,18 +98,6 @@ func Generate(s *Session, tok *tokenizer.Tokenizer, prompt string, o GenerateOpt
 			return Stats{}, err
 		}
 	}
-	start := time.Now()
-	// Only a new conversation starts with BOS: a later prompt continues the
-	// text, as llama.cpp's interactive chat tokenises its turns.
-	fresh := s.Pos() == 0
-	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: fresh})
-	if len(ids) == 0 {
-		if fresh {
-			return Stats{}, fmt.Errorf("the prompt is empty and the model adds no BOS token")
-		}
-		return Stats{}, fmt.Errorf("the prompt is empty (a continued conversation adds no BOS token)")
-	}
-	ids = append(slices.Clone(s.pending), ids...)
 	st := Stats{PromptTokens: len(ids)}
 	if free := s.Config().Context - s.Pos(); len(ids) > free {
 		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d tokens (%d free); raise --ctx or shorten the prompt",

@@ -3,6 +3,9 @@
 //	mrun inspect model.gguf [--tensors] [--json]
 //	mrun tokenize -m model.gguf [--pieces] [--no-bos] [--special] "Once upon a time"
 //	mrun synth --shape mistral-7b --type q4_0 --seed 1 -o /tmp/m7b-q4_0.gguf [--force]
+//	mrun serve -m model.gguf [--parallel 4] [--api-key KEY]   (package server)
+//	mrun chat -m model.gguf                                   (one message per line)
+//	mrun pull OWNER/REPO/FILE.gguf; mrun list                 (package modelcache)
 //	mrun help [command]
 //
 // Each subcommand lives in its own file and registers itself from init

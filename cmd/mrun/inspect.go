@@ -54,11 +54,12 @@ func inspect(e *env, path string, tensors, asJSON bool) int {
 	return 0
 }
 
-// openGGUF maps a model file. The gguf package's errors already name the
-// problem and the file; its "gguf: " prefix is dropped because mrun's
-// own prefix says which command failed.
+// openGGUF maps a model file, or a cached model by name (see
+// resolveModel). The gguf package's errors already name the problem and
+// the file; its "gguf: " prefix is dropped because mrun's own prefix says
+// which command failed.
 func openGGUF(path string) (*gguf.File, error) {
-	f, err := gguf.Open(path)
+	f, err := gguf.Open(resolveModel(path))
 	if err != nil {
 		return nil, trimPrefix(err, "gguf: ")
 	}

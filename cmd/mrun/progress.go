@@ -25,10 +25,11 @@ func newProgress(w io.Writer, label string) *progress {
 	return &progress{label: label, w: w, terminal: isTerminal(w), start: time.Now(), shown: -1}
 }
 
-// isTerminal says w is a terminal (a character device), where a person
-// watches progress.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal says whether stream (an io.Reader or io.Writer) is a
+// terminal, a character device where a person watches or types, rather
+// than a pipe or a file.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -36,21 +36,26 @@ type runFlags struct {
 
 func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
 	d := sample.Defaults()
-	fs.StringVar(&f.model, "m", "", "model `FILE` (GGUF)")
+	f.declareModel(fs, "CPU threads (0 = all cores)")
 	fs.IntVar(&f.tokens, "n", defaultTokens, "number of tokens to generate")
-	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
-	fs.IntVar(&f.ctx, "ctx", 0, fmt.Sprintf("context size in tokens (0 = the model's, at most %d)", engine.DefaultContext))
-	fs.StringVar(&f.backend, "backend", "auto", "backend: "+strings.Join(runtimes.Names, ", "))
-	fs.StringVar(&f.kv, "kv", "f32", "KV cache type: f32 or f16")
 	fs.Func("temp", fmt.Sprintf("temperature; 0 = greedy (default %g)", d.Temperature), floatFlag(&f.sampling.Temperature))
 	fs.IntVar(&f.sampling.TopK, "top-k", d.TopK, "keep the K most likely tokens (0 = all)")
 	fs.Func("top-p", fmt.Sprintf("nucleus sampling threshold (default %g)", d.TopP), floatFlag(&f.sampling.TopP))
 	fs.Func("min-p", fmt.Sprintf("drop tokens below this share of the top probability (default %g)", d.MinP), floatFlag(&f.sampling.MinP))
 	fs.Func("repeat-penalty", "penalty for tokens among the last 64 (default 1 = off)", floatFlag(&f.sampling.RepeatPenalty))
 	fs.Int64Var(&f.seed, "seed", -1, "random seed (-1 = from the clock; printed with the statistics)")
-	fs.BoolVar(&f.checkTensors, "check-tensors", false, "scan every weight for NaN and infinity at load (reads the whole file), like llama.cpp's")
 	f.sampling.Temperature, f.sampling.TopP, f.sampling.MinP = d.Temperature, d.TopP, d.MinP
 	f.sampling.RepeatPenalty, f.sampling.RepeatLastN = d.RepeatPenalty, d.RepeatLastN
+}
+
+// declareModel declares the flags that open a model on a backend.
+func (f *runFlags) declareModel(fs *flag.FlagSet, threadsUsage string) {
+	fs.StringVar(&f.model, "m", "", "model `FILE` (GGUF)")
+	fs.IntVar(&f.threads, "threads", 0, threadsUsage)
+	fs.IntVar(&f.ctx, "ctx", 0, fmt.Sprintf("context size in tokens (0 = the model's, at most %d)", engine.DefaultContext))
+	fs.StringVar(&f.backend, "backend", "auto", "backend: "+strings.Join(runtimes.Names, ", "))
+	fs.StringVar(&f.kv, "kv", "f32", "KV cache type: f32 or f16")
+	fs.BoolVar(&f.checkTensors, "check-tensors", false, "scan every weight for NaN and infinity at load (reads the whole file), like llama.cpp's")
 }
 
 func floatFlag(dst *float32) func(string) error {
@@ -66,11 +71,23 @@ func floatFlag(dst *float32) func(string) error {
 
 // check validates the flags, returning a usage problem or "".
 func (f *runFlags) check() string {
+	if f.tokens <= 0 {
+		return fmt.Sprintf("-n %d: the number of tokens to generate must be positive", f.tokens)
+	}
+	if problem := f.checkModel(); problem != "" {
+		return problem
+	}
+	if err := f.sampling.Validate(); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// checkModel validates the flags declareModel declares.
+func (f *runFlags) checkModel() string {
 	switch {
 	case f.model == "":
 		return "-m FILE is required"
-	case f.tokens <= 0:
-		return fmt.Sprintf("-n %d: the number of tokens to generate must be positive", f.tokens)
 	case f.threads < 0 || f.threads > cpurt.MaxThreads():
 		return fmt.Sprintf("--threads %d: must be between 0 (all %d cores) and %d (16 per core)", f.threads, runtime.NumCPU(), cpurt.MaxThreads())
 	case f.ctx < 0:
@@ -79,9 +96,6 @@ func (f *runFlags) check() string {
 		return fmt.Sprintf("unknown backend %q (choose %s)", f.backend, strings.Join(runtimes.Names, ", "))
 	case f.kv != "f32" && f.kv != "f16":
 		return fmt.Sprintf("--kv %q: want f32 or f16", f.kv)
-	}
-	if err := f.sampling.Validate(); err != nil {
-		return err.Error()
 	}
 	return ""
 }
@@ -123,11 +137,15 @@ type session struct {
 	tok     *tokenizer.Tokenizer
 	backend engine.Backend
 	engine  *engine.Session
+	// extra are the backends of more sessions on the model (serve's slots).
+	extra []engine.Backend
 }
 
 func (s *session) Close() {
-	if s.backend != nil {
-		s.backend.Close()
+	for _, b := range append([]engine.Backend{s.backend}, s.extra...) {
+		if b != nil {
+			b.Close()
+		}
 	}
 	s.model.Close()
 }
