@@ -62,19 +62,6 @@ func DotF16(x []float32, y []uint16) float32 {
 	return float32(s)
 }
 
-// DotF16Tiny is DotF16 in the order of llamafile's tinyBLAS, which ggml
-// uses for F16 products of several tokens: one 8-lane FMA accumulator over
-// steps of 8, then a horizontal sum. len(x) must be a multiple of 8.
-func DotF16Tiny(x []float32, y []uint16) float32 {
-	if len(x)%8 != 0 {
-		panic("fvec: DotF16Tiny needs a multiple of 8 elements")
-	}
-	if len(x) == 0 {
-		return 0
-	}
-	return active.dotF16x8(x, y[:len(x)])
-}
-
 // Axpy adds a·x[i] to y[i], fused (one rounding), for i < len(x).
 func Axpy(a float32, x, y []float32) {
 	y = y[:len(x)]

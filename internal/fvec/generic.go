@@ -9,19 +9,18 @@ import (
 // goKernels are the portable bodies: the specification of each order, in
 // plain Go, that the assembly must reproduce bit for bit.
 var goKernels = kernelSet{
-	name:     "go",
-	dot:      dotGo,
-	dotF16:   dotF16Go,
-	dotF16x8: dotF16x8Go,
-	axpy:     axpyGo,
-	axpyF16:  axpyF16Go,
-	scale:    scaleGo,
-	mul:      mulGo,
-	add:      addGo,
-	sumSq:    sumSqGo,
-	max:      maxGo,
-	expSum:   expSumGo,
-	siluMul:  siluMulGo,
+	name:    "go",
+	dot:     dotGo,
+	dotF16:  dotF16Go,
+	axpy:    axpyGo,
+	axpyF16: axpyF16Go,
+	scale:   scaleGo,
+	mul:     mulGo,
+	add:     addGo,
+	sumSq:   sumSqGo,
+	max:     maxGo,
+	expSum:  expSumGo,
+	siluMul: siluMulGo,
 }
 
 // reduce32 is GGML_F32x8_REDUCE of four 8-lane accumulators, lane l of
@@ -36,8 +35,8 @@ func reduce32(acc *[32]float32) float32 {
 	return (t[0] + t[1]) + (t[2] + t[3])
 }
 
-// hsum8 is the horizontal sum of an 8-lane register as tinyBLAS and
-// ggml_vec_soft_max_f32 take it: high half plus low half, then lanes 0+2
+// hsum8 is the horizontal sum of an 8-lane register as
+// ggml_vec_soft_max_f32 takes it: high half plus low half, then lanes 0+2
 // and 1+3, then those two.
 func hsum8(v *[8]float32) float32 {
 	t := [4]float32{v[4] + v[0], v[5] + v[1], v[6] + v[2], v[7] + v[3]}
@@ -62,16 +61,6 @@ func dotF16Go(x []float32, y []uint16) float32 {
 		}
 	}
 	return reduce32(&acc)
-}
-
-func dotF16x8Go(x []float32, y []uint16) float32 {
-	var acc [8]float32
-	for i := 0; i < len(x); i += 8 {
-		for l := range acc {
-			acc[l] = quant.FMA32(x[i+l], quant.FP16ToFP32(y[i+l]), acc[l])
-		}
-	}
-	return hsum8(&acc)
 }
 
 func axpyGo(a float32, x, y []float32) {

@@ -122,23 +122,6 @@ dotf16loop:
 	VZEROUPPER
 	RET
 
-// func dotF16x8AVX2(x *float32, y *uint16, n int) float32
-TEXT ·dotF16x8AVX2(SB), NOSPLIT, $0-28
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ n+16(FP), CX
-	VXORPS Y0, Y0, Y0
-dotf16x8loop:
-	VCVTPH2PS (DI), Y4; VFMADD231PS (SI), Y4, Y0
-	ADDQ $32, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-	JNZ dotf16x8loop
-	HSUM8
-	VMOVSS X1, ret+24(FP)
-	VZEROUPPER
-	RET
-
 // func axpyAVX2(a float32, x, y *float32, n int)
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSS a+0(FP), Y15
