@@ -8,7 +8,7 @@
 //
 // On amd64 with AVX2, FMA and F16C the kernels are Go assembly; elsewhere,
 // and under the purego build tag, portable Go computes the same bits (the
-// fused multiply-adds through quant.FMA32). Kernels() names the set in use.
+// fused multiply-adds through quant.FMA32).
 //
 // The exp of ExpSum and SiLUMul is ggml_v_expf (ARM's optimized-routines
 // polynomial, at most 1.45 + 0.5 ulp from exp) on whole 8-lane blocks and a

@@ -10,25 +10,21 @@ import (
 // length noted) and the exported functions below add the tails, in the same
 // scalar code for every set.
 type kernelSet struct {
-	name     string
-	dot      func(x, y []float32) float32                // 32s
-	dotF16   func(x []float32, y []uint16) float32       // 32s
-	dotF16x8 func(x []float32, y []uint16) float32       // 8s
-	axpy     func(a float32, x, y []float32)             // 8s
-	axpyF16  func(a float32, x []uint16, y []float32)    // 8s
-	scale    func(dst, x []float32, a float32)           // 8s
-	mul      func(dst, x, y []float32)                   // 8s
-	add      func(dst, x, y []float32)                   // 8s
-	sumSq    func(x []float32) float64                   // 16s
-	max      func(x []float32) float32                   // 8s
-	expSum   func(dst, x []float32, sub float32) float64 // 8s
-	siluMul  func(dst, g, u []float32)                   // 8s
+	name    string
+	dot     func(x, y []float32) float32                // 32s
+	dotF16  func(x []float32, y []uint16) float32       // 32s
+	axpy    func(a float32, x, y []float32)             // 8s
+	axpyF16 func(a float32, x []uint16, y []float32)    // 8s
+	scale   func(dst, x []float32, a float32)           // 8s
+	mul     func(dst, x, y []float32)                   // 8s
+	add     func(dst, x, y []float32)                   // 8s
+	sumSq   func(x []float32) float64                   // 16s
+	max     func(x []float32) float32                   // 8s
+	expSum  func(dst, x []float32, sub float32) float64 // 8s
+	siluMul func(dst, g, u []float32)                   // 8s
 }
 
 var active = bestKernels()
-
-// Kernels names the kernel set in use: "avx2" or "go".
-func Kernels() string { return active.name }
 
 // Dot returns Σ x[i]·y[i] over len(x) elements in ggml_vec_dot_f32's AVX2
 // order: four 8-lane FMA accumulators over steps of 32, reduced pairwise,
