@@ -109,12 +109,7 @@ func (r rope) table(pos int, cs []float32) {
 func (r rope) apply(cs, src, dst []float32) {
 	for h := 0; h+r.headDim <= len(src); h += r.headDim {
 		x, y := src[h:h+r.headDim], dst[h:h+r.headDim]
-		for k := 0; k < r.dims; k += 2 {
-			c, s := cs[k], cs[k+1]
-			x0, x1 := x[k], x[k+1]
-			y[k] = float32(x0*c) - float32(x1*s)
-			y[k+1] = float32(x0*s) + float32(x1*c)
-		}
+		fvec.Rotate(y[:r.dims], x[:r.dims], cs)
 		copy(y[r.dims:], x[r.dims:])
 	}
 }

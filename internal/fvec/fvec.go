@@ -22,6 +22,7 @@ type kernelSet struct {
 	max     func(x []float32) float32                   // 8s
 	expSum  func(dst, x []float32, sub float32) float64 // 8s
 	siluMul func(dst, g, u []float32)                   // 8s
+	rotate  func(dst, x, cs []float32)                  // 8s
 }
 
 var active = bestKernels()
@@ -179,6 +180,22 @@ func SiLUMul(dst, g, u []float32) {
 	for i := np; i < len(dst); i++ {
 		dst[i] = g[i] / (1 + expf(-g[i])) * u[i]
 	}
+}
+
+// Rotate turns the pairs (x[2k], x[2k+1]) of x by the angles whose cosine
+// and sine are cs[2k] and cs[2k+1], into dst, as ggml's rope does: each
+// product rounded, then the difference and the sum. len(dst) is even; dst
+// may be x.
+func Rotate(dst, x, cs []float32) {
+	if len(dst)%2 != 0 {
+		panic("fvec: Rotate needs whole pairs")
+	}
+	x, cs = x[:len(dst)], cs[:len(dst)]
+	np := len(dst) &^ 7
+	if np > 0 {
+		active.rotate(dst[:np], x[:np], cs[:np])
+	}
+	rotateGo(dst[np:], x[np:], cs[np:])
 }
 
 // expf is a correctly rounded float32 exp (libm's expf, in all but rare

@@ -80,6 +80,7 @@ func outputs(n int, seed uint64) map[string][]float32 {
 	row("Mul", func(dst []float32) { Mul(dst, x, dst) })
 	row("Add", func(dst []float32) { Add(dst, dst, x) })
 	row("SiLUMul", func(dst []float32) { SiLUMul(dst, x, dst) })
+	row("Rotate", func(dst []float32) { Rotate(dst[:n&^1], x[:n&^1], y[:n&^1]) })
 	row("ExpSum", func(dst []float32) {
 		s := ExpSum(dst, x, Max(x))
 		dst = append(dst, float32(s), float32(s-float64(float32(s))))
@@ -170,4 +171,30 @@ func TestMaxIgnoresNaN(t *testing.T) {
 		require.Equal(t, float32(math.Inf(-1)), Max([]float32{nan, nan, nan, nan, nan, nan, nan, nan, nan}), set.name)
 		require.Equal(t, float32(math.Inf(-1)), Max(nil), set.name)
 	}
+}
+
+func TestRotate(t *testing.T) {
+	var x, cs, want []float32
+	for _, set := range kernelSets() {
+		x, cs, want = x[:0], cs[:0], want[:0]
+		using(t, set)
+		// Quarter turns of (1, 2) and (3, 4), eight pairs so that both the
+		// block and the tail run.
+		for k := range 9 {
+			c, s := float32(0), float32(1)
+			if k%2 == 1 {
+				c, s = -1, 0
+			}
+			x = append(x, 1, 2)
+			cs = append(cs, c, s)
+			want = append(want, c*1-s*2, s*1+c*2)
+		}
+		dst := make([]float32, len(x))
+		Rotate(dst, x, cs)
+		require.Equal(t, want, dst, set.name)
+		Rotate(x, x, cs)
+		require.Equal(t, want, x, set.name+" in place")
+	}
+	odd := make([]float32, len(cs)|1)
+	require.PanicsWithValue(t, "fvec: Rotate needs whole pairs", func() { Rotate(odd, odd, odd) })
 }

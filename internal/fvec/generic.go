@@ -21,6 +21,7 @@ var goKernels = kernelSet{
 	max:     maxGo,
 	expSum:  expSumGo,
 	siluMul: siluMulGo,
+	rotate:  rotateGo,
 }
 
 // reduce32 is GGML_F32x8_REDUCE of four 8-lane accumulators, lane l of
@@ -130,6 +131,15 @@ func expSumGo(dst, x []float32, sub float32) float64 {
 		s += float64(hsum8(&v))
 	}
 	return s
+}
+
+func rotateGo(dst, x, cs []float32) {
+	for k := 0; k < len(dst); k += 2 {
+		c, s := cs[k], cs[k+1]
+		x0, x1 := x[k], x[k+1]
+		dst[k] = float32(x0*c) - float32(x1*s)
+		dst[k+1] = float32(x0*s) + float32(x1*c)
+	}
 }
 
 func siluMulGo(dst, g, u []float32) {

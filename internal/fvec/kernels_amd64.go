@@ -41,6 +41,9 @@ func expSumAVX2(dst, x *float32, n int, sub float32) float64
 //go:noescape
 func siluMulAVX2(dst, gate, up *float32, n int)
 
+//go:noescape
+func rotateAVX2(dst, x, cs *float32, n int)
+
 var avx2Kernels = kernelSet{
 	name:    "avx2",
 	dot:     func(x, y []float32) float32 { return dotAVX2(&x[0], &y[0], len(x)) },
@@ -54,6 +57,7 @@ var avx2Kernels = kernelSet{
 	max:     func(x []float32) float32 { return maxAVX2(&x[0], len(x)) },
 	expSum:  func(dst, x []float32, sub float32) float64 { return expSumAVX2(&dst[0], &x[0], len(dst), sub) },
 	siluMul: func(dst, gate, up []float32) { siluMulAVX2(&dst[0], &gate[0], &up[0], len(dst)) },
+	rotate:  func(dst, x, cs []float32) { rotateAVX2(&dst[0], &x[0], &cs[0], len(dst)) },
 }
 
 // bestKernels picks the assembly when the CPU (and OS) support AVX2, FMA

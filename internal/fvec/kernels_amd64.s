@@ -288,3 +288,29 @@ silumulloop:
 	JNZ silumulloop
 	VZEROUPPER
 	RET
+
+// func rotateAVX2(dst, x, cs *float32, n int)
+// Four pairs a step: x·(c0,c0,c1,c1,...) and swapped x·(s0,s0,s1,s1,...),
+// subtracted in even lanes and added in odd ones by vaddsubps.
+TEXT ·rotateAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ cs+16(FP), DX
+	MOVQ n+24(FP), CX
+rotateloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VMOVSLDUP Y1, Y2
+	VMOVSHDUP Y1, Y3
+	VPERMILPS $0xb1, Y0, Y4
+	VMULPS Y2, Y0, Y0
+	VMULPS Y3, Y4, Y4
+	VADDSUBPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ rotateloop
+	VZEROUPPER
+	RET
