@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/metalgraph/metalgraph/internal/fvec"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -48,38 +49,22 @@ func (c cache) store(off int, src []float32) {
 	copy(c.f32[off:off+len(src)], src)
 }
 
-// dot is Σ q·row for the row of len(q) elements at off. Here and in axpy,
-// float32() keeps each product rounded on its own, as on amd64, where arm64
-// would fuse it with the sum into an FMA.
+// dot is Σ q·row for the row of len(q) elements at off, in the order of
+// ggml_vec_dot_f32 or ggml_vec_dot_f16.
 func (c cache) dot(off int, q []float32) float32 {
-	var s float32
 	if c.f16 != nil {
-		row := c.f16[off : off+len(q)]
-		for i, v := range q {
-			s += float32(v * quant.FP16ToFP32(row[i]))
-		}
-		return s
+		return fvec.DotF16(q, c.f16[off:off+len(q)])
 	}
-	row := c.f32[off : off+len(q)]
-	for i, v := range q {
-		s += float32(v * row[i])
-	}
-	return s
+	return fvec.Dot(q, c.f32[off:off+len(q)])
 }
 
-// axpy adds p·row to acc for the row of len(acc) elements at off.
+// axpy adds p·row to acc, fused, for the row of len(acc) elements at off.
 func (c cache) axpy(off int, p float32, acc []float32) {
 	if c.f16 != nil {
-		row := c.f16[off : off+len(acc)]
-		for i := range acc {
-			acc[i] += float32(p * quant.FP16ToFP32(row[i]))
-		}
+		fvec.AxpyF16(p, c.f16[off:off+len(acc)], acc)
 		return
 	}
-	row := c.f32[off : off+len(acc)]
-	for i := range acc {
-		acc[i] += float32(p * row[i])
-	}
+	fvec.Axpy(p, c.f32[off:off+len(acc)], acc)
 }
 
 // rope holds the rotation of one dispatch.
@@ -124,12 +109,7 @@ func (r rope) table(pos int, cs []float32) {
 func (r rope) apply(cs, src, dst []float32) {
 	for h := 0; h+r.headDim <= len(src); h += r.headDim {
 		x, y := src[h:h+r.headDim], dst[h:h+r.headDim]
-		for k := 0; k < r.dims; k += 2 {
-			c, s := cs[k], cs[k+1]
-			x0, x1 := x[k], x[k+1]
-			y[k] = float32(x0*c) - float32(x1*s)
-			y[k+1] = float32(x0*s) + float32(x1*c)
-		}
+		fvec.Rotate(y[:r.dims], x[:r.dims], cs)
 		copy(y[r.dims:], x[r.dims:])
 	}
 }
@@ -271,11 +251,22 @@ func buildRopeKVWrite(c *compiler) ([]phase, error) {
 
 // buildAttention serves attn_decode and attn_prefill: causal GQA of the
 // step's N queries over the first KVLen cache rows, query i sitting at
-// position KVLen-N+i. Like ggml's non-flash path it takes scaled scores, a
-// softmax normalised in float32 (sum in float64), then the probability-
-// weighted sum of V rows; with an F16 cache it rounds Q and the
-// probabilities to F16 first, as ggml's F16 mat-muls convert their
-// activations.
+// position KVLen-N+i. It follows ggml's non-flash path for one token, in
+// the orders of its AVX2 build: scores K·Q by vec_dot, scaled; a softmax
+// by ggml_vec_max_f32 and ggml_vec_soft_max_f32 (ggml_v_expf), normalised
+// in float32 (sum in float64); then V·P by vec_dot over the positions (ggml
+// keeps V transposed), which attend does as fused axpys of V rows into 32
+// accumulator rows, one per lane of ggml's four registers. With an F16
+// cache it rounds Q and the probabilities to F16 first, as ggml's F16
+// mat-muls convert their activations.
+//
+// Several tokens take the same order: ggml's tinyBLAS sums them
+// differently (one 8-lane register), which made no measurable difference
+// against the goldens, and one order keeps a token's values independent
+// of how the sequence is split into steps.
+//
+// A unit is one query token and a run of query heads sharing a KV head, so
+// each K and V row is read once for the whole run (GQA).
 func buildAttention(c *compiler) ([]phase, error) {
 	pr := c.d.Params.(plan.AttnParams)
 	if err := c.positive("Heads, KVHeads, HeadDim, N, Capacity", pr.Heads, pr.KVHeads, pr.HeadDim, pr.N, pr.Capacity); err != nil {
@@ -288,9 +279,8 @@ func buildAttention(c *compiler) ([]phase, error) {
 		return nil, c.errorf("negative window %d", pr.Window)
 	}
 	heads, hd, n, capacity := int(pr.Heads), int(pr.HeadDim), int(pr.N), int(pr.Capacity)
-	group, window, scale := heads/int(pr.KVHeads), int(pr.Window), pr.Scale
+	group, window := heads/int(pr.KVHeads), int(pr.Window)
 	qw, kw := heads*hd, int(pr.KVHeads)*hd
-	f16 := c.c.Cache == quant.F16
 	step, err := c.step(0)
 	if err != nil {
 		return nil, err
@@ -307,55 +297,124 @@ func buildAttention(c *compiler) ([]phase, error) {
 	if err != nil {
 		return nil, err
 	}
+	a := attnUnit{
+		hd: hd, kw: kw, run: headRun(group, n*heads, c.p.rt.Threads()),
+		span: capacity + 8, scale: pr.Scale, f16: c.c.Cache == quant.F16,
+		kc: kc, vc: vc,
+	}
+	runs := heads / a.run
 	p := c.p
 	p.limitContext(capacity)
-	p.scratchWorker(capacity + hd)
-	return []phase{{units: n * heads, grain: 1, fn: func(w, lo, hi int) {
+	p.scratchWorker(a.scratch())
+	return []phase{{units: n * runs, grain: 1, fn: func(w, lo, hi int) {
 		kvLen := int(step[2])
 		if kvLen < n || kvLen > capacity {
 			p.fail(fmt.Errorf("KV length %d: the step of %d queries needs between %d and %d", kvLen, n, n, capacity))
 			return
 		}
-		scratch := p.work(w, capacity+hd)
-		qh := scratch[capacity:]
+		scratch := p.work(w, a.scratch())
 		for u := lo; u < hi; u++ {
-			i, h := u/heads, u%heads
+			i, h0 := u/runs, (u%runs)*a.run
 			pos := kvLen - n + i
 			first := 0
 			if window > 0 {
 				first = max(0, pos-window+1)
 			}
-			src := q[i*qw+h*hd : i*qw+(h+1)*hd]
-			copy(qh, src)
-			if f16 {
-				roundF16(qh)
-			}
-			off := (h / group) * hd
-			scores := scratch[:pos+1-first]
-			best := float32(math.Inf(-1))
-			for j := range scores {
-				s := kc.dot((first+j)*kw+off, qh) * scale
-				scores[j] = s
-				best = max(best, s)
-			}
-			var sum float64
-			for j, s := range scores {
-				e := float32(math.Exp(float64(s - best)))
-				scores[j] = e
-				sum += float64(e)
-			}
-			inv := float32(1 / sum)
-			dst := out[i*qw+h*hd : i*qw+(h+1)*hd]
-			clear(dst)
-			for j, e := range scores {
-				pj := e * inv
-				if f16 {
-					pj = quant.FP16ToFP32(quant.FP32ToFP16(pj))
-				}
-				vc.axpy((first+j)*kw+off, pj, dst)
-			}
+			rows := i*qw + h0*hd
+			a.attend(q[rows:rows+a.run*hd], out[rows:rows+a.run*hd], (h0/group)*hd, first, pos, scratch)
 		}
 	}}}, nil
+}
+
+// headRun is how many query heads of a KV group one unit takes: the whole
+// group, so that K and V rows are read once for it, halved while that
+// leaves fewer than two units per worker.
+func headRun(group, units, workers int) int {
+	run := group
+	for run%2 == 0 && units/run < 2*workers {
+		run /= 2
+	}
+	return run
+}
+
+// attnUnit is what the units of one attention dispatch share.
+type attnUnit struct {
+	hd, kw, run, span int
+	scale             float32
+	f16               bool
+	kc, vc            cache
+}
+
+// attnLanes is the number of P·V accumulator rows: ggml's four 8-lane
+// registers.
+const attnLanes = 32
+
+// scratch is the worker space of one unit: Q rows, score rows of span
+// positions, and the P·V accumulators, for each head of the run.
+func (a *attnUnit) scratch() int { return a.run * (a.hd + a.span + attnLanes*a.hd) }
+
+// attend computes the run of heads whose queries are q at position pos,
+// over cache rows first..pos at element offset off within a row, into out.
+// Scores are kept from first rounded down to 8 to pos+1 rounded up, the
+// positions outside first..pos at -Inf, so that the softmax's blocks of 8
+// fall where ggml's fall in its masked row of the whole padded KV length.
+func (a *attnUnit) attend(q, out []float32, off, first, pos int, scratch []float32) {
+	hd, run := a.hd, a.run
+	qs := scratch[:run*hd]
+	scores := scratch[run*hd : run*(hd+a.span)]
+	accs := scratch[run*(hd+a.span) : a.scratch()]
+	lo8, end := first&^7, (pos+8)&^7
+	copy(qs, q)
+	if a.f16 {
+		roundF16(qs)
+	}
+	for j := first; j <= pos; j++ {
+		for h := range run {
+			scores[h*a.span+j-lo8] = a.kc.dot(j*a.kw+off, qs[h*hd:(h+1)*hd]) * a.scale
+		}
+	}
+	inf := float32(math.Inf(-1))
+	for h := range run {
+		sc := scores[h*a.span : h*a.span+end-lo8]
+		for j := lo8; j < first; j++ {
+			sc[j-lo8] = inf
+		}
+		for j := pos + 1; j < end; j++ {
+			sc[j-lo8] = inf
+		}
+		inv := float32(1 / fvec.ExpSum(sc, sc, fvec.Max(sc)))
+		fvec.Scale(sc, sc, inv)
+		if a.f16 {
+			roundF16(sc[first-lo8 : pos+1-lo8])
+		}
+	}
+	// Position j goes to accumulator row j mod 32, as its product to a lane
+	// of ggml's registers; masked positions add nothing there.
+	clear(accs)
+	for j := first; j <= pos; j++ {
+		row := (j % attnLanes) * hd
+		for h := range run {
+			acc := accs[h*attnLanes*hd+row : h*attnLanes*hd+row+hd]
+			a.vc.axpy(j*a.kw+off, scores[h*a.span+j-lo8], acc)
+		}
+	}
+	for h := range run {
+		reduceLanes(accs[h*attnLanes*hd:(h+1)*attnLanes*hd], out[h*hd:(h+1)*hd])
+	}
+}
+
+// reduceLanes adds the 32 accumulator rows of P·V (lane l of register r in
+// row 8r+l) into dst as GGML_F32x8_REDUCE does: registers 0+2 and 1+3,
+// then their sum, then the halves, then two horizontal adds.
+func reduceLanes(acc, dst []float32) {
+	hd := len(dst)
+	row := func(i int) []float32 { return acc[i*hd : (i+1)*hd] }
+	fvec.Add(acc[:16*hd], acc[:16*hd], acc[16*hd:])
+	fvec.Add(acc[:8*hd], acc[:8*hd], acc[8*hd:16*hd])
+	fvec.Add(acc[:4*hd], acc[:4*hd], acc[4*hd:8*hd])
+	fvec.Add(row(0), row(0), row(1))
+	fvec.Add(row(2), row(2), row(3))
+	fvec.Add(dst, row(0), row(2))
 }
 
 // roundF16 rounds values through half precision in place.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/metalgraph/metalgraph/internal/fvec"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -118,23 +119,21 @@ func buildRMSNorm(c *compiler) ([]phase, error) {
 	return []phase{{units: n, grain: 1, fn: func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, dst := x[i*dim:(i+1)*dim], out[i*dim:(i+1)*dim]
-			var sum float64
-			for _, v := range row {
-				sum += float64(v * v)
-			}
-			mean := float32(sum / float64(dim))
+			mean := float32(fvec.SumSq(row) / float64(dim))
 			scale := 1 / float32(math.Sqrt(float64(mean+eps)))
-			for j, v := range row {
-				dst[j] = v * scale * wt[j]
-			}
+			fvec.Scale(dst, row, scale)
+			fvec.Mul(dst, dst, wt)
 		}
 	}}}, nil
 }
 
-// silu is ggml's x/(1+e^-x) in float32.
+// silu is ggml's scalar x/(1+e^-x) in float32, for values computed one at
+// a time (the gate_up mat-vec form).
 func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
 
-// elementwise builds out[i] = f(a[i], b[i]); out may alias a or b.
+// elementwise builds out[i] = f(a[i], b[i]); out may alias a or b. Chunks
+// start at multiples of 8 so that f's blocks of 8 fall where ggml's do
+// (from the start of each row, for rows of a multiple of 8).
 func elementwise(c *compiler, f func(a, b []float32, out []float32)) ([]phase, error) {
 	pr := c.d.Params.(plan.EltParams)
 	if err := c.positive("Count", pr.Count); err != nil {
@@ -153,23 +152,18 @@ func elementwise(c *compiler, f func(a, b []float32, out []float32)) ([]phase, e
 	if err != nil {
 		return nil, err
 	}
-	return []phase{{units: n, grain: eltGrain, fn: func(_, lo, hi int) {
+	return []phase{{units: (n + 7) / 8, grain: eltGrain / 8, fn: func(_, lo, hi int) {
+		lo, hi = 8*lo, min(8*hi, n)
 		f(a[lo:hi], b[lo:hi], out[lo:hi])
 	}}}, nil
 }
 
+// buildSwiGLU is ggml's silu (ggml_v_silu, x/(1+e^-x) with its vector exp)
+// followed by its mul, in float32.
 func buildSwiGLU(c *compiler) ([]phase, error) {
-	return elementwise(c, func(g, u, out []float32) {
-		for i := range out {
-			out[i] = silu(g[i]) * u[i]
-		}
-	})
+	return elementwise(c, func(g, u, out []float32) { fvec.SiLUMul(out, g, u) })
 }
 
 func buildAdd(c *compiler) ([]phase, error) {
-	return elementwise(c, func(a, b, out []float32) {
-		for i := range out {
-			out[i] = a[i] + b[i]
-		}
-	})
+	return elementwise(c, func(a, b, out []float32) { fvec.Add(out, a, b) })
 }

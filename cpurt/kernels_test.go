@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/fvec"
 	"github.com/metalgraph/metalgraph/ops"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
@@ -257,7 +258,15 @@ func poisonCache(t testing.TB, p *Program, b plan.Binding, ct quant.Type, from i
 	}
 }
 
-// checkElementwise runs the op out of place and in place (out over a).
+// siluULPs bounds swiglu against the reference's exp: ggml_v_expf's 1.96
+// ulp (package fvec), damped by the division, plus the roundings of 1+e,
+// the division and the product. An ulp is at most 2^-23 of a value.
+const siluULPs = 4
+
+// checkElementwise runs the op out of place and in place (out over a):
+// add exactly as the reference, swiglu exactly as fvec.SiLUMul over the
+// whole row (so the split into chunks keeps ggml's blocks of 8) and within
+// siluULPs of the reference.
 func checkElementwise(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 	const count = 3*eltGrain + 17
 	var op ops.Op = ops.AddOp{}
@@ -265,7 +274,18 @@ func checkElementwise(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 		op = ops.SwiGLUOp{}
 	}
 	a, x := randn(r, count, 3), randn(r, count, 3)
-	want := eval(t, op, 0, tensor(a, count), tensor(x, count))[0]
+	want := eval(t, op, 0, tensor(a, count), tensor(x, count))[0].F
+	var worst float64
+	if c.Name == "swiglu" {
+		ref := want
+		want = make([]float32, count)
+		fvec.SiLUMul(want, a, x)
+		for i, w := range ref {
+			e := math.Abs(float64(want[i]-w)) / math.Max(math.Abs(float64(w)), 1e-30)
+			require.LessOrEqualf(t, e, siluULPs*0x1p-23, "silu(%g)·%g", a[i], x[i])
+			worst = max(worst, e)
+		}
+	}
 	for _, inPlace := range []bool{false, true} {
 		b := &planBuilder{n: 1}
 		ab, xb := b.act("a", count), b.act("b", count)
@@ -277,9 +297,9 @@ func checkElementwise(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 		copy(floats(t, p, ab), a)
 		copy(floats(t, p, xb), x)
 		run(t, p, []int32{0}, 0)
-		require.Equal(t, want.F, floats(t, p, out), "in place %v: same float32 formula as the reference", inPlace)
+		require.Equal(t, want, floats(t, p, out), "in place %v", inPlace)
 	}
-	return 0
+	return worst
 }
 
 // checkMat runs a mat-vec contract and checks every output twice: exactly

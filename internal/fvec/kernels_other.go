@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package fvec
+
+// bestKernels: no assembly for this architecture (or a purego build).
+func bestKernels() kernelSet { return goKernels }
