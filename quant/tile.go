@@ -47,6 +47,17 @@ func PackQ4_0Tile(dst, w []byte, n int) {
 		panic(fmt.Sprintf("quant: tile of %d Q4_0 rows of %d elements: got %d weight and %d tile bytes, want %d and %d",
 			TileRows, n, len(w), len(dst), TileRows*rb, TileBytes(n)))
 	}
+	if nb > 0 {
+		tilePacker(dst, w, nb)
+	}
+}
+
+// tilePacker is the fastest packer this machine runs; every one gives
+// packQ4_0TileGo's bytes.
+var tilePacker = packQ4_0TileGo
+
+func packQ4_0TileGo(dst, w []byte, nb int) {
+	rb := len(w) / TileRows
 	for b := range nb {
 		out := dst[b*tileBlockBytes : (b+1)*tileBlockBytes]
 		for r := range TileRows {

@@ -9,9 +9,16 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func tileAVX2(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
 
+// packQ4_0TileAVX2 is packQ4_0TileGo for nb ≥ 1 blocks of rows stride
+// bytes apart.
+//
+//go:noescape
+func packQ4_0TileAVX2(dst, w *byte, stride, nb int)
+
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
 		tileKernel = tileAVX2Checked
+		tilePacker = func(dst, w []byte, nb int) { packQ4_0TileAVX2(&dst[0], &w[0], len(w)/TileRows, nb) }
 	}
 }
 

@@ -89,3 +89,91 @@ loop:
 	VMOVUPS Y3, 96(CX)
 	VZEROUPPER
 	RET
+
+// ROW unpacks the 16 quant bytes of the Q4_0 block at addr into y: low
+// nibbles (elements 0-15) in the low half, high nibbles in the high half,
+// so dword g of y holds elements 4g..4g+3. Needs the nibble mask in Y15.
+#define ROW(addr, y) \
+	VMOVDQU addr, X8; VPSRLW $4, X8, X9; VINSERTI128 $1, X9, Y8, Y8; VPAND Y15, Y8, y
+
+// SCALE16 inserts the F16 scale at addr as word i of X10.
+#define SCALE16(addr, i) MOVWLZX addr, AX; VPINSRW $i, AX, X10, X10
+
+// func packQ4_0TileAVX2(dst, w *byte, stride, nb int)
+TEXT ·packQ4_0TileAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(BX*4), R8
+	LEAQ (SI)(BX*2), R9
+	ADDQ BX, R9
+	LEAQ (R8)(BX*2), R10
+	ADDQ BX, R10
+
+block:
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	ROW(2(SI), Y0)
+	ROW(2(SI)(BX*1), Y1)
+	ROW(2(SI)(BX*2), Y2)
+	ROW(2(R9), Y3)
+	ROW(2(R8), Y4)
+	ROW(2(R8)(BX*1), Y5)
+	ROW(2(R8)(BX*2), Y6)
+	ROW(2(R10), Y7)
+	// Transpose the 8×8 dwords: group g of row r goes to dword r of
+	// output group g.
+	VPUNPCKLDQ Y1, Y0, Y8
+	VPUNPCKHDQ Y1, Y0, Y9
+	VPUNPCKLDQ Y3, Y2, Y10
+	VPUNPCKHDQ Y3, Y2, Y11
+	VPUNPCKLDQ Y5, Y4, Y12
+	VPUNPCKHDQ Y5, Y4, Y13
+	VPUNPCKLDQ Y7, Y6, Y14
+	VPUNPCKHDQ Y7, Y6, Y15
+	VPUNPCKLQDQ Y10, Y8, Y0
+	VPUNPCKHQDQ Y10, Y8, Y1
+	VPUNPCKLQDQ Y11, Y9, Y2
+	VPUNPCKHQDQ Y11, Y9, Y3
+	VPUNPCKLQDQ Y14, Y12, Y4
+	VPUNPCKHQDQ Y14, Y12, Y5
+	VPUNPCKLQDQ Y15, Y13, Y6
+	VPUNPCKHQDQ Y15, Y13, Y7
+	VPERM2I128 $0x20, Y4, Y0, Y8
+	VPERM2I128 $0x20, Y5, Y1, Y9
+	VPERM2I128 $0x20, Y6, Y2, Y10
+	VPERM2I128 $0x20, Y7, Y3, Y11
+	VPERM2I128 $0x31, Y4, Y0, Y12
+	VPERM2I128 $0x31, Y5, Y1, Y13
+	VPERM2I128 $0x31, Y6, Y2, Y14
+	VPERM2I128 $0x31, Y7, Y3, Y15
+	VMOVDQU Y8, 0(DI)
+	VMOVDQU Y9, 32(DI)
+	VMOVDQU Y10, 64(DI)
+	VMOVDQU Y11, 96(DI)
+	VMOVDQU Y12, 128(DI)
+	VMOVDQU Y13, 160(DI)
+	VMOVDQU Y14, 192(DI)
+	VMOVDQU Y15, 224(DI)
+	// The rows' scales as float32.
+	SCALE16((SI), 0)
+	SCALE16((SI)(BX*1), 1)
+	SCALE16((SI)(BX*2), 2)
+	SCALE16((R9), 3)
+	SCALE16((R8), 4)
+	SCALE16((R8)(BX*1), 5)
+	SCALE16((R8)(BX*2), 6)
+	SCALE16((R10), 7)
+	VCVTPH2PS X10, Y10
+	VMOVUPS Y10, 256(DI)
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R9
+	ADDQ $18, R10
+	ADDQ $288, DI
+	DECQ CX
+	JNZ block
+	VZEROUPPER
+	RET

@@ -161,3 +161,14 @@ func BenchmarkTileQ4_0(b *testing.B) {
 		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 	})
 }
+
+func TestTilePackersAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, n := range []int{32, 96, 4096} {
+		w := randomBlocks(rng, Q4_0, TileRows*n/32)
+		want, got := make([]byte, TileBytes(n)), make([]byte, TileBytes(n))
+		packQ4_0TileGo(want, w, n/32)
+		tilePacker(got, w, n/32)
+		require.Equal(t, want, got, "n=%d", n)
+	}
+}
