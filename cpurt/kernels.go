@@ -127,10 +127,6 @@ func buildRMSNorm(c *compiler) ([]phase, error) {
 	}}}, nil
 }
 
-// silu is ggml's scalar x/(1+e^-x) in float32, for values computed one at
-// a time (the gate_up mat-vec form).
-func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
-
 // elementwise builds out[i] = f(a[i], b[i]); out may alias a or b. Chunks
 // start at multiples of 8 so that f's blocks of 8 fall where ggml's do
 // (from the start of each row, for rows of a multiple of 8).

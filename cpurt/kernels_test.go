@@ -397,7 +397,7 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 				case "acc":
 					exact = dot(wdata[0], row) + res[i*rows+row]
 				case "gate_up":
-					exact = ops.Silu(dot(wdata[0], row)) * dot(wdata[1], row)
+					exact = vectorSiLUMul(dot(wdata[0], row), dot(wdata[1], row)) // rows % 8 == 0: ggml's vector silu
 				}
 				require.Equal(t, exact, got[i*want[o].Shape[1]+row], "output %d token %d row %d", o, i, row)
 			}
@@ -444,4 +444,13 @@ func tileDot(w []byte, row int, act []byte, cols int) float32 {
 	var dst [4][quant.TileRows]float32
 	quant.DotQ4_0Tile(&dst, tile, &[4][]byte{act, act, act, act}, &[4][]byte{sums, sums, sums, sums}, cols)
 	return dst[0][row-g]
+}
+
+// vectorSiLUMul is silu(g)·u by ggml's vector silu (fvec.SiLUMul over a
+// whole block of 8), as a row of gate values whose length is a multiple
+// of 8 gets it.
+func vectorSiLUMul(g, u float32) float32 {
+	gs, us := [8]float32{g}, [8]float32{u}
+	fvec.SiLUMul(gs[:], gs[:], us[:])
+	return gs[0]
 }

@@ -3,6 +3,8 @@ package cpurt
 import (
 	"strings"
 
+	"github.com/metalgraph/metalgraph/internal/fvec"
+
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -296,14 +298,30 @@ func (k *matKernel) rowSpan(w, lo, hi, i int) {
 		case formGateUp:
 			u := tmp[span : span+n]
 			k.rowsDot[1](u, k.w[1][r0*rb:r1*rb], a, x)
-			for j, v := range g {
-				out[j] = silu(v) * u[j]
-			}
+			fvec.SiLUMul(out, g, u) // r0 is a multiple of 8: ggml's blocks
+
 		default:
 			copy(out, g)
 		}
 		lo += n
 	}
+}
+
+// siluMulAt sets g[j] = silu(g[j])·u[j] for values that all sit at index
+// r of gate rows of length rows, as fvec.SiLUMul computes a whole row:
+// with ggml's vector silu, or its scalar one in the row's last partial
+// block of 8. g and u have room for a multiple of 8 values (span).
+func siluMulAt(r, rows int, g, u []float32) {
+	if r >= rows&^7 {
+		for j := range g {
+			fvec.SiLUMul(g[j:j+1], g[j:j+1], u[j:j+1])
+		}
+		return
+	}
+	n := (len(g) + 7) &^ 7
+	clear(g[len(g):n])
+	clear(u[len(u):n])
+	fvec.SiLUMul(g[:n], g[:n], u[:n])
 }
 
 // tokenSpan computes output unit r for tokens [i0, i1) (at most span),
@@ -325,8 +343,9 @@ func (k *matKernel) tokenSpan(w, r, i0, i1 int) {
 	case formGateUp:
 		u := tmp[span : span+len(g)]
 		k.tokensDot[1](u, k.w[1][r*rb:(r+1)*rb], a, x)
+		siluMulAt(r, rows, g, u)
 		for j, v := range g {
-			out[(i0+j)*rows+r] = silu(v) * u[j]
+			out[(i0+j)*rows+r] = v
 		}
 	default:
 		for j, v := range g {

@@ -1,6 +1,9 @@
 package cpurt
 
-import "github.com/metalgraph/metalgraph/quant"
+import (
+	"github.com/metalgraph/metalgraph/internal/fvec"
+	"github.com/metalgraph/metalgraph/quant"
+)
 
 // The tiled mat-mat of Q4_0 weights runs on quant's tile kernel: each
 // worker packs eight weight rows at a time (a few kilobytes, once for all
@@ -89,9 +92,7 @@ func (k *matKernel) tiled(w, lo, hi int) {
 						out[o+j] = v + k.res[o+j]
 					}
 				case formGateUp:
-					for j, v := range g[t] {
-						out[o+j] = silu(v) * u[t][j]
-					}
+					fvec.SiLUMul(out[o:o+rows], g[t][:], u[t][:])
 				default:
 					copy(out[o:o+rows], g[t][:])
 				}
