@@ -2,6 +2,7 @@ package cpurt
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -75,5 +76,36 @@ func TestRunDoesNotAllocate(t *testing.T) {
 			}
 		})
 		require.Zerof(t, allocs, "N=%d", n)
+	}
+}
+
+// TestRunLastIsRunsLastRow: RunLast, which computes the output projection
+// for the last token alone, returns the bits of Run's last row, for steps
+// of the mat-vec, multi-token and tiled kinds.
+func TestRunLastIsRunsLastRow(t *testing.T) {
+	for _, file := range []string{"derived/synth-d256-gqa-Q4_0.gguf", "stories260K.gguf"} {
+		md := openModel(t, file, quant.F32, 2)
+		for _, n := range []int{1, 5, 12} {
+			tokens := make([]int32, n)
+			for i := range tokens {
+				tokens[i] = int32(1 + 37*i%200)
+			}
+			p := md.program(t, n)
+			md.rt.ResetKV()
+			all, err := p.Run(tokens, 0)
+			require.NoError(t, err)
+			want := append([]float32(nil), all[(n-1)*md.cfg.Vocab:]...)
+			md.rt.ResetKV()
+			nan := float32(math.NaN())
+			for i := range p.logits {
+				p.logits[i] = nan
+			}
+			last, err := p.RunLast(tokens, 0)
+			require.NoError(t, err)
+			require.Equal(t, want, last, "%s, %d tokens", file, n)
+			for i, v := range p.logits[:(n-1)*md.cfg.Vocab] {
+				require.True(t, v != v, "%s, %d tokens: logit %d of an earlier token was computed", file, n, i)
+			}
+		}
 	}
 }

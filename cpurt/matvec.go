@@ -52,6 +52,16 @@ type matKernel struct {
 	// and of one row with consecutive activation rows.
 	rowsDot, tokensDot [3]multiDot
 	tileState          []tileState // per worker, for the tiled mat-mat (tiles.go)
+	logits             bool        // the output is the plan's logits (see Program.RunLast)
+}
+
+// first is the first token whose outputs a step needs: the last one when
+// the output is the logits and the caller asked for the last row alone.
+func (k *matKernel) first() int {
+	if k.logits && k.p.lastOnly {
+		return k.n - 1
+	}
+	return 0
 }
 
 // multiDot sets each dst[j] to one dot product of a weight row with an
@@ -109,6 +119,7 @@ func buildMat(c *compiler) ([]phase, error) {
 			return nil, err
 		}
 	}
+	k.logits = c.d.Bindings[nOut].Buffer == plan.Logits
 	for i := 0; nOut+i < len(c.d.Bindings); i++ {
 		if k.out[i], err = c.f32(nOut+i, k.n*k.rows[i]); err != nil {
 			return nil, err
@@ -355,14 +366,14 @@ func (k *matKernel) tokenSpan(w, r, i0, i1 int) {
 }
 
 func (k *matKernel) matvec(w, lo, hi int) {
-	for i := 0; i < k.n; i++ {
+	for i := k.first(); i < k.n; i++ {
 		k.rowSpan(w, lo, hi, i)
 	}
 }
 
 func (k *matKernel) mtmatvec(w, lo, hi int) {
 	for r := lo; r < hi; r++ {
-		for i0 := 0; i0 < k.n; i0 += span {
+		for i0 := k.first(); i0 < k.n; i0 += span {
 			k.tokenSpan(w, r, i0, min(i0+span, k.n))
 		}
 	}
@@ -371,7 +382,7 @@ func (k *matKernel) mtmatvec(w, lo, hi int) {
 func (k *matKernel) matmul(w, lo, hi int) {
 	for r0 := lo; r0 < hi; r0 += tileRows {
 		r1 := min(r0+tileRows, hi)
-		for i0 := 0; i0 < k.n; i0 += tileTokens {
+		for i0 := k.first(); i0 < k.n; i0 += tileTokens {
 			i1 := min(i0+tileTokens, k.n)
 			for r := r0; r < r1; r++ {
 				k.tokenSpan(w, r, i0, i1)

@@ -55,6 +55,10 @@ type Program struct {
 	needWork int
 	needByte int
 
+	// lastOnly is set during RunLast: the kernel that writes the logits
+	// computes the last token's row alone.
+	lastOnly bool
+
 	mu  sync.Mutex
 	err error // reported by a kernel during the current dispatch
 }
@@ -154,6 +158,22 @@ func (p *Program) N() int { return p.n }
 // vocabulary size. The slice belongs to the program and is overwritten by
 // its next Run.
 func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
+	return p.run(tokens, pos0, false)
+}
+
+// RunLast is Run for a caller that needs the last token's logits alone, as
+// a prefill does: the output projection, the largest mat-vec of a small
+// model and a few percent of a 7B's prefill, runs for that token only. It
+// returns that one row.
+func (p *Program) RunLast(tokens []int32, pos0 int) ([]float32, error) {
+	logits, err := p.run(tokens, pos0, true)
+	if err != nil {
+		return nil, err
+	}
+	return logits[(p.n-1)*p.vocab:], nil
+}
+
+func (p *Program) run(tokens []int32, pos0 int, lastOnly bool) ([]float32, error) {
 	if len(tokens) != p.n {
 		return nil, fmt.Errorf("cpurt: program %s takes steps of %d tokens, got %d", p.name, p.n, len(tokens))
 	}
@@ -180,6 +200,7 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	}
 	// The caller is worker 0: its faults must become errors too.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	p.lastOnly = lastOnly
 	p.step[0], p.step[1], p.step[2] = int32(pos0), int32(p.n), int32(pos0+p.n)
 	copy(p.tokens, tokens)
 	for i := range p.kernels {

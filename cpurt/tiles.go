@@ -72,7 +72,7 @@ func (k *matKernel) tiled(w, lo, hi int) {
 		if k.form == formGateUp {
 			quant.PackQ4_0Tile(scratch[tb:], k.w[1][r0*rb:(r0+rows)*rb], k.cols)
 		}
-		for i0 := 0; i0 < k.n; i0 += 4 {
+		for i0 := k.first(); i0 < k.n; i0 += 4 {
 			tokens := min(4, k.n-i0)
 			for t := range 4 {
 				i := i0 + min(t, tokens-1) // a short group repeats its last token

@@ -21,3 +21,10 @@ type Program interface {
 	// is valid until the next Run of the same program.
 	Run(tokens []int32, pos0 int) ([]float32, error)
 }
+
+// LastRunner is a Program that can compute the last token's logits alone,
+// sparing a prefill the output projection of every other token. RunLast
+// returns that one row, valid until the program's next run.
+type LastRunner interface {
+	RunLast(tokens []int32, pos0 int) ([]float32, error)
+}

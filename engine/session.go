@@ -160,6 +160,12 @@ func (e *ErrContextFull) Error() string {
 // It returns the logits of every token of the step; those of the last are
 // checked to be finite. A step that fails leaves the session as it was.
 func (s *Session) Step(tokens []int32) ([]float32, error) {
+	return s.step(tokens, false)
+}
+
+// step is Step; with lastOnly it returns the last token's logits alone,
+// computed alone where the program can (LastRunner).
+func (s *Session) step(tokens []int32, lastOnly bool) ([]float32, error) {
 	n, pos := len(tokens), s.Pos()
 	if n == 0 {
 		return nil, errors.New("empty step: no tokens to run")
@@ -171,11 +177,16 @@ func (s *Session) Step(tokens []int32) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	logits, err := prog.Run(tokens, pos)
+	var logits []float32
+	if lr, ok := prog.(LastRunner); ok && lastOnly {
+		logits, err = lr.RunLast(tokens, pos)
+	} else if logits, err = prog.Run(tokens, pos); err == nil && lastOnly {
+		logits = logits[(n-1)*s.cfg.Vocab:]
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFinite(logits[(n-1)*s.cfg.Vocab:n*s.cfg.Vocab], pos+n-1); err != nil {
+	if err := checkFinite(logits[len(logits)-s.cfg.Vocab:], pos+n-1); err != nil {
 		return nil, err
 	}
 	s.tokens = append(s.tokens, tokens...)
@@ -216,12 +227,12 @@ func (s *Session) Prefill(tokens []int32) ([]float32, error) {
 	var logits []float32
 	for rest := tokens; len(rest) > 0; {
 		n := min(len(rest), s.opts.PrefillChunk)
-		out, err := s.Step(rest[:n])
+		out, err := s.step(rest[:n], true)
 		if err != nil {
 			s.tokens, s.pending = s.tokens[:start], pending
 			return nil, err
 		}
-		logits = out[(n-1)*s.cfg.Vocab:]
+		logits = out
 		rest = rest[n:]
 	}
 	return logits, nil
