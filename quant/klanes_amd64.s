@@ -168,7 +168,10 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	MOVL $0x03030303, AX; VMOVD AX, X4; VPBROADCASTD X4, Y4; \
 	MOVL $0x20202020, AX; VMOVD AX, X5; VPBROADCASTD X5, Y5
 
-// ROWS4_SETUP: SI, R8, R9, R10 point at four rows stride BX apart.
+// ROWS4_SETUP: SI, R8, R9, R10 point at four rows stride BX apart. The
+// four-row kernels also prefetch the next four rows, one block of each per
+// block of theirs (R11 or R15), as in lanes_amd64.s: four short streams
+// defeat the hardware prefetcher.
 #define ROWS4_SETUP \
 	MOVQ w+8(FP), SI; MOVQ stride+16(FP), BX; MOVQ a+24(FP), DI; MOVQ nb+32(FP), CX; \
 	LEAQ (SI)(BX*1), R8; LEAQ (SI)(BX*2), R9; LEAQ (R8)(BX*2), R10
@@ -221,7 +224,19 @@ TEXT ·dotQ4_KRows4AVX2(SB), NOSPLIT, $0-40
 	NIBBLE_MASK
 	ZERO8
 
+	LEAQ (R9)(BX*2), R15 // R15 is free: these kernels touch no globals
+
 loop:
+	PREFETCHT0 0(R15)
+	PREFETCHT0 64(R15)
+	PREFETCHT0 128(R15)
+	PREFETCHT0 192(R15)
+	PREFETCHT0 256(R15)
+	PREFETCHT0 320(R15)
+	PREFETCHT0 384(R15)
+	PREFETCHT0 448(R15)
+	PREFETCHT0 512(R15)
+	ADDQ $576, R15
 	Q4K_BLOCK(SI, DI, Y0, X4)
 	Q4K_BLOCK(R8, DI, Y1, X5)
 	Q4K_BLOCK(R9, DI, Y2, X6)
@@ -262,7 +277,21 @@ TEXT ·dotQ5_KRows4AVX2(SB), NOSPLIT, $0-40
 	NIBBLE_MASK
 	ZERO8
 
+	LEAQ (R9)(BX*2), R15 // R15 is free: these kernels touch no globals
+
 loop:
+	PREFETCHT0 0(R15)
+	PREFETCHT0 64(R15)
+	PREFETCHT0 128(R15)
+	PREFETCHT0 192(R15)
+	PREFETCHT0 256(R15)
+	PREFETCHT0 320(R15)
+	PREFETCHT0 384(R15)
+	PREFETCHT0 448(R15)
+	PREFETCHT0 512(R15)
+	PREFETCHT0 576(R15)
+	PREFETCHT0 640(R15)
+	ADDQ $704, R15
 	Q5K_BLOCK(SI, DI, X4)
 	K_FINISH(0(SI), Y0)
 	Q5K_BLOCK(R8, DI, X5)
@@ -310,8 +339,6 @@ TEXT ·dotQ6_KRows4AVX2(SB), NOSPLIT, $0-40
 	LEAQ (R9)(BX*2), R11
 
 loop:
-	// The next four rows, one block of each per block of these, as in
-	// lanes_amd64.s: four short streams defeat the hardware prefetcher.
 	PREFETCHT0 0(R11)
 	PREFETCHT0 64(R11)
 	PREFETCHT0 128(R11)
