@@ -223,7 +223,6 @@ TEXT ·dotQ4_KRows4AVX2(SB), NOSPLIT, $0-40
 	ROWS4_SETUP
 	NIBBLE_MASK
 	ZERO8
-
 	LEAQ (R9)(BX*2), R15 // R15 is free: these kernels touch no globals
 
 loop:
@@ -276,7 +275,6 @@ TEXT ·dotQ5_KRows4AVX2(SB), NOSPLIT, $0-40
 	ROWS4_SETUP
 	NIBBLE_MASK
 	ZERO8
-
 	LEAQ (R9)(BX*2), R15 // R15 is free: these kernels touch no globals
 
 loop:
