@@ -70,12 +70,14 @@ func (s *Server) chatCompletions(x *exchange, r *http.Request) {
 // the model and the shared fields.
 func (s *Server) readRequest(x *exchange, r *http.Request, req any, common *commonFields) (params, *apiError) {
 	rc := http.NewResponseController(x)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) // unsupported only by test recorders
-	e := decode(r, req)
-	_ = rc.SetReadDeadline(time.Time{})
-	if e != nil {
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) // unsupported only by test recorders
+	if e := decode(r, req); e != nil {
+		// The rest of the body may never come: keep the deadline, so that
+		// the server's drain of it after the answer cannot hang, and close.
+		x.Header().Set("Connection", "close")
 		return params{}, e
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if e := s.checkModel(common.Model); e != nil {
 		return params{}, e
 	}

@@ -31,6 +31,14 @@ const modelName = "stories260K"
 // every slot (to slow, hold or break them).
 func start(t testing.TB, slots int, cfg server.Config, hook func()) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(newServer(t, slots, cfg, hook))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newServer is start's server, unstarted.
+func newServer(t testing.TB, slots int, cfg server.Config, hook func()) *server.Server {
+	t.Helper()
 	m, err := mistral.Open(shareddata.Path(t, "models", "stories260K.gguf"))
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
@@ -53,9 +61,7 @@ func start(t testing.TB, slots int, cfg server.Config, hook func()) *httptest.Se
 	}
 	srv, err := server.New(cfg)
 	require.NoError(t, err)
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return ts
+	return srv
 }
 
 // greedy is llama.cpp's (and 'mrun run --temp 0') text for "Once upon a time".

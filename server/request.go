@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -81,7 +82,11 @@ func decode(r *http.Request, v any) *apiError {
 	var tooLarge *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var netErr net.Error
 	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return newError(http.StatusRequestTimeout, invalidRequest, "request_timeout",
+			"the request body did not arrive in time; send it at once")
 	case errors.As(err, &tooLarge):
 		return newError(http.StatusRequestEntityTooLarge, invalidRequest, "request_too_large",
 			"the request body is larger than the limit of %d bytes", tooLarge.Limit)

@@ -35,6 +35,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// RequestTimeout ends a request's generation when it passes (0: none).
 	RequestTimeout time.Duration
+	// BodyTimeout bounds reading a request body (0: DefaultBodyTimeout),
+	// so that a client trickling bytes (slowloris) cannot hold a slot of
+	// the queue; NewHTTPServer bounds the headers likewise.
+	BodyTimeout time.Duration
 	// Log gets one line per request (nil: none); Verbose adds the prompt
 	// sizes, the prefix reused and the speeds.
 	Log     *log.Logger
@@ -44,10 +48,14 @@ type Config struct {
 // DefaultMaxBody is the default limit on request bodies.
 const DefaultMaxBody = 1 << 20
 
-// bodyReadTimeout bounds reading a request body, so that a client trickling
-// bytes (slowloris) cannot hold a connection; headers are bounded by the
-// http.Server's ReadHeaderTimeout.
-const bodyReadTimeout = 30 * time.Second
+// Default limits on slow clients: a request body must arrive within
+// DefaultBodyTimeout, headers within DefaultHeaderTimeout, and an idle
+// keep-alive connection closes after DefaultIdleTimeout.
+const (
+	DefaultBodyTimeout   = 30 * time.Second
+	DefaultHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout   = 120 * time.Second
+)
 
 // Server is an http.Handler serving the OpenAI API.
 type Server struct {
@@ -69,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: a tokenizer and a chat template are required")
 	case cfg.Model == "":
 		return nil, errors.New("server: the model needs a name")
-	case cfg.MaxQueue < 0 || cfg.MaxBodyBytes < 0 || cfg.RequestTimeout < 0:
+	case cfg.MaxQueue < 0 || cfg.MaxBodyBytes < 0 || cfg.RequestTimeout < 0 || cfg.BodyTimeout < 0:
 		return nil, errors.New("server: limits must not be negative")
 	}
 	if cfg.MaxQueue == 0 {
@@ -77,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBody
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	lg := cfg.Log
 	if lg == nil {
@@ -86,14 +97,18 @@ func New(cfg Config) (*Server, error) {
 		created: time.Now().Unix(), log: lg}, nil
 }
 
-// NewHTTPServer wraps h with timeouts against slow and idle clients. It
-// sets no write timeout: a stream lasts as long as its generation.
-func NewHTTPServer(addr string, h http.Handler) *http.Server {
+// NewHTTPServer wraps h with timeouts against slow and idle clients:
+// headers must arrive within header (0: DefaultHeaderTimeout). It sets no
+// write timeout: a stream lasts as long as its generation.
+func NewHTTPServer(addr string, h http.Handler, header time.Duration) *http.Server {
+	if header <= 0 {
+		header = DefaultHeaderTimeout
+	}
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: header,
+		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
 }

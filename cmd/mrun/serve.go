@@ -99,7 +99,7 @@ func serve(e *env, f runFlags, addr string, parallel int, drainTime time.Duratio
 	}
 	fmt.Fprintf(e.stderr, "serving %q on http://%s with %d slot(s) of %d tokens, %d thread(s) each\n",
 		cfg.Model, ln.Addr(), parallel, sessions[0].Config().Context, f.threads)
-	hs := server.NewHTTPServer(addr, srv)
+	hs := server.NewHTTPServer(addr, srv, 0)
 	hs.ErrorLog = cfg.Log
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
