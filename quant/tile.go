@@ -6,46 +6,47 @@ import (
 	"math"
 )
 
-// The tile kernel is the prefill (mat-mat) form of Q4_0·Q8_0. A lane-order
-// dot (lanes.go) spends a float conversion, a multiply and an FMA on every
-// block of every (row, token) pair, which bounds a prefill by arithmetic
-// at a few times below what the integer units can do. The tile kernel
-// puts eight weight rows in the eight lanes of a register instead: a
-// block's integer sums for eight rows and one token come out of one
-// register, and one conversion and one FMA serve all eight. That needs the
-// eight rows interleaved, four elements at a time, which PackQ4_0Tile
-// does once per tile (a few kilobytes) for all the tokens of a prefill.
+// The tile kernels are a second form of Q4_0·Q8_0, for weights repacked
+// once. A lane-order dot (lanes.go) spends a float conversion, a multiply
+// and an FMA on every block of every (row, token) pair, and one-row loads
+// leave the hardware prefetcher four short streams; so a decode step is
+// bound by arithmetic on two cores and a prefill by arithmetic at a few
+// times below what the integer units can do. A tile puts eight weight rows
+// in the eight lanes of a register instead: a block's integer sums for
+// eight rows and one token come out of one register, and one conversion
+// and one FMA serve all eight, over one stream of memory. That needs the
+// eight rows interleaved four bytes at a time, which PackQ4_0Tile does in
+// the rows' own space (a tile is exactly as large as its rows), once, when
+// a runtime first uses the weights.
 //
-// Its order is that of ggml's repacked Q4_0 kernels (ggml_gemm_q4_0_8x8_q8_0,
-// which llama.cpp uses for a 7B model's prefill on AVX2): per (row, token),
-// one float32 accumulator and, block after block, acc = fma(Σ(q-8)·a,
-// d_w·d_a, acc), where the block's integer sum and the product of its two
-// scales are exact. It is not the lane order of the one-row dots, so a
-// prompt prefilled through tiles and the same prompt decoded token by
-// token differ in the last bits, as they do in llama.cpp.
+// Their order is that of ggml's repacked Q4_0 kernels (ggml_gemv_q4_0_8x8_q8_0
+// and ggml_gemm_q4_0_8x8_q8_0, which llama.cpp uses for a 7B Q4_0 model on
+// AVX2): per (row, token), one float32 accumulator and, block after block,
+// acc = fma(Σ(q-8)·a, d_w·d_a, acc), where the block's integer sum and the
+// product of its two scales are exact. It is not the lane order of the
+// one-row dots, and like ggml's it does not depend on how many tokens a
+// call computes.
 
 // TileRows is the number of weight rows in a tile.
 const TileRows = 8
 
-// tileBlockBytes is one block of a tile: eight groups of four elements of
-// each of the eight rows, unpacked to bytes 0..15 (256 bytes), then the
-// rows' scales as float32 (32 bytes).
-const tileBlockBytes = 32*TileRows + 4*TileRows
-
-// TileBytes is the size of a packed tile of rows of n elements.
-func TileBytes(n int) int { return n / 32 * tileBlockBytes }
+// tileBlockBytes is one block of a tile, the size of the eight rows' own
+// blocks: their F16 scales (16 bytes), then four chunks of 32 bytes, chunk
+// c holding bytes 4c..4c+3 of each row's quants in row order (the low
+// nibbles are elements 4c..4c+3, the high ones 16+4c..16+4c+3).
+const tileBlockBytes = TileRows * 18
 
 // TileActivationBytes is the size of the per-block sums that
 // PrepareTileActivation derives from a Q8_0 activation row of n elements.
 func TileActivationBytes(n int) int { return n / 32 * 8 }
 
 // PackQ4_0Tile packs the TileRows consecutive Q4_0 rows of n elements in w
-// into dst (TileBytes(n) bytes) for DotQ4_0Tile.
+// into dst, which has w's size, for the tile kernels.
 func PackQ4_0Tile(dst, w []byte, n int) {
 	rb, nb := n/32*18, n/32
-	if n%32 != 0 || len(w) != TileRows*rb || len(dst) != TileBytes(n) {
+	if n%32 != 0 || len(w) != TileRows*rb || len(dst) != len(w) {
 		panic(fmt.Sprintf("quant: tile of %d Q4_0 rows of %d elements: got %d weight and %d tile bytes, want %d and %d",
-			TileRows, n, len(w), len(dst), TileRows*rb, TileBytes(n)))
+			TileRows, n, len(w), len(dst), TileRows*rb, TileRows*rb))
 	}
 	if nb > 0 {
 		tilePacker(dst, w, nb)
@@ -62,22 +63,17 @@ func packQ4_0TileGo(dst, w []byte, nb int) {
 		out := dst[b*tileBlockBytes : (b+1)*tileBlockBytes]
 		for r := range TileRows {
 			blk := w[r*rb+b*18 : r*rb+b*18+18]
-			for j := range 32 {
-				q := blk[2+j%16] & 0x0f
-				if j >= 16 {
-					q = blk[2+j%16] >> 4
-				}
-				out[(j/4)*32+4*r+j%4] = q
+			copy(out[2*r:2*r+2], blk[:2])
+			for c := range 4 {
+				copy(out[16+32*c+4*r:16+32*c+4*r+4], blk[2+4*c:2+4*c+4])
 			}
-			d := FP16ToFP32(binary.LittleEndian.Uint16(blk))
-			binary.LittleEndian.PutUint32(out[256+4*r:], math.Float32bits(d))
 		}
 	}
 }
 
 // PrepareTileActivation writes, for each block of the Q8_0 activation row
 // a of n elements, 8·Σq as an int32 (the correction for Q4_0's offset of
-// 8) and the block's scale as a float32: the kernel's per-block inputs
+// 8) and the block's scale as a float32: the kernels' per-block inputs
 // besides the quants.
 func PrepareTileActivation(dst, a []byte, n int) {
 	nb := n / 32
@@ -101,9 +97,28 @@ func PrepareTileActivation(dst, a []byte, n int) {
 // row a[t] (Q8_0, n elements; sums[t] from PrepareTileActivation), for four
 // tokens: fewer tokens repeat one of them.
 func DotQ4_0Tile(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, n int) {
+	nb := checkTile(tile, a[:], sums[:], n)
+	if nb == 0 {
+		*dst = [4][TileRows]float32{}
+		return
+	}
+	tileKernels.four(dst, tile, a, sums, nb)
+}
+
+// DotQ4_0Tile1 is DotQ4_0Tile for one token, a decode step's.
+func DotQ4_0Tile1(dst *[TileRows]float32, tile, a, sums []byte, n int) {
+	nb := checkTile(tile, [][]byte{a}, [][]byte{sums}, n)
+	if nb == 0 {
+		*dst = [TileRows]float32{}
+		return
+	}
+	tileKernels.one(dst, tile, a, sums, nb)
+}
+
+func checkTile(tile []byte, a, sums [][]byte, n int) int {
 	nb := n / 32
-	if n%32 != 0 || len(tile) != TileBytes(n) {
-		panic(fmt.Sprintf("quant: tile dot of %d elements: got %d tile bytes, want %d", n, len(tile), TileBytes(n)))
+	if n%32 != 0 || len(tile) != nb*tileBlockBytes {
+		panic(fmt.Sprintf("quant: tile dot of %d elements: got %d tile bytes, want %d", n, len(tile), nb*tileBlockBytes))
 	}
 	for t := range a {
 		if len(a[t]) != nb*34 || len(sums[t]) != TileActivationBytes(n) {
@@ -111,34 +126,47 @@ func DotQ4_0Tile(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, n i
 				n, t, len(a[t]), len(sums[t]), nb*34, TileActivationBytes(n)))
 		}
 	}
-	if nb == 0 {
-		*dst = [4][TileRows]float32{}
-		return
-	}
-	tileKernel(dst, tile, a, sums, nb)
+	return nb
 }
 
-// tileKernel is the fastest implementation this machine runs; every one
-// gives tileGo's bits.
-var tileKernel = tileGo
+// tileSet is one implementation of the tile kernels over nb ≥ 1 blocks.
+type tileSet struct {
+	four func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
+	one  func(dst *[TileRows]float32, tile, a, sums []byte, nb int)
+}
 
-func tileGo(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
-	for t := range a {
-		for r := range TileRows {
-			var acc float32
-			for b := range nb {
-				blk := tile[b*tileBlockBytes:]
-				qa := a[t][b*34+2 : b*34+34]
-				var isum int32
-				for j, q := range qa {
-					isum += int32(blk[(j/4)*32+4*r+j%4]) * int32(int8(q))
-				}
-				isum -= int32(binary.LittleEndian.Uint32(sums[t][8*b:]))
-				dw := math.Float32frombits(binary.LittleEndian.Uint32(blk[256+4*r:]))
-				da := math.Float32frombits(binary.LittleEndian.Uint32(sums[t][8*b+4:]))
-				acc = FMA32(float32(isum), dw*da, acc)
-			}
-			dst[t][r] = acc
+// tileKernels is the fastest set this machine runs; every one gives
+// tileGo's bits.
+var tileKernels = tileSet{
+	four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+		for t := range a {
+			tileGo(&dst[t], tile, a[t], sums[t], nb)
 		}
+	},
+	one: tileGo,
+}
+
+func tileGo(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
+	for r := range TileRows {
+		var acc float32
+		for b := range nb {
+			blk := tile[b*tileBlockBytes:]
+			qa := a[b*34+2 : b*34+34]
+			var isum int32
+			for j, q := range qa {
+				w := blk[16+32*(j%16/4)+4*r+j%4]
+				if j < 16 {
+					w &= 0x0f
+				} else {
+					w >>= 4
+				}
+				isum += int32(w) * int32(int8(q))
+			}
+			isum -= int32(binary.LittleEndian.Uint32(sums[8*b:]))
+			dw := FP16ToFP32(binary.LittleEndian.Uint16(blk[2*r:]))
+			da := math.Float32frombits(binary.LittleEndian.Uint32(sums[8*b+4:]))
+			acc = FMA32(float32(isum), dw*da, acc)
+		}
+		dst[r] = acc
 	}
 }

@@ -4,20 +4,24 @@ package quant
 
 import "golang.org/x/sys/cpu"
 
-// tileAVX2 is the tile kernel of tile_amd64.s over nb ≥ 1 blocks.
-//
+// The kernels of tile_amd64.s, over nb ≥ 1 blocks.
+
 //go:noescape
 func tileAVX2(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
 
-// packQ4_0TileAVX2 is packQ4_0TileGo for nb ≥ 1 blocks of rows stride
-// bytes apart.
+//go:noescape
+func tile1AVX2(dst *[TileRows]float32, tile, a, sums *byte, nb int)
+
+// packQ4_0TileAVX2 is packQ4_0TileGo for rows stride bytes apart.
 //
 //go:noescape
 func packQ4_0TileAVX2(dst, w *byte, stride, nb int)
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		tileKernel = tileAVX2Checked
+		tileKernels = tileSet{four: tileAVX2Checked, one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
+			tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb)
+		}}
 		tilePacker = func(dst, w []byte, nb int) { packQ4_0TileAVX2(&dst[0], &w[0], len(w)/TileRows, nb) }
 	}
 }

@@ -37,9 +37,13 @@ func sameFloat(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
-// tileKernels are the implementations to test: Go's and this machine's.
-func tileKernels() map[string]func(*[4][TileRows]float32, []byte, *[4][]byte, *[4][]byte, int) {
-	return map[string]func(*[4][TileRows]float32, []byte, *[4][]byte, *[4][]byte, int){"go": tileGo, "best": tileKernel}
+// tileSets are the implementations to test: Go's and this machine's.
+func tileSets() map[string]tileSet {
+	return map[string]tileSet{"go": {one: tileGo, four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+		for t := range a {
+			tileGo(&dst[t], tile, a[t], sums[t], nb)
+		}
+	}}, "best": tileKernels}
 }
 
 func TestTileKernelsFollowTheTileOrder(t *testing.T) {
@@ -57,7 +61,7 @@ func TestTileKernelsFollowTheTileOrder(t *testing.T) {
 					binary.LittleEndian.PutUint16(acts[i:], FP32ToFP16(float32(rng.Float64()*0.1+1e-3)))
 				}
 			}
-			tile := make([]byte, TileBytes(n))
+			tile := make([]byte, len(w))
 			PackQ4_0Tile(tile, w, n)
 			var a, sums [4][]byte
 			tokens := 1 + trial%4 // fewer than four tokens repeat the last
@@ -67,13 +71,16 @@ func TestTileKernelsFollowTheTileOrder(t *testing.T) {
 				sums[tk] = make([]byte, TileActivationBytes(n))
 				PrepareTileActivation(sums[tk], a[tk], n)
 			}
-			for name, kernel := range tileKernels() {
-				var got [4][TileRows]float32
-				kernel(&got, tile, &a, &sums, n/32)
+			for name, set := range tileSets() {
+				var four [4][TileRows]float32
+				set.four(&four, tile, &a, &sums, n/32)
 				for tk := range 4 {
+					var one [TileRows]float32
+					set.one(&one, tile, a[tk], sums[tk], n/32)
 					for r := range TileRows {
 						want := tileRef(w, r, a[tk], n)
-						require.True(t, sameFloat(want, got[tk][r]), "%s n=%d trial %d token %d row %d: %g, want %g", name, n, trial, tk, r, got[tk][r], want)
+						require.True(t, sameFloat(want, four[tk][r]), "%s four n=%d trial %d token %d row %d: %g, want %g", name, n, trial, tk, r, four[tk][r], want)
+						require.True(t, sameFloat(want, one[r]), "%s one n=%d trial %d token %d row %d: %g, want %g", name, n, trial, tk, r, one[r], want)
 					}
 				}
 			}
@@ -95,20 +102,24 @@ func TestTileDotIsTheQ4_0Dot(t *testing.T) {
 	require.NoError(t, QuantizeQ8_0Lanes(x[:n], a))
 	sums := make([]byte, TileActivationBytes(n))
 	PrepareTileActivation(sums, a, n)
-	tile := make([]byte, TileBytes(n))
+	tile := make([]byte, len(w))
 	PackQ4_0Tile(tile, w, n)
-	var got [4][TileRows]float32
-	DotQ4_0Tile(&got, tile, &[4][]byte{a, a, a, a}, &[4][]byte{sums, sums, sums, sums}, n)
+	var four [4][TileRows]float32
+	DotQ4_0Tile(&four, tile, &[4][]byte{a, a, a, a}, &[4][]byte{sums, sums, sums, sums}, n)
+	var one [TileRows]float32
+	DotQ4_0Tile1(&one, tile, a, sums, n)
 	for r := range TileRows {
 		want := DotQ4_0Q8_0(w[r*n/32*18:(r+1)*n/32*18], a, n)
-		assert.InDelta(t, want, got[0][r], 1e-4*math.Abs(float64(want))+1e-3, "row %d", r)
-		assert.Equal(t, got[0][r], got[3][r], "row %d: every token slot computes the same", r)
+		assert.InDelta(t, want, four[0][r], 1e-4*math.Abs(float64(want))+1e-3, "row %d", r)
+		assert.Equal(t, four[0][r], four[3][r], "row %d: every token slot computes the same", r)
+		assert.Equal(t, four[0][r], one[r], "row %d: one token or four, the same bits", r)
 	}
 }
 
 func TestTileRefusesWrongSizes(t *testing.T) {
 	const n = 64
-	tile, w := make([]byte, TileBytes(n)), make([]byte, TileRows*n/32*18)
+	w := make([]byte, TileRows*n/32*18)
+	tile := make([]byte, len(w))
 	assert.Panics(t, func() { PackQ4_0Tile(tile, w[1:], n) })
 	assert.Panics(t, func() { PackQ4_0Tile(tile[1:], w, n) })
 	assert.Panics(t, func() { PackQ4_0Tile(tile, w, n+16) })
@@ -117,21 +128,34 @@ func TestTileRefusesWrongSizes(t *testing.T) {
 	var dst [4][TileRows]float32
 	assert.Panics(t, func() { DotQ4_0Tile(&dst, tile, &[4][]byte{a, a, a, a[1:]}, &[4][]byte{sums, sums, sums, sums}, n) })
 	assert.Panics(t, func() { DotQ4_0Tile(&dst, tile[:10], &[4][]byte{a, a, a, a}, &[4][]byte{sums, sums, sums, sums}, n) })
+	var one [TileRows]float32
+	assert.Panics(t, func() { DotQ4_0Tile1(&one, tile, a, sums[1:], n) })
 }
 
-// BenchmarkTileQ4_0 times four tokens through a 4096×4096 Q4_0 matrix
-// packed in tiles, as a prefill's mat-mat does (packing excluded, as it
-// is shared by every token of a prefill); bytes are weight bytes, so
-// GB/s ÷ 4 compares with one token's mat-vec. Tokens4 is the same work
-// through the lane-order four-token dot.
+func TestTilePackersAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, n := range []int{32, 96, 4096} {
+		w := randomBlocks(rng, Q4_0, TileRows*n/32)
+		want, got := make([]byte, len(w)), make([]byte, len(w))
+		packQ4_0TileGo(want, w, n/32)
+		tilePacker(got, w, n/32)
+		require.Equal(t, want, got, "n=%d", n)
+	}
+}
+
+// BenchmarkTileQ4_0 times a 4096×4096 Q4_0 matrix packed in tiles (packing
+// excluded: it is done once per weight): one token, as decoding does, and
+// four (bytes are weight bytes either way). Rows is the same one token
+// through the lane-order four-row dot, Tokens4 four tokens through the
+// lane-order four-token dot.
 func BenchmarkTileQ4_0(b *testing.B) {
 	const rows = benchN
 	w, a := benchWeights(Q4_0, rows), benchActivations(b, 4)
 	wb, ab := len(w)/rows, len(a)/4
-	tiles := make([]byte, rows/TileRows*TileBytes(benchN))
-	tb := TileBytes(benchN)
+	tiles := make([]byte, len(w))
+	tb := TileRows * wb
 	for g := range rows / TileRows {
-		PackQ4_0Tile(tiles[g*tb:(g+1)*tb], w[g*TileRows*wb:(g+1)*TileRows*wb], benchN)
+		PackQ4_0Tile(tiles[g*tb:(g+1)*tb], w[g*tb:(g+1)*tb], benchN)
 	}
 	var acts, sums [4][]byte
 	for t := range acts {
@@ -139,36 +163,32 @@ func BenchmarkTileQ4_0(b *testing.B) {
 		sums[t] = make([]byte, TileActivationBytes(benchN))
 		PrepareTileActivation(sums[t], acts[t], benchN)
 	}
-	macs := float64(4 * rows * benchN)
-	b.Run("tile", func(b *testing.B) {
-		b.SetBytes(int64(len(w)))
-		var dst [4][TileRows]float32
-		for b.Loop() {
-			for g := range rows / TileRows {
-				DotQ4_0Tile(&dst, tiles[g*tb:(g+1)*tb], &acts, &sums, benchN)
+	run := func(name string, tokens int, f func()) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				f()
 			}
-		}
-		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
-	})
-	b.Run("tokens4", func(b *testing.B) {
-		b.SetBytes(int64(len(w)))
-		y := make([]float32, 4)
-		for b.Loop() {
-			for r := range rows {
-				DotQ4_0Q8_0Tokens(y, w[r*wb:(r+1)*wb], a, benchN)
-			}
-		}
-		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
-	})
-}
-
-func TestTilePackersAgree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(45, 46))
-	for _, n := range []int{32, 96, 4096} {
-		w := randomBlocks(rng, Q4_0, TileRows*n/32)
-		want, got := make([]byte, TileBytes(n)), make([]byte, TileBytes(n))
-		packQ4_0TileGo(want, w, n/32)
-		tilePacker(got, w, n/32)
-		require.Equal(t, want, got, "n=%d", n)
+			b.ReportMetric(float64(tokens*rows*benchN)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
 	}
+	var four [4][TileRows]float32
+	var one [TileRows]float32
+	run("tile1", 1, func() {
+		for g := range rows / TileRows {
+			DotQ4_0Tile1(&one, tiles[g*tb:(g+1)*tb], acts[0], sums[0], benchN)
+		}
+	})
+	run("tile4", 4, func() {
+		for g := range rows / TileRows {
+			DotQ4_0Tile(&four, tiles[g*tb:(g+1)*tb], &acts, &sums, benchN)
+		}
+	})
+	y := make([]float32, rows)
+	run("rows", 1, func() { DotQ4_0Q8_0Rows(y, w, acts[0], benchN) })
+	run("tokens4", 4, func() {
+		for r := range rows {
+			DotQ4_0Q8_0Tokens(y[:4], w[r*wb:(r+1)*wb], a, benchN)
+		}
+	})
 }
