@@ -373,7 +373,7 @@ func checkMat(t *testing.T, r *rand.Rand, c plan.Contract) float64 {
 			xi := x[i*cols : (i+1)*cols]
 			require.NoError(t, quantizeActivation(c.Weight, xi, act))
 			dot := func(w []byte, row int) float32 { return singleDot(c.Weight, w[row*rb:(row+1)*rb], act, xi) }
-			if c.Weight == quant.Q4_0 && strings.HasPrefix(c.Family, "matmul") {
+			if c.Weight == quant.Q4_0 {
 				dot = func(w []byte, row int) float32 { return tileDot(w, row, act, cols) } // tiles.go
 			}
 			if c.Weight == quant.F16 || c.Weight == quant.BF16 {
@@ -433,17 +433,17 @@ func singleDot(t quant.Type, w, act []byte, x []float32) float32 {
 }
 
 // tileDot is row of the Q4_0 weights w times one activation row through
-// quant's tile kernel, as the tiled mat-mat computes it.
+// quant's tile kernel, as every Q4_0 mat-vec variant computes it.
 func tileDot(w []byte, row int, act []byte, cols int) float32 {
 	rb := cols / 32 * 18
 	g := row / quant.TileRows * quant.TileRows
-	tile := make([]byte, quant.TileBytes(cols))
+	tile := make([]byte, quant.TileRows*rb)
 	quant.PackQ4_0Tile(tile, w[g*rb:(g+quant.TileRows)*rb], cols)
 	sums := make([]byte, quant.TileActivationBytes(cols))
 	quant.PrepareTileActivation(sums, act, cols)
-	var dst [4][quant.TileRows]float32
-	quant.DotQ4_0Tile(&dst, tile, &[4][]byte{act, act, act, act}, &[4][]byte{sums, sums, sums, sums}, cols)
-	return dst[0][row-g]
+	var dst [quant.TileRows]float32
+	quant.DotQ4_0Tile1(&dst, tile, act, sums, cols)
+	return dst[row-g]
 }
 
 // vectorSiLUMul is silu(g)·u by ggml's vector silu (fvec.SiLUMul over a

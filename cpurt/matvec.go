@@ -145,8 +145,9 @@ func buildMat(c *compiler) ([]phase, error) {
 	if k.form == formQKV {
 		units += 2 * k.rows[1]
 	}
-	if variant == "matmul" && k.tileable(t) {
-		return append(phases, k.tilePhases()...), nil
+	if k.tileable(t) {
+		tp, err := k.tilePhases(c)
+		return append(phases, tp...), err
 	}
 	switch variant {
 	case "matvec":

@@ -48,12 +48,10 @@ type Program struct {
 	actF     []float32
 	tileAct  []byte // per token: quant.PrepareTileActivation of its act row
 	perWork  [][]float32
-	perBytes [][]byte // per-worker byte scratch: packed weight tiles
 	needAct  int
 	needActF int
 	needTile int
 	needWork int
-	needByte int
 
 	// lastOnly is set during RunLast: the kernel that writes the logits
 	// computes the last token's row alone.
@@ -103,23 +101,19 @@ func newProgram(r *Runtime, pl *plan.Plan, kv []byte) (*Program, error) {
 	p.actF = make([]float32, p.needActF)
 	p.tileAct = make([]byte, p.needTile)
 	p.perWork = make([][]float32, r.pool.workers)
-	p.perBytes = make([][]byte, r.pool.workers)
 	for w := range p.perWork {
 		p.perWork[w] = make([]float32, p.needWork)
-		p.perBytes[w] = alignedBytes(int64(p.needByte))
 	}
 	return p, nil
 }
 
 // Scratch and limit requests, made by kernel builders.
 
-func (p *Program) scratchAct(bytes int)      { p.needAct = max(p.needAct, bytes) }
-func (p *Program) scratchActF(n int)         { p.needActF = max(p.needActF, n) }
-func (p *Program) scratchTileAct(n int)      { p.needTile = max(p.needTile, n) }
-func (p *Program) scratchWorker(n int)       { p.needWork = max(p.needWork, n) }
-func (p *Program) scratchBytes(n int)        { p.needByte = max(p.needByte, n) }
-func (p *Program) work(w, n int) []float32   { return p.perWork[w][:n] }
-func (p *Program) workBytes(w, n int) []byte { return p.perBytes[w][:n] }
+func (p *Program) scratchAct(bytes int)    { p.needAct = max(p.needAct, bytes) }
+func (p *Program) scratchActF(n int)       { p.needActF = max(p.needActF, n) }
+func (p *Program) scratchTileAct(n int)    { p.needTile = max(p.needTile, n) }
+func (p *Program) scratchWorker(n int)     { p.needWork = max(p.needWork, n) }
+func (p *Program) work(w, n int) []float32 { return p.perWork[w][:n] }
 
 func (p *Program) limitContext(positions int) {
 	if p.context == 0 || positions < p.context {

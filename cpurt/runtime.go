@@ -15,6 +15,9 @@ type Options struct {
 	// Threads is the number of workers that split each dispatch;
 	// 0 means runtime.NumCPU(), and at most MaxThreads.
 	Threads int
+	// Tiles holds the repacked Q4_0 weights (tiles.go); runtimes over one
+	// model share them by sharing a store. Nil gives the runtime its own.
+	Tiles *TileStore
 }
 
 // MaxThreads is the most workers a Runtime takes: 16 per core. More only
@@ -29,6 +32,7 @@ func MaxThreads() int { return 16 * runtime.NumCPU() }
 type Runtime struct {
 	weights []byte
 	pool    *pool
+	tiles   *TileStore
 
 	mu       sync.Mutex // held by Run, ResetKV and Close
 	kv       []byte
@@ -38,8 +42,8 @@ type Runtime struct {
 }
 
 // New returns a runtime over the weights buffer (the model file, usually
-// memory-mapped; it is read, never written or copied) and starts its
-// workers.
+// memory-mapped; it is read, never written; Q4_0 mat-vec weights are
+// copied once into tiles) and starts its workers.
 func New(weights []byte, o Options) (*Runtime, error) {
 	if o.Threads < 0 || o.Threads > MaxThreads() {
 		return nil, fmt.Errorf("cpurt: %d threads: must be between 0 (all cores) and %d", o.Threads, MaxThreads())
@@ -48,7 +52,11 @@ func New(weights []byte, o Options) (*Runtime, error) {
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
-	return &Runtime{weights: weights, pool: newPool(threads)}, nil
+	tiles := o.Tiles
+	if tiles == nil {
+		tiles = NewTileStore(nil)
+	}
+	return &Runtime{weights: weights, pool: newPool(threads), tiles: tiles}, nil
 }
 
 // Name is the runtime's name in dumps and benchmarks.

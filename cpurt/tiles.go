@@ -1,20 +1,24 @@
 package cpurt
 
 import (
+	"sync"
+	"unsafe"
+
 	"github.com/metalgraph/metalgraph/internal/fvec"
 	"github.com/metalgraph/metalgraph/quant"
 )
 
-// The tiled mat-mat of Q4_0 weights runs on quant's tile kernel: each
-// worker packs eight weight rows at a time (a few kilobytes, once for all
-// the step's tokens) and multiplies them with four tokens per call, which
-// is about twice the arithmetic rate of the lane-order dots. Its order is
-// that of ggml's repacked Q4_0 kernels, so a prefill's logits differ from
-// decoding the same tokens one by one in the last bits (see quant/tile.go);
-// the mat-vec and multi-token mat-vec keep the lane order, so speculative
-// verification sees exactly what decoding sees.
+// Q4_0 mat-vecs run on quant's tile kernels in every variant: the runtime
+// repacks each Q4_0 weight once, when a program first binds it, into
+// tiles of eight rows (the same size as the rows, in memory of its own,
+// and tells Options.Release the originals are no longer read), and then a
+// decode step streams one tile after another with one conversion and one
+// FMA per eight rows and block, and a prefill multiplies four tokens per
+// pass over a tile. Their order is that of ggml's repacked Q4_0 kernels
+// (quant/tile.go), the same for every step size, so a verification step
+// of speculative decoding sees what decoding sees.
 
-// tileable reports whether the mat-mat can use tiles: Q4_0 weights whose
+// tileable reports whether a mat-vec can use tiles: Q4_0 weights whose
 // every output has whole tiles of rows.
 func (k *matKernel) tileable(t quant.Type) bool {
 	if t != quant.Q4_0 {
@@ -28,18 +32,71 @@ func (k *matKernel) tileable(t quant.Type) bool {
 	return true
 }
 
+// TileStore keeps the tiles of one model's Q4_0 weights, for every runtime
+// over that model (a server's slots): each weight is repacked once.
+type TileStore struct {
+	mu      sync.Mutex
+	tiles   map[*byte][]byte // by the address of the rows in the weights
+	release func([]byte)
+}
+
+// NewTileStore returns an empty store. release, when set, is told of the
+// weight bytes each tile replaces, which no runtime reads again, so that a
+// mapped file's pages can leave memory (gguf.File.Release).
+func NewTileStore(release func([]byte)) *TileStore {
+	return &TileStore{tiles: map[*byte][]byte{}, release: release}
+}
+
+// tiledRows returns w (whole tiles of Q4_0 rows of cols elements, in the
+// weights buffer) repacked into tiles, packing it on first use with r's
+// workers (so it waits for any run of r's programs to end), or nil if
+// reading w faulted.
+func (r *Runtime) tiledRows(w []byte, cols int) []byte {
+	st := r.tiles
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	key := unsafe.SliceData(w)
+	if t, ok := st.tiles[key]; ok && len(t) == len(w) {
+		return t
+	}
+	tiles := alignedBytes(int64(len(w)))
+	tb := quant.TileRows * cols / 32 * 18
+	r.mu.Lock()
+	err := r.pool.run(len(w)/tb, 64, func(_, lo, hi int) {
+		for g := lo; g < hi; g++ {
+			quant.PackQ4_0Tile(tiles[g*tb:(g+1)*tb], w[g*tb:(g+1)*tb], cols)
+		}
+	})
+	r.mu.Unlock()
+	if err != nil {
+		return nil
+	}
+	st.tiles[key] = tiles
+	if st.release != nil {
+		st.release(w)
+	}
+	return tiles
+}
+
 // tilePhases are the phases after quantisation: the tile kernel's
 // per-token block sums, then the tiles. Row chunks are whole tiles because
 // the pool hands out whole grains.
-func (k *matKernel) tilePhases() []phase {
+func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
+	for i, w := range k.w {
+		if w == nil {
+			continue
+		}
+		if k.w[i] = c.p.rt.tiledRows(w, k.cols); k.w[i] == nil {
+			return nil, errWeightsFault
+		}
+	}
 	sumBytes := quant.TileActivationBytes(k.cols)
 	k.p.scratchTileAct(k.n * sumBytes)
-	k.p.scratchBytes(2 * quant.TileBytes(k.cols)) // gate_up packs two
+	k.tileState = make([]tileState, k.p.rt.pool.workers)
 	units := k.rows[0]
 	if k.form == formQKV {
 		units += 2 * k.rows[1]
 	}
-	k.tileState = make([]tileState, k.p.rt.pool.workers)
 	prepare := func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			quant.PrepareTileActivation(k.p.tileAct[i*sumBytes:(i+1)*sumBytes], k.p.act[i*k.actBytes:(i+1)*k.actBytes], k.cols)
@@ -48,55 +105,72 @@ func (k *matKernel) tilePhases() []phase {
 	return []phase{
 		{units: k.n, grain: 1, fn: prepare},
 		{units: units, grain: 2 * quant.TileRows, fn: k.tiled},
-	}
+	}, nil
 }
 
-// tileState is one worker's arguments and results of the tile kernel,
+// tileState is one worker's arguments and results of the tile kernels,
 // kept with the kernel so that a step allocates nothing.
 type tileState struct {
 	acts, sums [4][]byte
 	g, u       [4][quant.TileRows]float32
 }
 
-// tiled computes output units [lo, hi), whole tiles, for every token.
+// tiled computes output units [lo, hi), whole tiles, for every token the
+// step needs: four at a time while three or more remain, then one by one
+// (a four-token pass costs about three one-token ones).
 func (k *matKernel) tiled(w, lo, hi int) {
 	const rows = quant.TileRows
-	tb, sb, rb := quant.TileBytes(k.cols), quant.TileActivationBytes(k.cols), k.rowBytes
-	scratch := k.p.workBytes(w, 2*tb)
+	sb, rb := quant.TileActivationBytes(k.cols), k.rowBytes
 	st := &k.tileState[w]
-	acts, sums, g, u := &st.acts, &st.sums, &st.g, &st.u
 	for r := lo; r < hi; r += rows {
 		part, r0 := k.part(r)
-		tile := scratch[:tb]
-		quant.PackQ4_0Tile(tile, k.w[part][r0*rb:(r0+rows)*rb], k.cols)
+		tile := k.w[part][r0*rb : (r0+rows)*rb]
+		var up []byte
 		if k.form == formGateUp {
-			quant.PackQ4_0Tile(scratch[tb:], k.w[1][r0*rb:(r0+rows)*rb], k.cols)
+			up = k.w[1][r0*rb : (r0+rows)*rb]
 		}
-		for i0 := k.first(); i0 < k.n; i0 += 4 {
-			tokens := min(4, k.n-i0)
-			for t := range 4 {
-				i := i0 + min(t, tokens-1) // a short group repeats its last token
-				acts[t] = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
-				sums[t] = k.p.tileAct[i*sb : (i+1)*sb]
-			}
-			quant.DotQ4_0Tile(g, tile, acts, sums, k.cols)
-			if k.form == formGateUp {
-				quant.DotQ4_0Tile(u, scratch[tb:], acts, sums, k.cols)
-			}
-			out, stride := k.out[part], k.rows[part]
-			for t := range tokens {
-				o := (i0+t)*stride + r0
-				switch k.form {
-				case formAcc:
-					for j, v := range g[t] {
-						out[o+j] = v + k.res[o+j]
-					}
-				case formGateUp:
-					fvec.SiLUMul(out[o:o+rows], g[t][:], u[t][:])
-				default:
-					copy(out[o:o+rows], g[t][:])
+		for i0 := k.first(); i0 < k.n; {
+			tokens := 1
+			if k.n-i0 >= 3 {
+				tokens = min(4, k.n-i0)
+				for t := range 4 {
+					i := i0 + min(t, tokens-1) // three tokens repeat the last
+					st.acts[t] = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
+					st.sums[t] = k.p.tileAct[i*sb : (i+1)*sb]
+				}
+				quant.DotQ4_0Tile(&st.g, tile, &st.acts, &st.sums, k.cols)
+				if up != nil {
+					quant.DotQ4_0Tile(&st.u, up, &st.acts, &st.sums, k.cols)
+				}
+			} else {
+				a, s := k.p.act[i0*k.actBytes:(i0+1)*k.actBytes], k.p.tileAct[i0*sb:(i0+1)*sb]
+				quant.DotQ4_0Tile1(&st.g[0], tile, a, s, k.cols)
+				if up != nil {
+					quant.DotQ4_0Tile1(&st.u[0], up, a, s, k.cols)
 				}
 			}
+			k.scatter(st, part, r0, i0, tokens)
+			i0 += tokens
+		}
+	}
+}
+
+// scatter writes the tile results of tokens i0.. for rows r0.. of output
+// part, in the kernel's form.
+func (k *matKernel) scatter(st *tileState, part, r0, i0, tokens int) {
+	const rows = quant.TileRows
+	out, stride := k.out[part], k.rows[part]
+	for t := range tokens {
+		o := (i0+t)*stride + r0
+		switch k.form {
+		case formAcc:
+			for j, v := range st.g[t] {
+				out[o+j] = v + k.res[o+j]
+			}
+		case formGateUp:
+			fvec.SiLUMul(out[o:o+rows], st.g[t][:], st.u[t][:])
+		default:
+			copy(out[o:o+rows], st.g[t][:])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -54,8 +55,11 @@ type File struct {
 	data  []byte
 	path  string
 	unmap func([]byte) error
-	keys  map[string]int // key -> index in KVs
-	names map[string]int // tensor name -> index in Tensors
+	// released marks the 4 KiB units given up with Release, for Prefault.
+	relMu    sync.Mutex
+	released []uint64
+	keys     map[string]int // key -> index in KVs
+	names    map[string]int // tensor name -> index in Tensors
 }
 
 // Open maps the file at path read-only and parses it. Anything but a

@@ -16,3 +16,7 @@ func mapFile(fd *os.File, size int) ([]byte, func([]byte) error, error) {
 	}
 	return b, syscall.Munmap, nil
 }
+
+// dropPages lets the kernel take back the mapped pages of b (whole pages
+// only): they stay in the page cache and fault back in if read again.
+func dropPages(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }

@@ -18,7 +18,8 @@ const prefaultChunk = 64 << 20
 // out of the time to first token and lets a caller show progress. Nothing
 // is copied: the pages are the page cache's. progress (optional) gets the
 // bytes done and the total. A file that shrank since Open is an error, not
-// a crash (see package fault).
+// a crash (see package fault). Pages given up with Release are skipped:
+// their bytes live elsewhere now.
 func (f *File) Prefault(progress func(done, total int64)) error {
 	const page = 4096 // the smallest page size; larger pages are touched more than once, harmlessly
 	total := int64(len(f.data))
@@ -27,7 +28,9 @@ func (f *File) Prefault(progress func(done, total int64)) error {
 		for start := int64(0); start < total; start += prefaultChunk {
 			end := min(start+prefaultChunk, total)
 			for i := start; i < end; i += page {
-				sink ^= f.data[i]
+				if !f.isReleased(i) {
+					sink ^= f.data[i]
+				}
 			}
 			if progress != nil {
 				progress(end, total)

@@ -17,13 +17,21 @@ var Names = []string{"auto", "cpu", "metal"}
 type Options struct {
 	// Threads for the CPU runtime (0 = all cores).
 	Threads int
+	// Tiles are the CPU runtime's repacked Q4_0 weights, shared by every
+	// backend opened on one model (NewTiles); nil gives each its own.
+	Tiles *cpurt.TileStore
 }
+
+// NewTiles returns the store of repacked weights for the backends of one
+// model; release (the model file's gguf.File.Release) lets the bytes they
+// replace leave memory.
+func NewTiles(release func([]byte)) *cpurt.TileStore { return cpurt.NewTileStore(release) }
 
 // Open returns the named backend over the mapped model file.
 func Open(name string, weights []byte, o Options) (engine.Backend, error) {
 	switch name {
 	case "cpu":
-		rt, err := cpurt.New(weights, cpurt.Options{Threads: o.Threads})
+		rt, err := cpurt.New(weights, cpurt.Options{Threads: o.Threads, Tiles: o.Tiles})
 		if err != nil {
 			return nil, err
 		}

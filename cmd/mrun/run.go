@@ -139,6 +139,9 @@ type session struct {
 	engine  *engine.Session
 	// extra are the backends of more sessions on the model (serve's slots).
 	extra []engine.Backend
+	// tiles are the CPU runtime's repacked weights, one set for every
+	// backend on the model.
+	tiles *cpurt.TileStore
 }
 
 func (s *session) Close() {
@@ -177,7 +180,8 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 	if f.kv == "f16" {
 		m.Config.KVType = quant.F16
 	}
-	if s.backend, err = runtimes.Open(f.backend, file.Bytes(), runtimes.Options{Threads: f.threads}); err != nil {
+	s.tiles = runtimes.NewTiles(file.Release)
+	if s.backend, err = runtimes.Open(f.backend, file.Bytes(), runtimes.Options{Threads: f.threads, Tiles: s.tiles}); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -145,7 +145,7 @@ func openSlots(e *env, f runFlags, n int) (*session, []*engine.Session, error) {
 
 // openSlot opens one more backend on s's model; s.Close closes it.
 func openSlot(s *session, f runFlags) (*engine.Session, error) {
-	b, err := runtimes.Open(f.backend, s.model.File.Bytes(), runtimes.Options{Threads: f.threads})
+	b, err := runtimes.Open(f.backend, s.model.File.Bytes(), runtimes.Options{Threads: f.threads, Tiles: s.tiles})
 	if err != nil {
 		return nil, err
 	}
