@@ -5,6 +5,8 @@ package gguf
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapFile maps size bytes of fd read-only and shared, so pages come from
@@ -19,4 +21,4 @@ func mapFile(fd *os.File, size int) ([]byte, func([]byte) error, error) {
 
 // dropPages lets the kernel take back the mapped pages of b (whole pages
 // only): they stay in the page cache and fault back in if read again.
-func dropPages(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }
+func dropPages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }
