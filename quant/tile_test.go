@@ -37,13 +37,22 @@ func sameFloat(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
-// tileSets are the implementations to test: Go's and this machine's.
+// archTileSets are the assembly tile sets of this architecture that the
+// machine runs besides tileKernels (an architecture's test file sets them).
+var archTileSets []tileSet
+
+// tileSets are the implementations to test: Go's, this machine's best and
+// the other sets it runs.
 func tileSets() map[string]tileSet {
-	return map[string]tileSet{"go": {one: tileGo, four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+	sets := map[string]tileSet{"go": {one: tileGo, four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
 		for t := range a {
 			tileGo(&dst[t], tile, a[t], sums[t], nb)
 		}
 	}}, "best": tileKernels}
+	for _, set := range archTileSets {
+		sets[set.name] = set
+	}
+	return sets
 }
 
 func TestTileKernelsFollowTheTileOrder(t *testing.T) {
