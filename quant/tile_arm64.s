@@ -107,3 +107,49 @@ TILE4(·tileSDOT, SDOT_ROWS)
 TILE4(·tileNEON, NEON_ROWS)
 TILE1(·tile1SDOT, SDOT_ROWS)
 TILE1(·tile1NEON, NEON_ROWS)
+
+// TRANSPOSE4 turns the quants of four rows (Vr0-Vr3, four dwords each)
+// into their halves of the tile's chunks: dword c of row r goes to dword
+// r of chunk register Vcc. V24-V27 are scratch.
+#define TRANSPOSE4(r0, r1, r2, r3, c0, c1, c2, c3) \
+	VTRN1 r1.S4, r0.S4, V24.S4; VTRN2 r1.S4, r0.S4, V25.S4; \
+	VTRN1 r3.S4, r2.S4, V26.S4; VTRN2 r3.S4, r2.S4, V27.S4; \
+	VTRN1 V26.D2, V24.D2, c0.D2; VTRN1 V27.D2, V25.D2, c1.D2; \
+	VTRN2 V26.D2, V24.D2, c2.D2; VTRN2 V27.D2, V25.D2, c3.D2
+
+// ROW copies the F16 scale of row r (its quants at p) to bytes 2r of the
+// tile block at R0, loads its quants into Vv and steps p to the next block.
+#define ROW(p, r, v) MOVHU -2(p), R11; MOVH R11, (2*r)(R0); VLD1 (p), [v.B16]; ADD $18, p
+
+// func packQ4_0TileNEON(dst, w *byte, stride, nb int)
+TEXT ·packQ4_0TileNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD stride+16(FP), R9
+	MOVD nb+24(FP), R10
+	ADD $2, R1       // row 0's quants
+	ADD R9, R1, R2   // row 1's
+	ADD R9, R2, R3
+	ADD R9, R3, R4
+	ADD R9, R4, R5
+	ADD R9, R5, R6
+	ADD R9, R6, R7
+	ADD R9, R7, R8   // row 7's
+
+pack:
+	ROW(R1, 0, V0)
+	ROW(R2, 1, V1)
+	ROW(R3, 2, V2)
+	ROW(R4, 3, V3)
+	ROW(R5, 4, V4)
+	ROW(R6, 5, V5)
+	ROW(R7, 6, V6)
+	ROW(R8, 7, V7)
+	TRANSPOSE4(V0, V1, V2, V3, V16, V18, V20, V22)
+	TRANSPOSE4(V4, V5, V6, V7, V17, V19, V21, V23)
+	ADD $16, R0
+	VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R0)
+	VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R0)
+	SUB $1, R10
+	CBNZ R10, pack
+	RET

@@ -201,3 +201,21 @@ func BenchmarkTileQ4_0(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPackQ4_0Tile times packing a 4096×4096 Q4_0 matrix into tiles,
+// once through this machine's packer and once through Go's.
+func BenchmarkPackQ4_0Tile(b *testing.B) {
+	w := benchWeights(Q4_0, benchN)
+	tiles := make([]byte, len(w))
+	tb := len(w) / benchN * TileRows
+	for name, pack := range map[string]func(dst, w []byte, nb int){"best": tilePacker, "go": packQ4_0TileGo} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				for g := range benchN / TileRows {
+					pack(tiles[g*tb:(g+1)*tb], w[g*tb:(g+1)*tb], benchN/32)
+				}
+			}
+		})
+	}
+}
