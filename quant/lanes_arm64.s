@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // NEON kernels of the lane-order dot products (see lanes.go) and of the
 // Q8_0 quantisers, bit for bit the AVX2 kernels' results. Each dot kernel
@@ -11,25 +12,6 @@
 // lanes 0-3 in V(2r) and lanes 4-7 in V(2r+1)), V16-V19 quants, V20-V21
 // lane sums, V22 the broadcast d_w·d_a, F23 the scale shared by the four
 // dot products, V25-V26 scratch, V30-V31 constants, R9 scratch.
-
-// Go's assembler has no mnemonic for these A64 instructions, so they are
-// encoded here; their operands are register numbers (5 means V5).
-#define SDOT(d, n, m)   WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S += 4-byte dots of Vn.16B, Vm.16B
-#define SMULL(d, n, m)  WORD $(0x0e20c000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H = Vn.8B · Vm.8B (low halves)
-#define SMULL2(d, n, m) WORD $(0x4e20c000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H = Vn.16B · Vm.16B (high halves)
-#define SADDLP(d, n)    WORD $(0x4e602800 | (n)<<5 | (d))           // Vd.4S = pair sums of Vn.8H
-#define ADDP(d, n, m)   WORD $(0x4ea0bc00 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = pair sums of Vn.4S, then Vm.4S
-#define EOR(d, n, m)    WORD $(0x6e201c00 | (m)<<16 | (n)<<5 | (d)) // Vd.16B = Vn ^ Vm
-#define EXT8(d, n, m)   WORD $(0x6e004000 | (m)<<16 | (n)<<5 | (d)) // Vd.16B = bytes 8-15 of Vn, 0-7 of Vm
-#define SCVTF(d, n)     WORD $(0x4e21d800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.4S), int32 lanes
-#define FADD(d, n, m)   WORD $(0x4e20d400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn + Vm
-#define FADDP(d, n)     WORD $(0x7e30d800 | (n)<<5 | (d))           // Sd = Vn.S[0] + Vn.S[1]
-#define FMUL(d, n, m)   WORD $(0x6e20dc00 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn · Vm
-#define FABS(d, n)      WORD $(0x4ea0f800 | (n)<<5 | (d))           // Vd.4S = |Vn|
-#define FMAX(d, n, m)   WORD $(0x4e20f400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = max(Vn, Vm)
-#define FMAXV(d, n)     WORD $(0x6e30f800 | (n)<<5 | (d))           // Sd = max of Vn.4S
-#define FCVTAS(d, n)    WORD $(0x4e21c800 | (n)<<5 | (d))           // Vd.4S = int32(Vn), halves away from zero
-#define FCVTNS(d, n)    WORD $(0x4e21a800 | (n)<<5 | (d))           // Vd.4S = int32(Vn), halves to even
 
 // Lane sums: SUMS(d, x, y) sets the int32 lanes of Vd to the sums of four
 // consecutive products of the signed bytes of Vx and Vy. Both are exact
@@ -78,12 +60,6 @@
 // HSUM leaves in Flo the sum of the 8 lanes of Vlo, Vhi in the order of
 // ggml's hsum_float_8: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
 #define HSUM(lo, hi) FADD(lo, lo, hi); EXT8(hi, lo, lo); FADD(lo, lo, hi); FADDP(lo, lo)
-
-#define ZERO8 \
-	VEOR V0.B16, V0.B16, V0.B16; VEOR V1.B16, V1.B16, V1.B16; \
-	VEOR V2.B16, V2.B16, V2.B16; VEOR V3.B16, V3.B16, V3.B16; \
-	VEOR V4.B16, V4.B16, V4.B16; VEOR V5.B16, V5.B16, V5.B16; \
-	VEOR V6.B16, V6.B16, V6.B16; VEOR V7.B16, V7.B16, V7.B16
 
 // STORE4 writes the sums of the four accumulator pairs to dst.
 #define STORE4 \

@@ -131,6 +131,7 @@ func checkTile(tile []byte, a, sums [][]byte, n int) int {
 
 // tileSet is one implementation of the tile kernels over nb ≥ 1 blocks.
 type tileSet struct {
+	name string
 	four func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
 	one  func(dst *[TileRows]float32, tile, a, sums []byte, nb int)
 }
@@ -138,6 +139,7 @@ type tileSet struct {
 // tileKernels is the fastest set this machine runs; every one gives
 // tileGo's bits.
 var tileKernels = tileSet{
+	name: "go",
 	four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
 		for t := range a {
 			tileGo(&dst[t], tile, a[t], sums[t], nb)

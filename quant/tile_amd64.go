@@ -19,7 +19,7 @@ func packQ4_0TileAVX2(dst, w *byte, stride, nb int)
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		tileKernels = tileSet{four: tileAVX2Checked, one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
+		tileKernels = tileSet{name: "avx2", four: tileAVX2Checked, one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
 			tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb)
 		}}
 		tilePacker = func(dst, w []byte, nb int) { packQ4_0TileAVX2(&dst[0], &w[0], len(w)/TileRows, nb) }
@@ -28,9 +28,6 @@ func init() {
 
 // tileAVX2Checked passes the checked slices of DotQ4_0Tile to tileAVX2.
 func tileAVX2Checked(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
-	var ap, sp [4]*byte
-	for t := range a {
-		ap[t], sp[t] = &a[t][0], &sums[t][0]
-	}
+	ap, sp := tilePointers(a, sums)
 	tileAVX2(dst, &tile[0], &ap, &sp, nb)
 }

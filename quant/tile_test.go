@@ -37,13 +37,22 @@ func sameFloat(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
-// tileSets are the implementations to test: Go's and this machine's.
+// archTileSets are the assembly tile sets of this architecture that the
+// machine runs besides tileKernels (an architecture's test file sets them).
+var archTileSets []tileSet
+
+// tileSets are the implementations to test: Go's, this machine's best and
+// the other sets it runs.
 func tileSets() map[string]tileSet {
-	return map[string]tileSet{"go": {one: tileGo, four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+	sets := map[string]tileSet{"go": {one: tileGo, four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
 		for t := range a {
 			tileGo(&dst[t], tile, a[t], sums[t], nb)
 		}
 	}}, "best": tileKernels}
+	for _, set := range archTileSets {
+		sets[set.name] = set
+	}
+	return sets
 }
 
 func TestTileKernelsFollowTheTileOrder(t *testing.T) {
@@ -191,4 +200,22 @@ func BenchmarkTileQ4_0(b *testing.B) {
 			DotQ4_0Q8_0Tokens(y[:4], w[r*wb:(r+1)*wb], a, benchN)
 		}
 	})
+}
+
+// BenchmarkPackQ4_0Tile times packing a 4096×4096 Q4_0 matrix into tiles,
+// once through this machine's packer and once through Go's.
+func BenchmarkPackQ4_0Tile(b *testing.B) {
+	w := benchWeights(Q4_0, benchN)
+	tiles := make([]byte, len(w))
+	tb := len(w) / benchN * TileRows
+	for name, pack := range map[string]func(dst, w []byte, nb int){"best": tilePacker, "go": packQ4_0TileGo} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				for g := range benchN / TileRows {
+					pack(tiles[g*tb:(g+1)*tb], w[g*tb:(g+1)*tb], benchN/32)
+				}
+			}
+		})
+	}
 }

@@ -1,0 +1,37 @@
+// NEON helpers shared by the arm64 kernels (lanes_arm64.s, tile_arm64.s).
+
+// Go's assembler has no mnemonic for these A64 instructions, so they are
+// encoded here; their operands are register numbers (5 means V5).
+#define SDOT(d, n, m)   WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S += 4-byte dots of Vn.16B, Vm.16B
+#define SMULL(d, n, m)  WORD $(0x0e20c000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H = Vn.8B · Vm.8B (low halves)
+#define SMULL2(d, n, m) WORD $(0x4e20c000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H = Vn.16B · Vm.16B (high halves)
+#define SADDLP(d, n)    WORD $(0x4e602800 | (n)<<5 | (d))           // Vd.4S = pair sums of Vn.8H
+#define ADDP(d, n, m)   WORD $(0x4ea0bc00 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = pair sums of Vn.4S, then Vm.4S
+#define EOR(d, n, m)    WORD $(0x6e201c00 | (m)<<16 | (n)<<5 | (d)) // Vd.16B = Vn ^ Vm
+#define EXT8(d, n, m)   WORD $(0x6e004000 | (m)<<16 | (n)<<5 | (d)) // Vd.16B = bytes 8-15 of Vn, 0-7 of Vm
+#define SCVTF(d, n)     WORD $(0x4e21d800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.4S), int32 lanes
+#define FADD(d, n, m)   WORD $(0x4e20d400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn + Vm
+#define FADDP(d, n)     WORD $(0x7e30d800 | (n)<<5 | (d))           // Sd = Vn.S[0] + Vn.S[1]
+#define FMUL(d, n, m)   WORD $(0x6e20dc00 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn · Vm
+#define FABS(d, n)      WORD $(0x4ea0f800 | (n)<<5 | (d))           // Vd.4S = |Vn|
+#define FMAX(d, n, m)   WORD $(0x4e20f400 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = max(Vn, Vm)
+#define FMAXV(d, n)     WORD $(0x6e30f800 | (n)<<5 | (d))           // Sd = max of Vn.4S
+#define FCVTAS(d, n)    WORD $(0x4e21c800 | (n)<<5 | (d))           // Vd.4S = int32(Vn), halves away from zero
+#define FCVTNS(d, n)    WORD $(0x4e21a800 | (n)<<5 | (d))           // Vd.4S = int32(Vn), halves to even
+#define SMLAL(d, n, m)  WORD $(0x0e208000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H += Vn.8B · Vm.8B (low halves)
+#define SMLAL2(d, n, m) WORD $(0x4e208000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H += Vn.16B · Vm.16B (high halves)
+#define FCVTL(d, n)     WORD $(0x0e217800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.4H), F16 lanes 0-3
+#define FCVTL2(d, n)    WORD $(0x4e217800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.8H), F16 lanes 4-7
+
+// The by-element forms take lane i of Vm (any of V0-V31): its index is
+// split into bits H (11) and L (21), the register into M (20) and Rm.
+#define ELEM(m, i) (((m)&15)<<16 | ((m)>>4)<<20 | ((i)&1)<<21 | ((i)>>1)<<11)
+#define SDOTE(d, n, m, i) WORD $(0x4f80e000 | ELEM(m, i) | (n)<<5 | (d)) // Vd.4S += 4-byte dots of Vn.16B with bytes 4i..4i+3 of Vm
+#define FMULE(d, n, m, i) WORD $(0x4f809000 | ELEM(m, i) | (n)<<5 | (d)) // Vd.4S = Vn.4S · Vm.S[i]
+
+// ZERO8 zeroes V0-V7, the kernels' float accumulators.
+#define ZERO8 \
+	VEOR V0.B16, V0.B16, V0.B16; VEOR V1.B16, V1.B16, V1.B16; \
+	VEOR V2.B16, V2.B16, V2.B16; VEOR V3.B16, V3.B16, V3.B16; \
+	VEOR V4.B16, V4.B16, V4.B16; VEOR V5.B16, V5.B16, V5.B16; \
+	VEOR V6.B16, V6.B16, V6.B16; VEOR V7.B16, V7.B16, V7.B16
