@@ -12,16 +12,51 @@ func tileAVX2(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
 //go:noescape
 func tile1AVX2(dst *[TileRows]float32, tile, a, sums *byte, nb int)
 
+// The same kernels with AVX-512 VNNI (tile_vnni_amd64.s).
+
+//go:noescape
+func tileVNNI(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
+
+//go:noescape
+func tile1VNNI(dst *[TileRows]float32, tile, a, sums *byte, nb int)
+
 // packQ4_0TileAVX2 is packQ4_0TileGo for rows stride bytes apart.
 //
 //go:noescape
 func packQ4_0TileAVX2(dst, w *byte, stride, nb int)
 
+var avx2Tiles = tileSet{
+	name: "avx2",
+	four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+		ap, sp := tilePointers(a, sums)
+		tileAVX2(dst, &tile[0], &ap, &sp, nb)
+	},
+	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) { tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb) },
+}
+
+var vnniTiles = tileSet{
+	name: "avx512vnni",
+	four: func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+		ap, sp := tilePointers(a, sums)
+		tileVNNI(dst, &tile[0], &ap, &sp, nb)
+	},
+	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) { tile1VNNI(dst, &tile[0], &a[0], &sums[0], nb) },
+}
+
+// hasAVX2Tiles and hasVNNITiles say which tile kernels this CPU runs.
+var (
+	hasAVX2Tiles = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	hasVNNITiles = hasAVX2Tiles && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
+)
+
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		tileKernels = tileSet{name: "avx2", four: tileAVX2Checked, one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
-			tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb)
-		}}
+	switch {
+	case hasVNNITiles:
+		tileKernels = vnniTiles
+	case hasAVX2Tiles:
+		tileKernels = avx2Tiles
+	}
+	if hasAVX2Tiles {
 		tilePacker = func(dst, w []byte, nb int) { packQ4_0TileAVX2(&dst[0], &w[0], len(w)/TileRows, nb) }
 	}
 }

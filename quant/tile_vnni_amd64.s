@@ -1,0 +1,120 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The tile kernels with AVX-512 VNNI (on 256-bit registers, which needs
+// AVX-512VL): vpdpbusd multiplies four unsigned weight bytes by four
+// signed activation bytes and adds them to an int32 lane in one step,
+// the activation dword broadcast from memory, where AVX2 needs a
+// broadcast, vpmaddubsw, an int16 add and a final vpmaddwd. The sums are
+// the same integers, so the results are tile_amd64.s's bits. Registers as
+// there, with Y4-Y7 int32 sums and no word ones.
+
+#define VCONSTS MOVL $0x0f0f0f0f, DX; VMOVD DX, X15; VPBROADCASTD X15, Y15
+
+#define CHUNK(off, lo, hi) VMOVDQU off(SI), hi; VPAND Y15, hi, lo; VPSRLW $4, hi, hi; VPAND Y15, hi, hi
+
+#define DOT4(off, y) \
+	VPDPBUSD.BCST off(R8)(DX*1), y, Y4; \
+	VPDPBUSD.BCST off(R9)(DX*1), y, Y5; \
+	VPDPBUSD.BCST off(R10)(DX*1), y, Y6; \
+	VPDPBUSD.BCST off(R11)(DX*1), y, Y7
+
+// FINISH removes the 8·Σa of sums register s from isum and adds
+// isum·(d_w·d_a) to acc; Y13 holds the rows' scales d_w.
+#define FINISH(isum, s, acc) \
+	VPBROADCASTD (s)(BX*1), Y12; VPSUBD Y12, isum, isum; VCVTDQ2PS isum, isum; \
+	VBROADCASTSS 4(s)(BX*1), Y12; VMULPS Y13, Y12, Y12; \
+	VFMADD231PS Y12, isum, acc
+
+#define NEXT ADDQ $144, SI; ADDQ $34, DX; ADDQ $8, BX; DECQ CX
+
+// func tileVNNI(dst *[4][8]float32, tile *byte, a, sums *[4]*byte, nb int)
+TEXT ·tileVNNI(SB), NOSPLIT, $0-40
+	VCONSTS
+	MOVQ tile+8(FP), SI
+	MOVQ a+16(FP), CX
+	MOVQ 0(CX), R8
+	MOVQ 8(CX), R9
+	MOVQ 16(CX), R10
+	MOVQ 24(CX), R11
+	MOVQ sums+24(FP), CX
+	MOVQ 0(CX), R12
+	MOVQ 8(CX), R13
+	MOVQ 16(CX), AX
+	MOVQ 24(CX), DI
+	MOVQ nb+32(FP), CX
+	XORQ DX, DX
+	XORQ BX, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+loop4:
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	CHUNK(16, Y8, Y9)
+	CHUNK(48, Y10, Y11)
+	DOT4(2, Y8)
+	DOT4(18, Y9)
+	DOT4(6, Y10)
+	DOT4(22, Y11)
+	CHUNK(80, Y8, Y9)
+	CHUNK(112, Y10, Y11)
+	DOT4(10, Y8)
+	DOT4(26, Y9)
+	DOT4(14, Y10)
+	DOT4(30, Y11)
+	VCVTPH2PS (SI), Y13
+	FINISH(Y4, R12, Y0)
+	FINISH(Y5, R13, Y1)
+	FINISH(Y6, AX, Y2)
+	FINISH(Y7, DI, Y3)
+	NEXT
+	JNZ loop4
+	MOVQ dst+0(FP), CX
+	VMOVUPS Y0, 0(CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VZEROUPPER
+	RET
+
+// func tile1VNNI(dst *[8]float32, tile, a, sums *byte, nb int)
+TEXT ·tile1VNNI(SB), NOSPLIT, $0-40
+	VCONSTS
+	MOVQ tile+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ sums+24(FP), R12
+	MOVQ nb+32(FP), CX
+	XORQ DX, DX
+	XORQ BX, BX
+	VXORPS Y0, Y0, Y0
+
+loop1:
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	CHUNK(16, Y8, Y9)
+	CHUNK(48, Y10, Y11)
+	VPDPBUSD.BCST 2(R8)(DX*1), Y8, Y4
+	VPDPBUSD.BCST 18(R8)(DX*1), Y9, Y5
+	VPDPBUSD.BCST 6(R8)(DX*1), Y10, Y4
+	VPDPBUSD.BCST 22(R8)(DX*1), Y11, Y5
+	CHUNK(80, Y8, Y9)
+	CHUNK(112, Y10, Y11)
+	VPDPBUSD.BCST 10(R8)(DX*1), Y8, Y4
+	VPDPBUSD.BCST 26(R8)(DX*1), Y9, Y5
+	VPDPBUSD.BCST 14(R8)(DX*1), Y10, Y4
+	VPDPBUSD.BCST 30(R8)(DX*1), Y11, Y5
+	VPADDD Y5, Y4, Y4
+	VCVTPH2PS (SI), Y13
+	FINISH(Y4, R12, Y0)
+	NEXT
+	JNZ loop1
+	MOVQ dst+0(FP), CX
+	VMOVUPS Y0, 0(CX)
+	VZEROUPPER
+	RET
