@@ -31,7 +31,9 @@ var avx2Tiles = tileSet{
 		ap, sp := tilePointers(a, sums)
 		tileAVX2(dst, &tile[0], &ap, &sp, nb)
 	},
-	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) { tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb) },
+	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
+		tile1AVX2(dst, &tile[0], &a[0], &sums[0], nb)
+	},
 }
 
 var vnniTiles = tileSet{
@@ -40,7 +42,9 @@ var vnniTiles = tileSet{
 		ap, sp := tilePointers(a, sums)
 		tileVNNI(dst, &tile[0], &ap, &sp, nb)
 	},
-	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) { tile1VNNI(dst, &tile[0], &a[0], &sums[0], nb) },
+	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
+		tile1VNNI(dst, &tile[0], &a[0], &sums[0], nb)
+	},
 }
 
 // hasAVX2Tiles and hasVNNITiles say which tile kernels this CPU runs.
