@@ -254,7 +254,7 @@ func TestKernelsOnEmulator(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	bin, took, err := buildEmulator(ctx, gxx, dir, files)
+	bin, took, err := buildEmulator(ctx, gxx, dir, files, false)
 	require.NoError(t, err)
 	t.Logf("g++ built the emulator in %v (sanitizers: %v)", took.Round(time.Millisecond), emuSanitize())
 
@@ -324,7 +324,7 @@ func TestEmulatorCatches(t *testing.T) {
 	defer cancel()
 	src, err := os.ReadFile("mslemu/testdata/faults.metal")
 	require.NoError(t, err)
-	bin, _, err := buildEmulator(ctx, gxx, t.TempDir(), []KernelFile{{Name: "faults.metal", Source: string(src)}})
+	bin, _, err := buildEmulator(ctx, gxx, t.TempDir(), []KernelFile{{Name: "faults.metal", Source: string(src)}}, false)
 	require.NoError(t, err)
 
 	// at is the place of the n-th line holding text, as the emulator names it.
@@ -413,7 +413,7 @@ func TestEmuTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
 		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)tg, `+
-		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true},`)
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true, 0x20},`)
 	assert.Equal(t, len(plan.Contracts()), strings.Count(table, "\n"))
 
 	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})
