@@ -160,8 +160,9 @@ inline uchar2 scale_min_k4(int j, device const uchar *s) {
     return uchar2(uchar((s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4)), uchar((s[j + 4] >> 4) | ((s[j] >> 6) << 4)));
 }
 
-// load_x16 reads 16 activations from col, zero past cols.
-inline void load_x16(device const float *x, int col, int cols, thread float *v) {
+// load_x16 reads 16 activations from col, zero past cols, and returns
+// their sum.
+inline float load_x16(device const float *x, int col, int cols, thread float *v) {
     if (col + 16 <= cols) {
         device const packed_float4 *p = (device const packed_float4 *)(x + col);
         for (short i = 0; i < 4; i++) {
@@ -171,11 +172,16 @@ inline void load_x16(device const float *x, int col, int cols, thread float *v) 
             v[4 * i + 2] = f.z;
             v[4 * i + 3] = f.w;
         }
-        return;
+    } else {
+        for (short i = 0; i < 16; i++) {
+            v[i] = col + i < cols ? x[col + i] : 0.0f;
+        }
     }
+    float sum = 0.0f;
     for (short i = 0; i < 16; i++) {
-        v[i] = col + i < cols ? x[col + i] : 0.0f;
+        sum += v[i];
     }
+    return sum;
 }
 
 inline float dot16(thread const float *a, thread const float *b) {
@@ -193,12 +199,21 @@ inline float dot16(thread const float *a, thread const float *b) {
 // need not be whole chunks: quantised rows hold whole blocks (geometry.go
 // refuses others).
 //   row_bytes(cols)             bytes of one row
-//   dot16(row, col, cols, x)    Σ w[col+i]·x[i], i < 16
+//   load_x(x, col, cols, v)     the activations of chunk col in the order
+//                               dot16 takes them; returns their sum
+//   dot16(row, col, cols, v, vsum)
+//                               the chunk's Σ w·x, v and vsum from load_x
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
+// A chunk is columns col..col+15 unless the decoder says otherwise.
 // tile_t is the type of the weight tile of the tiled mat-mat: half where
 // the dequantised weights are (close to) exact in half, float otherwise.
 
-struct DecF32 {
+// DecChunk16 is load_x for decoders whose chunk is 16 consecutive columns.
+struct DecChunk16 {
+    static float load_x(device const float *x, int col, int cols, thread float *v) { return load_x16(x, col, cols, v); }
+};
+
+struct DecF32 : DecChunk16 {
     typedef float tile_t;
     static ulong row_bytes(int cols) { return ulong(cols) * 4; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -218,14 +233,14 @@ struct DecF32 {
             w[i] = col + i < cols ? r[i] : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-struct DecF16 {
+struct DecF16 : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -245,14 +260,14 @@ struct DecF16 {
             w[i] = col + i < cols ? float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-struct DecBF16 {
+struct DecBF16 : DecChunk16 {
     typedef float tile_t; // half's range and precision differ from bfloat16
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -272,14 +287,19 @@ struct DecBF16 {
             w[i] = col + i < cols ? bf16_to_float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-// Q4_0: a chunk of 16 is the low (first half) or high nibbles of qs.
+// Q4_0: load16's chunk of 16 is the low (first half) or high nibbles of
+// qs. In a mat-vec (load_x, dot16) chunk c is instead half h = c % 2 of
+// block c / 2, as in llama.cpp: the lane reads 8 bytes, qs[8h..8h+7], and
+// uses both nibbles (elements 8h.. low, 16+8h.. high), masked in place
+// against activations pre-scaled by the mask's power of 2; the −8 of every
+// weight folds into −8·Σx.
 struct DecQ4_0 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q4_0); }
@@ -293,20 +313,39 @@ struct DecQ4_0 {
             w[i] = float(int((q[i] >> shift) & 0xf) - 8) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
-        device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
-        const uchar shift = (col % 32) >= 16 ? 4 : 0;
-        uchar q[16];
-        bytes16(b->qs, q);
-        float s = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            s += float(int((q[i] >> shift) & 0xf) - 8) * x[i];
+    // load_x: v[2i], v[2i+1] go with the low nibbles of ushort i (masks
+    // 0x000F, 0x0F00), v[8+2i], v[9+2i] with its high ones (0x00F0, 0xF000).
+    static float load_x(device const float *x, int col, int, thread float *v) {
+        device const packed_float4 *p = (device const packed_float4 *)(x + 32 * (col / 32) + 8 * ((col / 16) % 2));
+        const float4 lo[2] = {float4(p[0]), float4(p[1])}, hi[2] = {float4(p[4]), float4(p[5])};
+        float sum = 0.0f;
+        for (short i = 0; i < 2; i++) {
+            sum += lo[i].x + lo[i].y + lo[i].z + lo[i].w + hi[i].x + hi[i].y + hi[i].z + hi[i].w;
+            v[4 * i] = lo[i].x;
+            v[4 * i + 1] = lo[i].y / 256.0f;
+            v[4 * i + 2] = lo[i].z;
+            v[4 * i + 3] = lo[i].w / 256.0f;
+            v[8 + 4 * i] = hi[i].x / 16.0f;
+            v[8 + 4 * i + 1] = hi[i].y / 4096.0f;
+            v[8 + 4 * i + 2] = hi[i].z / 16.0f;
+            v[8 + 4 * i + 3] = hi[i].w / 4096.0f;
         }
-        return float(b->d) * s;
+        return sum;
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
+        device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
+        device const ushort *q = (device const ushort *)(b->qs + 8 * ((col / 16) % 2));
+        float s = 0.0f;
+        for (short i = 0; i < 4; i++) {
+            const ushort u = q[i];
+            s += x[2 * i] * float(u & 0x000F) + x[2 * i + 1] * float(u & 0x0F00) +
+                 x[8 + 2 * i] * float(u & 0x00F0) + x[9 + 2 * i] * float(u & 0xF000);
+        }
+        return float(b->d) * (s - 8.0f * xsum);
     }
 };
 
-struct DecQ8_0 {
+struct DecQ8_0 : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q8_0); }
     static void load16(device const uchar *row, int col, int, thread float *w) {
@@ -318,7 +357,7 @@ struct DecQ8_0 {
             w[i] = float(as_type<char>(q[i])) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
         device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
         uchar q[16];
         bytes16((device const uchar *)b->qs + col % 32, q);
@@ -333,7 +372,7 @@ struct DecQ8_0 {
 // Q4_K: element e of a super-block is in group j = e/64; its first 32 are
 // the low nibbles of qs[32j..], the next 32 the high nibbles, sub-blocks 2j
 // and 2j+1 with their own scale and min: w = d·sc·q − dmin·m.
-struct DecQ4_K {
+struct DecQ4_K : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q4_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -358,21 +397,20 @@ struct DecQ4_K {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
         uchar q[16];
         float dl, ml;
         chunk(row, col, q, dl, ml);
-        float sq = 0.0f, sx = 0.0f;
+        float sq = 0.0f;
         for (short i = 0; i < 16; i++) {
             sq += float(q[i]) * x[i];
-            sx += x[i];
         }
-        return dl * sq - ml * sx;
+        return dl * sq - ml * xsum;
     }
 };
 
 // Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32].
-struct DecQ5_K {
+struct DecQ5_K : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q5_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -398,16 +436,15 @@ struct DecQ5_K {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
         uchar q[16];
         float dl, ml;
         chunk(row, col, q, dl, ml);
-        float sq = 0.0f, sx = 0.0f;
+        float sq = 0.0f;
         for (short i = 0; i < 16; i++) {
             sq += float(q[i]) * x[i];
-            sx += x[i];
         }
-        return dl * sq - ml * sx;
+        return dl * sq - ml * xsum;
     }
 };
 
@@ -415,7 +452,7 @@ struct DecQ5_K {
 // 32; quarter k takes the low (k < 2) or high nibble of ql[64h + 32(k&1) + l]
 // and bits 2k..2k+1 of qh[32h + l]; each 16 share one int8 scale
 // scales[8h + l/16 + 2k]: w = d·sc·(q − 32).
-struct DecQ6_K {
+struct DecQ6_K : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q6_k); }
     static float chunk(device const uchar *row, int col, thread int *q) {
@@ -437,7 +474,7 @@ struct DecQ6_K {
             w[i] = ds * float(q[i]);
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
         int q[16];
         const float ds = chunk(row, col, q);
         float s = 0.0f;

@@ -2,10 +2,10 @@
 //
 // Threadgroup (64 threads) = 2 simdgroups; simdgroup s of threadgroup
 // (g, t) computes rows 8g + 4s .. 8g + 4s + 3 for token t. Its lanes split
-// each row into chunks of 16 columns (lane l takes chunks l, l+32, ...):
-// a lane loads its 16 activations once and dots them with the four rows'
-// chunks, decoded from the raw blocks in registers, then simd_sum reduces
-// the lanes. Rows past the end are clamped to the last row and not stored.
+// each row into chunks of 16 columns (lane l takes chunks l, l+32, ...;
+// the decoder says which columns a chunk holds): a lane loads its 16
+// activations once and dots them with the four rows' chunks, decoded from
+// the raw blocks in registers, then simd_sum reduces the lanes. Rows past the end are clamped to the last row and not stored.
 
 // mv_dot leaves in sum[r] the dot product of row w.p[r] with x (cols long),
 // reduced over the simdgroup.
@@ -17,9 +17,9 @@ inline void mv_dot(thread const RowPtrs<R> &w, device const float *x, int cols, 
     const int chunks = (cols + 15) / 16;
     for (int c = lane; c < chunks; c += 32) {
         float xv[16];
-        load_x16(x, 16 * c, cols, xv);
+        const float xsum = B::load_x(x, 16 * c, cols, xv);
         for (short r = 0; r < R; r++) {
-            sum[r] += B::dot16(w.p[r], 16 * c, cols, xv);
+            sum[r] += B::dot16(w.p[r], 16 * c, cols, xv, xsum);
         }
     }
     for (short r = 0; r < R; r++) {
