@@ -357,7 +357,7 @@ struct DecQ8_0 : DecChunk16 {
             w[i] = float(as_type<char>(q[i])) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float) {
         device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
         uchar q[16];
         bytes16((device const uchar *)b->qs + col % 32, q);
@@ -452,7 +452,15 @@ struct DecQ5_K : DecChunk16 {
 // 32; quarter k takes the low (k < 2) or high nibble of ql[64h + 32(k&1) + l]
 // and bits 2k..2k+1 of qh[32h + l]; each 16 share one int8 scale
 // scales[8h + l/16 + 2k]: w = d·sc·(q − 32).
-struct DecQ6_K : DecChunk16 {
+//
+// load16's chunk is 16 consecutive elements of one quarter, which reads 16
+// bytes of ql and 16 of qh for 12 bytes of weights. In a mat-vec
+// (load_x, dot16) chunk j of a super-block is instead positions
+// l0..l0+3, l0 = 4·(j % 8), of the four quarters of half h = j / 8, as in
+// llama.cpp: 4 bytes of each of ql[64h + l0..], ql[64h + 32 + l0..] (low
+// nibbles quarters 0 and 1, high ones 2 and 3) and qh[32h + l0..], every
+// bit used; and neighbouring lanes' activations are contiguous.
+struct DecQ6_K {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q6_k); }
     static float chunk(device const uchar *row, int col, thread int *q) {
@@ -474,14 +482,43 @@ struct DecQ6_K : DecChunk16 {
             w[i] = ds * float(q[i]);
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
-        int q[16];
-        const float ds = chunk(row, col, q);
-        float s = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            s += float(q[i]) * x[i];
+    // mv_offset is where chunk col's first element sits in its
+    // super-block: 128h + l0, quarter k adding 32k.
+    static int mv_offset(int col) {
+        const int j = (col % 256) / 16;
+        return 128 * (j / 8) + 4 * (j % 8);
+    }
+    static float load_x(device const float *x, int col, int, thread float *v) {
+        device const packed_float4 *p = (device const packed_float4 *)(x + 256 * (col / 256) + mv_offset(col));
+        float sum = 0.0f;
+        for (short k = 0; k < 4; k++) {
+            const float4 f = float4(p[8 * k]);
+            v[4 * k] = f.x;
+            v[4 * k + 1] = f.y;
+            v[4 * k + 2] = f.z;
+            v[4 * k + 3] = f.w;
+            sum += f.x + f.y + f.z + f.w;
         }
-        return ds * s;
+        return sum;
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float) {
+        device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
+        const int o = mv_offset(col), h = o / 128, l0 = o % 128;
+        device const ushort *ql0 = (device const ushort *)(b->ql + 64 * h + l0);
+        device const ushort *ql1 = (device const ushort *)(b->ql + 64 * h + 32 + l0);
+        device const ushort *qh = (device const ushort *)(b->qh + 32 * h + l0);
+        const uint a = uint(ql0[0]) | uint(ql0[1]) << 16, c = uint(ql1[0]) | uint(ql1[1]) << 16;
+        const uint e = uint(qh[0]) | uint(qh[1]) << 16;
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // per quarter
+        for (short i = 0; i < 4; i++) {
+            const uchar lo0_i = uchar(a >> (8 * i)), lo1_i = uchar(c >> (8 * i)), hi_i = uchar(e >> (8 * i));
+            s[0] += float(int((lo0_i & 0xf) | ((hi_i & 3) << 4)) - 32) * x[i];
+            s[1] += float(int((lo1_i & 0xf) | (((hi_i >> 2) & 3) << 4)) - 32) * x[4 + i];
+            s[2] += float(int((lo0_i >> 4) | (((hi_i >> 4) & 3) << 4)) - 32) * x[8 + i];
+            s[3] += float(int((lo1_i >> 4) | (((hi_i >> 6) & 3) << 4)) - 32) * x[12 + i];
+        }
+        device const char *sc = b->scales + 8 * h + l0 / 16;
+        return float(b->d) * (float(sc[0]) * s[0] + float(sc[2]) * s[1] + float(sc[4]) * s[2] + float(sc[6]) * s[3]);
     }
 };
 
