@@ -23,6 +23,7 @@ const (
 	matvecThreads        = 64  // 2 simdgroups × 4 rows
 	matvecRows           = 8   // rows per mat-vec threadgroup
 	mtmatvecMaxN         = 8   // tokens one multi-token mat-vec threadgroup holds
+	mtmatvecTile         = 512 // activation columns it stages per token
 	matmulThreads        = 128 // 4 simdgroups
 	matmulRows           = 64  // weight rows per tile
 	matmulTokens         = 32  // tokens per tile
@@ -187,7 +188,9 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		if n > mtmatvecMaxN {
 			return Launch{}, fmt.Errorf("%d tokens: the multi-token mat-vec holds at most %d", n, mtmatvecMaxN)
 		}
-		return flat(ceil(rows, matvecRows), 1, matvecThreads), nil
+		l := flat(ceil(rows, matvecRows), 1, matvecThreads)
+		l.ThreadgroupMemory = int(n) * mtmatvecTile * 4
+		return l, nil
 	case "matmul":
 		l := flat(ceil(rows, matmulRows), ceil(n, matmulTokens), matmulThreads)
 		l.ThreadgroupMemory = matmulMemory(c.Weight)

@@ -107,7 +107,7 @@ func TestGeometryTable(t *testing.T) {
 		{"matvec_q6_k_acc", 3, Launch{[3]int{1792, 3, 1}, [3]int{64, 1, 1}, 0, 4}},
 		{"matvec_q8_0_qkv", 1, Launch{[3]int{768, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
 		{"matvec_q4_k_gate_up", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 4}},
-		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
+		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 6 * 512 * 4, 3}}, // 512 columns of 6 tokens
 		{"matmul_q4_0", 100, Launch{[3]int{224, 4, 1}, [3]int{128, 1, 1}, 8192, 3}},
 		{"matmul_f16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 8192, 4}},
 		{"matmul_bf16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 12288, 4}},

@@ -87,6 +87,7 @@ struct EltParams {
 
 #define MV_ROWS_PER_SIMDGROUP 4 // 2 simdgroups → 8 rows per threadgroup
 #define MT_MAX_N 8              // tokens of a multi-token mat-vec
+#define MT_TILE 512             // its activation columns per threadgroup tile
 #define MM_ROWS 64              // tiled: weight rows per tile
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step

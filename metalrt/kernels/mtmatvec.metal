@@ -5,28 +5,56 @@
 // threadgroup serves all N tokens: a lane decodes each 16-column chunk of
 // a weight row once into registers and dots it with the N activation rows,
 // so the weights stream from memory once per step instead of N times.
-// The R×N lane sums are reduced with simd_sum; lane i % 32 stores result i.
+// The activations come through threadgroup memory, MT_TILE columns of all
+// N tokens at a time, loaded once by the whole threadgroup in contiguous
+// float4s, instead of by every lane for every row. The R×N lane sums are
+// reduced with simd_sum; lane i % 32 stores result i.
+
+// mt_stage copies columns c0..c0+MT_TILE of the n activation rows into
+// shm (row t at t·MT_TILE), zero past cols.
+inline void mt_stage(device const float *x, int cols, int n, int c0, ushort tid, threadgroup float *shm) {
+    for (int i = tid; i < n * (MT_TILE / 4); i += 2 * 32) {
+        const int t = i / (MT_TILE / 4), e = 4 * (i % (MT_TILE / 4)), c = c0 + e;
+        device const float *xr = x + ulong(t) * cols;
+        float4 v;
+        if (c + 4 <= cols) {
+            v = float4(*(device const packed_float4 *)(xr + c));
+        } else {
+            v = float4(c < cols ? xr[c] : 0.0f, c + 1 < cols ? xr[c + 1] : 0.0f, c + 2 < cols ? xr[c + 2] : 0.0f, 0.0f);
+        }
+        *(threadgroup float4 *)(shm + t * MT_TILE + e) = v;
+    }
+}
 
 // mt_dot leaves in acc[r·MT_MAX_N + t] the dot product of row w.p[r] with
-// token t's activations (t < n), reduced over the simdgroup.
+// token t's activations (t < n), reduced over the simdgroup; every thread
+// of the threadgroup calls it (it stages the activations in shm).
 template <typename B, short R>
-inline void mt_dot(thread const RowPtrs<R> &w, device const float *x, int cols, int n, ushort lane, thread float *acc) {
+inline void mt_dot(thread const RowPtrs<R> &w, device const float *x, int cols, int n, ushort tid, ushort lane,
+                   threadgroup float *shm, thread float *acc) {
     for (short i = 0; i < R * MT_MAX_N; i++) {
         acc[i] = 0.0f;
     }
-    const int chunks = (cols + 15) / 16;
-    for (int c = lane; c < chunks; c += 32) {
-        for (short r = 0; r < R; r++) {
-            float wv[16];
-            B::load16(w.p[r], 16 * c, cols, wv);
-            for (short t = 0; t < MT_MAX_N; t++) {
-                if (t < n) {
-                    float xv[16];
-                    load_x16(x + ulong(t) * cols, 16 * c, cols, xv);
-                    acc[r * MT_MAX_N + t] += dot16(wv, xv);
+    for (int c0 = 0; c0 < cols; c0 += MT_TILE) {
+        mt_stage(x, cols, n, c0, tid, shm);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        const int chunks = (min(cols - c0, MT_TILE) + 15) / 16;
+        for (int c = lane; c < chunks; c += 32) {
+            for (short r = 0; r < R; r++) {
+                float wv[16];
+                B::load16(w.p[r], c0 + 16 * c, cols, wv);
+                for (short t = 0; t < MT_MAX_N; t++) {
+                    if (t < n) {
+                        float xv[16];
+                        for (short i = 0; i < 16; i++) {
+                            xv[i] = shm[t * MT_TILE + 16 * c + i];
+                        }
+                        acc[r * MT_MAX_N + t] += dot16(wv, xv);
+                    }
                 }
             }
         }
+        threadgroup_barrier(mem_flags::mem_threadgroup); // the tile is read: the next may replace it
     }
     for (short i = 0; i < R * MT_MAX_N; i++) {
         acc[i] = simd_sum(acc[i]);
@@ -39,13 +67,15 @@ kernel void mtmatvec(
         device const float *x [[buffer(1)]],
         device float *y [[buffer(2)]],
         constant MatParams &p [[buffer(3)]],
+        threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
+        ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const RowPtrs<MV_ROWS_PER_SIMDGROUP> rows = mv_rows(weight, r0, p.rows, B::row_bytes(p.cols));
     float acc[MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
-    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiisg, acc);
+    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
     for (short i = 0; i < MV_ROWS_PER_SIMDGROUP * MT_MAX_N; i++) {
         const int r = r0 + i / MT_MAX_N, t = i % MT_MAX_N;
         if (tiisg == i % 32 && t < p.n && r < p.rows) {
@@ -62,13 +92,15 @@ kernel void mtmatvec_acc(
         device const float *residual [[buffer(2)]],
         device float *y [[buffer(3)]],
         constant MatParams &p [[buffer(4)]],
+        threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
+        ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const RowPtrs<MV_ROWS_PER_SIMDGROUP> rows = mv_rows(weight, r0, p.rows, B::row_bytes(p.cols));
     float acc[MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
-    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiisg, acc);
+    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
     for (short i = 0; i < MV_ROWS_PER_SIMDGROUP * MT_MAX_N; i++) {
         const int r = r0 + i / MT_MAX_N, t = i % MT_MAX_N;
         if (tiisg == i % 32 && t < p.n && r < p.rows) {
@@ -88,7 +120,9 @@ kernel void mtmatvec_qkv(
         device float *k [[buffer(5)]],
         device float *v [[buffer(6)]],
         constant QKVParams &p [[buffer(7)]],
+        threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
+        ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
@@ -99,7 +133,7 @@ kernel void mtmatvec_qkv(
         rows.p[r] = qkv_row(wq, wk, wv, r0 + r, p, rb);
     }
     float acc[MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
-    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiisg, acc);
+    mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
     for (short i = 0; i < MV_ROWS_PER_SIMDGROUP * MT_MAX_N; i++) {
         const int r = r0 + i / MT_MAX_N, t = i % MT_MAX_N;
         if (tiisg == i % 32 && t < p.n && r < total) {
@@ -116,7 +150,9 @@ kernel void mtmatvec_gate_up(
         device const float *x [[buffer(2)]],
         device float *y [[buffer(3)]],
         constant MatParams &p [[buffer(4)]],
+        threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
+        ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
@@ -128,7 +164,7 @@ kernel void mtmatvec_gate_up(
         rows.p[MV_ROWS_PER_SIMDGROUP + r] = w_up + off;
     }
     float acc[2 * MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
-    mt_dot<B, 2 * MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiisg, acc);
+    mt_dot<B, 2 * MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
     for (short i = 0; i < MV_ROWS_PER_SIMDGROUP * MT_MAX_N; i++) {
         const int r = r0 + i / MT_MAX_N, t = i % MT_MAX_N;
         if (tiisg == i % 32 && t < p.n && r < p.rows) {
