@@ -162,7 +162,8 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 // float weight rows that end inside a 16-column chunk and a 32-column tile
 // step (100 columns), embed rows that end inside a threadgroup, rope and
 // rope_kv_write with idle threads and unrotated dims, attention with head
-// dims 80 (lanes with fewer elements) and 6 (the scalar dot product),
+// dims 80 (lanes with fewer elements) and 6 (the scalar dot product), a
+// decode threadgroup of 12 simdgroups (a cache of 1500 positions),
 // heads without grouping, a sliding window in decode, and a decode step
 // that sees one cache row.
 func raggedCases() ([]opCase, []byte) {
@@ -236,6 +237,7 @@ func raggedCases() ([]opCase, []byte) {
 		}{
 			{"attn_decode", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 2, 150, 40},
 			{"attn_decode", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 1, 0, 0},
+			{"attn_decode", attnShape{heads: 4, kvHeads: 1, headDim: 128, capacity: 1500}, 1, 1400, 0}, // 12 simdgroups
 			{"attn_prefill", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 9, 0, 0},
 			{"attn_prefill", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 10, 100, 40},
 		} {
@@ -423,7 +425,7 @@ func TestEmuTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
 		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)tg, `+
-		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true, 0x20},`)
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort3(pos.ntg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true, 0x20},`)
 	assert.Equal(t, len(plan.Contracts()), strings.Count(table, "\n"))
 
 	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})

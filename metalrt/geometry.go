@@ -32,6 +32,8 @@ const (
 	attnThreads          = 256 // 8 simdgroups
 	attnSimdgroups       = 8
 	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
+	attnRowsPerSimdgroup = 128 // decode: cache positions per simdgroup before it adds simdgroups
+	attnMaxSimdgroups    = 16  // decode: 512 threads, which a pipeline of its registers allows
 	maxThreads           = 1024
 	maxThreadgroupMemory = 32 << 10 // bytes of threadgroup memory Apple GPUs give one threadgroup
 )
@@ -131,10 +133,15 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 			return Launch{}, fmt.Errorf("window %d is negative", p.Window)
 		}
 		if c.Family == "attn_decode" {
-			// Per simdgroup: running max, running sum, HeadDim accumulators; the
-			// query is staged in the same memory before the merge.
-			l := flat(int(p.Heads), int(p.N), attnThreads)
-			l.ThreadgroupMemory = attnSimdgroups * (int(p.HeadDim) + 2) * 4
+			// One simdgroup per attnRowsPerSimdgroup positions the cache holds,
+			// from 8 to 16 and as threadgroup memory allows, so that long
+			// contexts get more parallel work. Per simdgroup: running max,
+			// running sum, HeadDim accumulators; the query is staged in the
+			// same memory before the merge.
+			part := (int(p.HeadDim) + 2) * 4
+			sg := min(max(attnSimdgroups, ceil(p.Capacity, attnRowsPerSimdgroup)), attnMaxSimdgroups, maxThreadgroupMemory/part)
+			l := flat(int(p.Heads), int(p.N), 32*sg)
+			l.ThreadgroupMemory = sg * part
 			return l, nil
 		}
 		// One query per simdgroup, staged in threadgroup memory.

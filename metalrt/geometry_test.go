@@ -116,7 +116,7 @@ func TestGeometryTable(t *testing.T) {
 		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{256, 1, 1}, 8 * 130 * 4, 5}},
+		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{512, 1, 1}, 16 * 130 * 4, 5}}, // 4096 positions: 16 simdgroups
 		{"attn_prefill_f32", 17, Launch{[3]int{32, 3, 1}, [3]int{256, 1, 1}, 8 * 128 * 4, 5}},
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},

@@ -130,9 +130,10 @@ inline void attn_decode_blocks(threadgroup const float *q, device const C *kc, d
     }
 }
 
-// attn_decode: threadgroup (head, token), 8 simdgroups; simdgroup g takes
-// blocks g, g+8, ... of the visible rows, so one dispatch splits the KV
-// length 8 ways. The query is staged in threadgroup memory; afterwards the
+// attn_decode: threadgroup (head, token) of S simdgroups, S from 8 to 16
+// growing with the cache's capacity (geometry.go); simdgroup g takes blocks
+// g, g+S, ... of the visible rows, so one dispatch splits the KV length S
+// ways. The query is staged in threadgroup memory; afterwards the
 // same memory holds each simdgroup's (m, s, acc[head_dim]), which are
 // merged with the usual rescaling by exp(m_g − max m).
 template <typename C>
@@ -146,9 +147,10 @@ kernel void attn_decode(
         threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
         ushort tiitg [[thread_index_in_threadgroup]],
+        ushort3 ntg [[threads_per_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int h = tgpig.x, t = tgpig.y, hd = p.head_dim;
+    const int h = tgpig.x, t = tgpig.y, hd = p.head_dim, nsg = ntg.x / 32;
     const int kvh = h / (p.heads / p.kv_heads);
     const int pos = step->pos0 + t;
     const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
@@ -156,7 +158,7 @@ kernel void attn_decode(
     const ulong width = ulong(p.kv_heads) * hd;
     const ulong qb = (ulong(t) * p.heads + h) * hd;
 
-    for (int e = tiitg; e < hd; e += ATTN_SIMDGROUPS * 32) {
+    for (int e = tiitg; e < hd; e += ntg.x) {
         shm[e] = float(C(q[qb + e]));
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -167,7 +169,7 @@ kernel void attn_decode(
         acc[d] = 0.0f;
     }
     attn_decode_blocks<C>(shm, k_cache, v_cache, width, ulong(kvh) * hd, hd, p.scale, lo, hi,
-                          lo / ATTN_BLOCK + sgitg, ATTN_SIMDGROUPS, tiisg, m, s, acc);
+                          lo / ATTN_BLOCK + sgitg, nsg, tiisg, m, s, acc);
     threadgroup_barrier(mem_flags::mem_threadgroup); // the query is read: its memory takes the partials
 
     threadgroup float *part = shm + sgitg * (hd + 2);
@@ -183,13 +185,13 @@ kernel void attn_decode(
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
 
-    for (int e = tiitg; e < hd; e += ATTN_SIMDGROUPS * 32) {
+    for (int e = tiitg; e < hd; e += ntg.x) {
         float mx = -INFINITY;
-        for (short g = 0; g < ATTN_SIMDGROUPS; g++) {
+        for (short g = 0; g < nsg; g++) {
             mx = max(mx, shm[g * (hd + 2)]);
         }
         float sum = 0.0f, a = 0.0f;
-        for (short g = 0; g < ATTN_SIMDGROUPS; g++) {
+        for (short g = 0; g < nsg; g++) {
             threadgroup const float *pg = shm + g * (hd + 2);
             if (pg[0] == -INFINITY) {
                 continue; // this simdgroup saw no row
