@@ -20,16 +20,19 @@ type Launch struct {
 // The shapes below are what the MSL kernels assume; kernels/common.metal
 // holds the same constants.
 const (
-	matvecThreads        = 64  // 2 simdgroups × 4 rows
-	matvecRows           = 8   // rows per mat-vec threadgroup
-	mtmatvecMaxN         = 8   // tokens one multi-token mat-vec threadgroup holds
-	mtmatvecTile         = 512 // activation columns it stages per token
-	matmulThreads        = 128 // 4 simdgroups
-	matmulRows           = 64  // weight rows per tile
-	matmulTokens         = 32  // tokens per tile
-	matmulK              = 32  // columns per step through the tile loop
-	eltThreads           = 256 // embed, kv_write, swiglu, add
-	attnThreads          = 256 // 8 simdgroups
+	matvecThreads        = 256  // 8 simdgroups × 4 rows
+	matvecRows           = 32   // rows per mat-vec threadgroup
+	mtmatvecThreads      = 64   // 2 simdgroups × 4 rows
+	mtmatvecRows         = 8    // rows per multi-token mat-vec threadgroup
+	mtmatvecMaxN         = 8    // tokens one multi-token mat-vec threadgroup holds
+	mtmatvecTile         = 512  // activation columns it stages per token
+	matvecTile           = 2048 // activation columns a mat-vec threadgroup stages
+	matmulThreads        = 128  // 4 simdgroups
+	matmulRows           = 64   // weight rows per tile
+	matmulTokens         = 32   // tokens per tile
+	matmulK              = 32   // columns per step through the tile loop
+	eltThreads           = 256  // embed, kv_write, swiglu, add
+	attnThreads          = 256  // 8 simdgroups
 	attnSimdgroups       = 8
 	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
 	attnRowsPerSimdgroup = 128 // decode: cache positions per simdgroup before it adds simdgroups
@@ -190,12 +193,14 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 	}
 	switch variant {
 	case "matvec":
-		return flat(ceil(rows, matvecRows), int(n), matvecThreads), nil
+		l := flat(ceil(rows, matvecRows), int(n), matvecThreads)
+		l.ThreadgroupMemory = matvecTile * 4
+		return l, nil
 	case "mtmatvec":
 		if n > mtmatvecMaxN {
 			return Launch{}, fmt.Errorf("%d tokens: the multi-token mat-vec holds at most %d", n, mtmatvecMaxN)
 		}
-		l := flat(ceil(rows, matvecRows), 1, matvecThreads)
+		l := flat(ceil(rows, mtmatvecRows), 1, mtmatvecThreads)
 		l.ThreadgroupMemory = int(n) * mtmatvecTile * 4
 		return l, nil
 	case "matmul":

@@ -53,7 +53,7 @@ func covered(t *testing.T, c plan.Contract, l Launch) (x, y int) {
 	case variant == "matvec":
 		return l.Threadgroups[0] * matvecRows, l.Threadgroups[1]
 	case variant == "mtmatvec":
-		return l.Threadgroups[0] * matvecRows, mtmatvecMaxN
+		return l.Threadgroups[0] * mtmatvecRows, mtmatvecMaxN
 	case variant == "matmul":
 		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
 	case c.Family == "attn_prefill":
@@ -103,10 +103,10 @@ func TestGeometryTable(t *testing.T) {
 		n      int32
 		want   Launch
 	}{
-		{"matvec_q4_0", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
-		{"matvec_q6_k_acc", 3, Launch{[3]int{1792, 3, 1}, [3]int{64, 1, 1}, 0, 4}},
-		{"matvec_q8_0_qkv", 1, Launch{[3]int{768, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"matvec_q4_k_gate_up", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 4}},
+		{"matvec_q4_0", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 3}}, // 32 rows, a tile of 2048 columns
+		{"matvec_q6_k_acc", 3, Launch{[3]int{448, 3, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
+		{"matvec_q8_0_qkv", 1, Launch{[3]int{192, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 7}},
+		{"matvec_q4_k_gate_up", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
 		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 6 * 512 * 4, 3}}, // 512 columns of 6 tokens
 		{"matmul_q4_0", 100, Launch{[3]int{224, 4, 1}, [3]int{128, 1, 1}, 8192, 3}},
 		{"matmul_f16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 8192, 4}},

@@ -85,9 +85,12 @@ struct EltParams {
 
 // ---- launch shapes (geometry.go has the same numbers) ----
 
-#define MV_ROWS_PER_SIMDGROUP 4 // 2 simdgroups → 8 rows per threadgroup
+#define MV_ROWS_PER_SIMDGROUP 4 // mat-vec and multi-token mat-vec
+#define MV_SIMDGROUPS 8         // mat-vec: 32 rows per threadgroup
+#define MT_SIMDGROUPS 2         // multi-token mat-vec: 8 rows per threadgroup
 #define MT_MAX_N 8              // tokens of a multi-token mat-vec
 #define MT_TILE 512             // its activation columns per threadgroup tile
+#define MV_TILE 2048            // mat-vec: activation columns per tile (whole super-blocks)
 #define MM_ROWS 64              // tiled: weight rows per tile
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step
@@ -161,26 +164,35 @@ inline uchar2 scale_min_k4(int j, device const uchar *s) {
     return uchar2(uchar((s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4)), uchar((s[j + 4] >> 4) | ((s[j] >> 6) << 4)));
 }
 
-// load_x16 reads 16 activations from col, zero past cols, and returns
-// their sum.
-inline float load_x16(device const float *x, int col, int cols, thread float *v) {
-    if (col + 16 <= cols) {
-        device const packed_float4 *p = (device const packed_float4 *)(x + col);
-        for (short i = 0; i < 4; i++) {
-            float4 f = float4(p[i]);
-            v[4 * i] = f.x;
-            v[4 * i + 1] = f.y;
-            v[4 * i + 2] = f.z;
-            v[4 * i + 3] = f.w;
+// stage_x copies columns c0..c0+tile of n activation rows (cols long)
+// into shm, row t at t·tile, zero past cols: the threads of the
+// threadgroup (nt of them) load contiguous float4s, once for all its
+// simdgroups. The mat-vec kernels then read their chunks from shm.
+inline void stage_x(device const float *x, int cols, int n, int c0, int tile, ushort tid, int nt,
+                    threadgroup float *shm) {
+    for (int i = tid; i < n * (tile / 4); i += nt) {
+        const int t = i / (tile / 4), e = 4 * (i % (tile / 4)), c = c0 + e;
+        device const float *xr = x + ulong(t) * cols;
+        float4 v;
+        if (c + 4 <= cols) {
+            v = float4(*(device const packed_float4 *)(xr + c));
+        } else {
+            v = float4(c < cols ? xr[c] : 0.0f, c + 1 < cols ? xr[c + 1] : 0.0f, c + 2 < cols ? xr[c + 2] : 0.0f, 0.0f);
         }
-    } else {
-        for (short i = 0; i < 16; i++) {
-            v[i] = col + i < cols ? x[col + i] : 0.0f;
-        }
+        *(threadgroup float4 *)(shm + t * tile + e) = v;
     }
+}
+
+// tile_x16 reads 16 staged activations and returns their sum.
+inline float tile_x16(threadgroup const float *x, thread float *v) {
     float sum = 0.0f;
-    for (short i = 0; i < 16; i++) {
-        sum += v[i];
+    for (short i = 0; i < 4; i++) {
+        const float4 f = *(threadgroup const float4 *)(x + 4 * i);
+        v[4 * i] = f.x;
+        v[4 * i + 1] = f.y;
+        v[4 * i + 2] = f.z;
+        v[4 * i + 3] = f.w;
+        sum += f.x + f.y + f.z + f.w;
     }
     return sum;
 }
@@ -200,8 +212,10 @@ inline float dot16(thread const float *a, thread const float *b) {
 // need not be whole chunks: quantised rows hold whole blocks (geometry.go
 // refuses others).
 //   row_bytes(cols)             bytes of one row
-//   load_x(x, col, cols, v)     the activations of chunk col in the order
-//                               dot16 takes them; returns their sum
+//   load_x(x, col, v)           the activations of chunk col in the order
+//                               dot16 takes them, from a staged tile
+//                               (stage_x) whose column 0 is a multiple of
+//                               256; returns their sum
 //   dot16(row, col, cols, v, vsum)
 //                               the chunk's Σ w·x, v and vsum from load_x
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
@@ -211,7 +225,7 @@ inline float dot16(thread const float *a, thread const float *b) {
 
 // DecChunk16 is load_x for decoders whose chunk is 16 consecutive columns.
 struct DecChunk16 {
-    static float load_x(device const float *x, int col, int cols, thread float *v) { return load_x16(x, col, cols, v); }
+    static float load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
 };
 
 struct DecF32 : DecChunk16 {
@@ -316,9 +330,9 @@ struct DecQ4_0 {
     }
     // load_x: v[2i], v[2i+1] go with the low nibbles of ushort i (masks
     // 0x000F, 0x0F00), v[8+2i], v[9+2i] with its high ones (0x00F0, 0xF000).
-    static float load_x(device const float *x, int col, int, thread float *v) {
-        device const packed_float4 *p = (device const packed_float4 *)(x + 32 * (col / 32) + 8 * ((col / 16) % 2));
-        const float4 lo[2] = {float4(p[0]), float4(p[1])}, hi[2] = {float4(p[4]), float4(p[5])};
+    static float load_x(threadgroup const float *x, int col, thread float *v) {
+        threadgroup const float4 *p = (threadgroup const float4 *)(x + 32 * (col / 32) + 8 * ((col / 16) % 2));
+        const float4 lo[2] = {p[0], p[1]}, hi[2] = {p[4], p[5]};
         float sum = 0.0f;
         for (short i = 0; i < 2; i++) {
             sum += lo[i].x + lo[i].y + lo[i].z + lo[i].w + hi[i].x + hi[i].y + hi[i].z + hi[i].w;
@@ -489,11 +503,11 @@ struct DecQ6_K {
         const int j = (col % 256) / 16;
         return 128 * (j / 8) + 4 * (j % 8);
     }
-    static float load_x(device const float *x, int col, int, thread float *v) {
-        device const packed_float4 *p = (device const packed_float4 *)(x + 256 * (col / 256) + mv_offset(col));
+    static float load_x(threadgroup const float *x, int col, thread float *v) {
+        threadgroup const float4 *p = (threadgroup const float4 *)(x + 256 * (col / 256) + mv_offset(col));
         float sum = 0.0f;
         for (short k = 0; k < 4; k++) {
-            const float4 f = float4(p[8 * k]);
+            const float4 f = p[8 * k];
             v[4 * k] = f.x;
             v[4 * k + 1] = f.y;
             v[4 * k + 2] = f.z;

@@ -1,7 +1,7 @@
 // Multi-token mat-vec for small steps (speculative verification, N ≤ 8):
 // y[t, r] = Σ_c W[r, c]·x[t, c] for every token in one threadgroup.
 //
-// Threadgroup (64 threads) = 2 simdgroups of 4 rows, as in matvec, but the
+// Threadgroup (64 threads) = 2 simdgroups of 4 rows, like matvec's, but the
 // threadgroup serves all N tokens: a lane decodes each 16-column chunk of
 // a weight row once into registers and dots it with the N activation rows,
 // so the weights stream from memory once per step instead of N times.
@@ -9,22 +9,6 @@
 // N tokens at a time, loaded once by the whole threadgroup in contiguous
 // float4s, instead of by every lane for every row. The R×N lane sums are
 // reduced with simd_sum; lane i % 32 stores result i.
-
-// mt_stage copies columns c0..c0+MT_TILE of the n activation rows into
-// shm (row t at t·MT_TILE), zero past cols.
-inline void mt_stage(device const float *x, int cols, int n, int c0, ushort tid, threadgroup float *shm) {
-    for (int i = tid; i < n * (MT_TILE / 4); i += 2 * 32) {
-        const int t = i / (MT_TILE / 4), e = 4 * (i % (MT_TILE / 4)), c = c0 + e;
-        device const float *xr = x + ulong(t) * cols;
-        float4 v;
-        if (c + 4 <= cols) {
-            v = float4(*(device const packed_float4 *)(xr + c));
-        } else {
-            v = float4(c < cols ? xr[c] : 0.0f, c + 1 < cols ? xr[c + 1] : 0.0f, c + 2 < cols ? xr[c + 2] : 0.0f, 0.0f);
-        }
-        *(threadgroup float4 *)(shm + t * MT_TILE + e) = v;
-    }
-}
 
 // mt_dot leaves in acc[r·MT_MAX_N + t] the dot product of row w.p[r] with
 // token t's activations (t < n), reduced over the simdgroup; every thread
@@ -36,7 +20,7 @@ inline void mt_dot(thread const RowPtrs<R> &w, device const float *x, int cols, 
         acc[i] = 0.0f;
     }
     for (int c0 = 0; c0 < cols; c0 += MT_TILE) {
-        mt_stage(x, cols, n, c0, tid, shm);
+        stage_x(x, cols, n, c0, MT_TILE, tid, MT_SIMDGROUPS * 32, shm);
         threadgroup_barrier(mem_flags::mem_threadgroup);
         const int chunks = (min(cols - c0, MT_TILE) + 15) / 16;
         for (int c = lane; c < chunks; c += 32) {
@@ -46,9 +30,7 @@ inline void mt_dot(thread const RowPtrs<R> &w, device const float *x, int cols, 
                 for (short t = 0; t < MT_MAX_N; t++) {
                     if (t < n) {
                         float xv[16];
-                        for (short i = 0; i < 16; i++) {
-                            xv[i] = shm[t * MT_TILE + 16 * c + i];
-                        }
+                        tile_x16(shm + t * MT_TILE + 16 * c, xv);
                         acc[r * MT_MAX_N + t] += dot16(wv, xv);
                     }
                 }
@@ -72,7 +54,7 @@ kernel void mtmatvec(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
+    const int r0 = tgpig.x * (MT_SIMDGROUPS * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const RowPtrs<MV_ROWS_PER_SIMDGROUP> rows = mv_rows(weight, r0, p.rows, B::row_bytes(p.cols));
     float acc[MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
     mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
@@ -97,7 +79,7 @@ kernel void mtmatvec_acc(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
+    const int r0 = tgpig.x * (MT_SIMDGROUPS * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const RowPtrs<MV_ROWS_PER_SIMDGROUP> rows = mv_rows(weight, r0, p.rows, B::row_bytes(p.cols));
     float acc[MV_ROWS_PER_SIMDGROUP * MT_MAX_N];
     mt_dot<B, MV_ROWS_PER_SIMDGROUP>(rows, x, p.cols, p.n, tiitg, tiisg, shm, acc);
@@ -125,7 +107,7 @@ kernel void mtmatvec_qkv(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
+    const int r0 = tgpig.x * (MT_SIMDGROUPS * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const int total = p.rows_q + 2 * p.rows_kv;
     const ulong rb = B::row_bytes(p.cols);
     RowPtrs<MV_ROWS_PER_SIMDGROUP> rows;
@@ -155,7 +137,7 @@ kernel void mtmatvec_gate_up(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int r0 = tgpig.x * (2 * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
+    const int r0 = tgpig.x * (MT_SIMDGROUPS * MV_ROWS_PER_SIMDGROUP) + sgitg * MV_ROWS_PER_SIMDGROUP;
     const ulong rb = B::row_bytes(p.cols);
     RowPtrs<2 * MV_ROWS_PER_SIMDGROUP> rows;
     for (short r = 0; r < MV_ROWS_PER_SIMDGROUP; r++) {
