@@ -157,7 +157,7 @@ inline void bytes16(device const uchar *p, thread uchar *b) {
 
 // scale_min_k4 unpacks the 6-bit scale (x) and min (y) of sub-block j of a
 // Q4_K/Q5_K super-block.
-inline uchar2 scale_min_k4(int j, device const uchar *s) {
+template <typename P> inline uchar2 scale_min_k4(int j, P s) {
     if (j < 4) {
         return uchar2(uchar(s[j] & 63), uchar(s[j + 4] & 63));
     }
@@ -183,18 +183,56 @@ inline void stage_x(device const float *x, int cols, int n, int c0, int tile, us
     }
 }
 
-// tile_x16 reads 16 staged activations and returns their sum.
-inline float tile_x16(threadgroup const float *x, thread float *v) {
-    float sum = 0.0f;
+// tile_x16 reads 16 staged activations and returns the sums of the first
+// and of the last 8.
+inline float2 tile_x16(threadgroup const float *x, thread float *v) {
+    float sum[2] = {0.0f, 0.0f};
     for (short i = 0; i < 4; i++) {
         const float4 f = *(threadgroup const float4 *)(x + 4 * i);
         v[4 * i] = f.x;
         v[4 * i + 1] = f.y;
         v[4 * i + 2] = f.z;
         v[4 * i + 3] = f.w;
-        sum += f.x + f.y + f.z + f.w;
+        sum[i / 2] += f.x + f.y + f.z + f.w;
+    }
+    return float2(sum[0], sum[1]);
+}
+
+// Nibble pairs, as llama.cpp reads Q4_0 and Q4_K: a lane takes 8 bytes of
+// qs as 4 ushorts and uses both nibbles of each byte: ushort i holds
+// elements 2i, 2i+1 of a low run (low nibbles, masks 0x000F, 0x0F00) and of
+// a high run (high nibbles, 0x00F0, 0xF000). nibble_x reads the 8
+// activations of each run (lo, lo + 8 ... and hi ...) pre-scaled by the
+// inverse of each mask's power of 2, so nibble_dot masks without shifting;
+// it returns the runs' unscaled sums.
+inline float2 nibble_x(threadgroup const float *x, int lo, int hi, thread float *v) {
+    threadgroup const float4 *pl = (threadgroup const float4 *)(x + lo), *ph = (threadgroup const float4 *)(x + hi);
+    float2 sum = float2(0.0f, 0.0f);
+    for (short i = 0; i < 2; i++) {
+        const float4 l = pl[i], h = ph[i];
+        sum.x += l.x + l.y + l.z + l.w;
+        sum.y += h.x + h.y + h.z + h.w;
+        v[4 * i] = l.x;
+        v[4 * i + 1] = l.y / 256.0f;
+        v[4 * i + 2] = l.z;
+        v[4 * i + 3] = l.w / 256.0f;
+        v[8 + 4 * i] = h.x / 16.0f;
+        v[8 + 4 * i + 1] = h.y / 4096.0f;
+        v[8 + 4 * i + 2] = h.z / 16.0f;
+        v[8 + 4 * i + 3] = h.w / 4096.0f;
     }
     return sum;
+}
+
+// nibble_dot is (Σ low nibble·x, Σ high nibble·x) of the 8 bytes at q.
+inline float2 nibble_dot(device const ushort *q, thread const float *v) {
+    float2 s = float2(0.0f, 0.0f);
+    for (short i = 0; i < 4; i++) {
+        const ushort u = q[i];
+        s.x += v[2 * i] * float(u & 0x000F) + v[2 * i + 1] * float(u & 0x0F00);
+        s.y += v[8 + 2 * i] * float(u & 0x00F0) + v[9 + 2 * i] * float(u & 0xF000);
+    }
+    return s;
 }
 
 inline float dot16(thread const float *a, thread const float *b) {
@@ -215,7 +253,7 @@ inline float dot16(thread const float *a, thread const float *b) {
 //   load_x(x, col, v)           the activations of chunk col in the order
 //                               dot16 takes them, from a staged tile
 //                               (stage_x) whose column 0 is a multiple of
-//                               256; returns their sum
+//                               256; returns the sums of its two runs of 8
 //   dot16(row, col, cols, v, vsum)
 //                               the chunk's Σ w·x, v and vsum from load_x
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
@@ -225,7 +263,7 @@ inline float dot16(thread const float *a, thread const float *b) {
 
 // DecChunk16 is load_x for decoders whose chunk is 16 consecutive columns.
 struct DecChunk16 {
-    static float load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
 };
 
 struct DecF32 : DecChunk16 {
@@ -248,7 +286,7 @@ struct DecF32 : DecChunk16 {
             w[i] = col + i < cols ? r[i] : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
@@ -275,7 +313,7 @@ struct DecF16 : DecChunk16 {
             w[i] = col + i < cols ? float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
@@ -302,7 +340,7 @@ struct DecBF16 : DecChunk16 {
             w[i] = col + i < cols ? bf16_to_float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
@@ -311,10 +349,8 @@ struct DecBF16 : DecChunk16 {
 
 // Q4_0: load16's chunk of 16 is the low (first half) or high nibbles of
 // qs. In a mat-vec (load_x, dot16) chunk c is instead half h = c % 2 of
-// block c / 2, as in llama.cpp: the lane reads 8 bytes, qs[8h..8h+7], and
-// uses both nibbles (elements 8h.. low, 16+8h.. high), masked in place
-// against activations pre-scaled by the mask's power of 2; the −8 of every
-// weight folds into −8·Σx.
+// block c / 2, as in llama.cpp: nibble pairs of qs[8h..8h+7], elements
+// 8h.. (low) and 16+8h.. (high); the −8 of every weight folds into −8·Σx.
 struct DecQ4_0 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q4_0); }
@@ -328,35 +364,14 @@ struct DecQ4_0 {
             w[i] = float(int((q[i] >> shift) & 0xf) - 8) * d;
         }
     }
-    // load_x: v[2i], v[2i+1] go with the low nibbles of ushort i (masks
-    // 0x000F, 0x0F00), v[8+2i], v[9+2i] with its high ones (0x00F0, 0xF000).
-    static float load_x(threadgroup const float *x, int col, thread float *v) {
-        threadgroup const float4 *p = (threadgroup const float4 *)(x + 32 * (col / 32) + 8 * ((col / 16) % 2));
-        const float4 lo[2] = {p[0], p[1]}, hi[2] = {p[4], p[5]};
-        float sum = 0.0f;
-        for (short i = 0; i < 2; i++) {
-            sum += lo[i].x + lo[i].y + lo[i].z + lo[i].w + hi[i].x + hi[i].y + hi[i].z + hi[i].w;
-            v[4 * i] = lo[i].x;
-            v[4 * i + 1] = lo[i].y / 256.0f;
-            v[4 * i + 2] = lo[i].z;
-            v[4 * i + 3] = lo[i].w / 256.0f;
-            v[8 + 4 * i] = hi[i].x / 16.0f;
-            v[8 + 4 * i + 1] = hi[i].y / 4096.0f;
-            v[8 + 4 * i + 2] = hi[i].z / 16.0f;
-            v[8 + 4 * i + 3] = hi[i].w / 4096.0f;
-        }
-        return sum;
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
+        const int lo = 32 * (col / 32) + 8 * ((col / 16) % 2);
+        return nibble_x(x, lo, lo + 16, v);
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
         device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
-        device const ushort *q = (device const ushort *)(b->qs + 8 * ((col / 16) % 2));
-        float s = 0.0f;
-        for (short i = 0; i < 4; i++) {
-            const ushort u = q[i];
-            s += x[2 * i] * float(u & 0x000F) + x[2 * i + 1] * float(u & 0x0F00) +
-                 x[8 + 2 * i] * float(u & 0x00F0) + x[9 + 2 * i] * float(u & 0xF000);
-        }
-        return float(b->d) * (s - 8.0f * xsum);
+        const float2 s = nibble_dot((device const ushort *)(b->qs + 8 * ((col / 16) % 2)), x);
+        return float(b->d) * (s.x + s.y - 8.0f * (xsum.x + xsum.y));
     }
 };
 
@@ -372,7 +387,7 @@ struct DecQ8_0 : DecChunk16 {
             w[i] = float(as_type<char>(q[i])) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
         device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
         uchar q[16];
         bytes16((device const uchar *)b->qs + col % 32, q);
@@ -387,7 +402,38 @@ struct DecQ8_0 : DecChunk16 {
 // Q4_K: element e of a super-block is in group j = e/64; its first 32 are
 // the low nibbles of qs[32j..], the next 32 the high nibbles, sub-blocks 2j
 // and 2j+1 with their own scale and min: w = d·sc·q − dmin·m.
-struct DecQ4_K : DecChunk16 {
+//
+// In a mat-vec (load_x, dot16) chunk k of a super-block is instead the
+// nibble pairs of qs[32j + 8m..], j = k / 4, m = k % 4: elements 8m.. of
+// sub-blocks 2j (low) and 2j+1 (high), as in llama.cpp.
+struct KQuantNibbles {
+    static int group(int col) { return (col % 256) / 64; }
+    static int byte(int col) { return 32 * group(col) + 8 * ((col % 64) / 16); }
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
+        const int lo = 256 * (col / 256) + 64 * group(col) + 8 * ((col % 64) / 16);
+        return nibble_x(x, lo, lo + 32, v);
+    }
+    // scaled is d·sc·s − dmin·m·Σx over the low and high sub-blocks; the
+    // super-block's header (d, dmin, scales: 16 bytes) is read whole, as 8
+    // ushorts, rather than byte by byte.
+    static float scaled(device const uchar *block, int j, float2 s, float2 xsum) {
+        device const ushort *h = (device const ushort *)block;
+        ushort u[8];
+        for (short i = 0; i < 8; i++) {
+            u[i] = h[i];
+        }
+        uchar sc[12];
+        for (short i = 0; i < 6; i++) {
+            sc[2 * i] = uchar(u[2 + i] & 0xff);
+            sc[2 * i + 1] = uchar(u[2 + i] >> 8);
+        }
+        const float d = float(as_type<half>(u[0])), dmin = float(as_type<half>(u[1]));
+        const uchar2 lo = scale_min_k4(2 * j, (thread const uchar *)sc), hi = scale_min_k4(2 * j + 1, (thread const uchar *)sc);
+        return d * (float(lo.x) * s.x + float(hi.x) * s.y) - dmin * (float(lo.y) * xsum.x + float(hi.y) * xsum.y);
+    }
+};
+
+struct DecQ4_K : KQuantNibbles {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q4_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -412,20 +458,17 @@ struct DecQ4_K : DecChunk16 {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
-        uchar q[16];
-        float dl, ml;
-        chunk(row, col, q, dl, ml);
-        float sq = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            sq += float(q[i]) * x[i];
-        }
-        return dl * sq - ml * xsum;
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        device const block_q4_k *b = (device const block_q4_k *)row + col / 256;
+        const float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
+        return scaled((device const uchar *)b, group(col), s, xsum);
     }
 };
 
-// Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32].
-struct DecQ5_K : DecChunk16 {
+// Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32]; in a
+// mat-vec, bits 2j and 2j+1 of qh[8m..8m+7] add 16 to the low and high
+// nibbles.
+struct DecQ5_K : KQuantNibbles {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q5_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -451,15 +494,19 @@ struct DecQ5_K : DecChunk16 {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float xsum) {
-        uchar q[16];
-        float dl, ml;
-        chunk(row, col, q, dl, ml);
-        float sq = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            sq += float(q[i]) * x[i];
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        device const block_q5_k *b = (device const block_q5_k *)row + col / 256;
+        const int j = group(col);
+        float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
+        // The fifth bits, against nibble_x's scaled activations.
+        device const ushort *qh = (device const ushort *)(b->qh + 8 * ((col % 64) / 16));
+        for (short i = 0; i < 4; i++) {
+            const ushort u = qh[i];
+            s.x += 16.0f * (x[2 * i] * float((u >> (2 * j)) & 1) + 256.0f * x[2 * i + 1] * float((u >> (8 + 2 * j)) & 1));
+            s.y += 16.0f * (16.0f * x[8 + 2 * i] * float((u >> (2 * j + 1)) & 1) +
+                            4096.0f * x[9 + 2 * i] * float((u >> (9 + 2 * j)) & 1));
         }
-        return dl * sq - ml * xsum;
+        return scaled((device const uchar *)b, j, s, xsum);
     }
 };
 
@@ -503,20 +550,20 @@ struct DecQ6_K {
         const int j = (col % 256) / 16;
         return 128 * (j / 8) + 4 * (j % 8);
     }
-    static float load_x(threadgroup const float *x, int col, thread float *v) {
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
         threadgroup const float4 *p = (threadgroup const float4 *)(x + 256 * (col / 256) + mv_offset(col));
-        float sum = 0.0f;
+        float sum[2] = {0.0f, 0.0f};
         for (short k = 0; k < 4; k++) {
             const float4 f = p[8 * k];
             v[4 * k] = f.x;
             v[4 * k + 1] = f.y;
             v[4 * k + 2] = f.z;
             v[4 * k + 3] = f.w;
-            sum += f.x + f.y + f.z + f.w;
+            sum[k / 2] += f.x + f.y + f.z + f.w;
         }
-        return sum;
+        return float2(sum[0], sum[1]);
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
         device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
         const int o = mv_offset(col), h = o / 128, l0 = o % 128;
         device const ushort *ql0 = (device const ushort *)(b->ql + 64 * h + l0);

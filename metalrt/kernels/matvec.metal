@@ -25,7 +25,7 @@ inline void mv_dot(thread const RowPtrs<R> &w, device const float *x, int cols, 
         const int chunks = (min(cols - c0, MV_TILE) + 15) / 16;
         for (int c = lane; c < chunks; c += 32) {
             float xv[16];
-            const float xsum = B::load_x(shm, 16 * c, xv);
+            const float2 xsum = B::load_x(shm, 16 * c, xv);
             for (short r = 0; r < R; r++) {
                 sum[r] += B::dot16(w.p[r], c0 + 16 * c, cols, xv, xsum);
             }
