@@ -135,6 +135,9 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		if p.Window < 0 {
 			return Launch{}, fmt.Errorf("window %d is negative", p.Window)
 		}
+		if err := cacheAligned(c, d, p.HeadDim); err != nil {
+			return Launch{}, err
+		}
 		if c.Family == "attn_decode" {
 			// One simdgroup per attnRowsPerSimdgroup positions the cache holds,
 			// from 8 to 16 and as threadgroup memory allows, so that long
@@ -300,6 +303,24 @@ func ropeDims(heads, headDim, dims int32) error {
 	}
 	if dims > headDim || dims%2 != 0 {
 		return fmt.Errorf("%d rotated dims: must be even and at most head_dim %d", dims, headDim)
+	}
+	return nil
+}
+
+// cacheAligned checks that the cache bindings of an attention dispatch
+// start where its kernels' 4-element vector loads may read: with head_dim
+// a multiple of 4 they load K rows as float4 or half4, which Metal
+// requires aligned to 16 or 8 bytes.
+func cacheAligned(c plan.Contract, d *plan.Dispatch, headDim int32) error {
+	if headDim%4 != 0 {
+		return nil // scalar loads
+	}
+	align := int64(4 * c.Cache.BlockBytes())
+	for i, b := range d.Bindings[:min(len(d.Bindings), len(c.Roles))] {
+		if b.Buffer == plan.KV && b.Offset%align != 0 {
+			return fmt.Errorf("%s (binding %d) starts at byte %d of the KV cache, not on the %d-byte boundary its vector loads need",
+				c.Roles[i].Name, i, b.Offset, align)
+		}
 	}
 	return nil
 }
