@@ -156,8 +156,9 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 }
 
 // raggedCases are the tails opCases leaves out, run on the emulator
-// only: multi-token mat-vec rows longer than one activation tile, ending
-// inside one; mat-vec rows that fill no whole threadgroup of 8 (75; the qkv
+// only: mat-vec and multi-token mat-vec rows longer than one activation
+// tile, ending inside one; rows that fill no whole threadgroup of 8 or 32
+// (75; the qkv
 // split 57/9/9 also puts the q/k and k/v boundaries inside simdgroups),
 // float weight rows that end inside a 16-column chunk and a 32-column tile
 // step (100 columns), embed rows that end inside a threadgroup, rope and
@@ -197,13 +198,17 @@ func raggedCases() ([]opCase, []byte) {
 		cases = append(cases, b.done(plan.Name("embed", t), plan.EmbedParams{Dim: int32(dim), Vocab: 7, N: 3}, plan.Grid{dim, 3, 1}, nmseFloat))
 	}
 
-	// Multi-token mat-vecs over several activation tiles and a partial one.
+	// Mat-vecs over several activation tiles and a partial one.
 	for _, mt := range []struct {
-		t    quant.Type
-		cols int
-	}{{quant.F32, 1300}, {quant.Q4_0, 1280}, {quant.Q6_K, 1280}} {
-		name := fmt.Sprintf("%s/rows=16/cols=%d/n=8", plan.Name("mtmatvec", mt.t), mt.cols)
-		cases = append(cases, matCase(w, name, "mtmatvec", mt.t, 16, mt.cols, 8))
+		variant string
+		t       quant.Type
+		cols, n int
+	}{
+		{"mtmatvec", quant.F32, 1300, 8}, {"mtmatvec", quant.Q4_0, 1280, 8}, {"mtmatvec", quant.Q6_K, 1280, 8},
+		{"matvec", quant.F32, 2100, 1}, {"matvec", quant.Q4_K, 2304, 2}, {"matvec", quant.Q4_0, 2080, 1},
+	} {
+		name := fmt.Sprintf("%s/rows=16/cols=%d/n=%d", plan.Name(mt.variant, mt.t), mt.cols, mt.n)
+		cases = append(cases, matCase(w, name, mt.variant, mt.t, 16, mt.cols, mt.n))
 	}
 
 	const heads, hd, n = 4, 96, 2
