@@ -62,7 +62,12 @@
 //     MSLEMU_SANITIZE=1 adds AddressSanitizer and UBSan). The emulation
 //     cannot show that Apple's compiler accepts the source, how the
 //     hardware lays simdgroup matrices over lanes, the precision of Metal's
-//     math library, nor anything about speed.
+//     math library, nor how fast a kernel runs;
+//   - how well the hot decode kernels use device memory: the emulator built
+//     with load accounting (mslemu/loads.h) reports each dispatch's sector
+//     efficiency and reuse at Mistral-7B's shapes (go test ./metalrt -run
+//     Efficiency -v prints them, efficiency_test.go), a proxy for
+//     bandwidth, not a timing.
 //
 // Only on a Mac (go test ./metalrt there runs the darwin tests too):
 //   - that the MSL compiles and every kernel computes on the GPU what the

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,8 +62,9 @@ func emuCType(p mslParam, k *mslKernel, arg string) string {
 
 // emuTable generates kernels.inc, run.cpp's table of launchers: per host
 // name, a function that calls the kernel (instantiated) with buffer i
-// cast to its parameter's type, the buffer indices it takes and whether it
-// takes threadgroup memory.
+// cast to its parameter's type, the buffer indices it takes, whether it
+// takes threadgroup memory and a mask of its constant-address-space
+// buffers (loads from those are not device-memory loads).
 func emuTable(src *mslSource) (string, error) {
 	hosts := make([]string, 0, len(src.hosts))
 	for h := range src.hosts {
@@ -78,11 +80,16 @@ func emuTable(src *mslSource) (string, error) {
 		var args []string
 		var indices []string
 		tgmem := false
+		constants := 0
 		for _, p := range h.Kernel.Params {
 			t := emuCType(p, h.Kernel, h.Arg)
 			switch m := reBufferAttr.FindStringSubmatch(p.Attr); {
 			case m != nil:
 				indices = append(indices, m[1])
+				if slices.Contains(strings.Fields(p.Type), "constant") {
+					i, _ := strconv.Atoi(m[1])
+					constants |= 1 << i
+				}
 				if ref, ok := strings.CutSuffix(t, "&"); ok {
 					args = append(args, fmt.Sprintf("*(%s*)b[%s]", ref, m[1]))
 				} else {
@@ -103,8 +110,8 @@ func emuTable(src *mslSource) (string, error) {
 		if h.Arg != "" {
 			call += "<" + h.Arg + ">"
 		}
-		fmt.Fprintf(&b, "    {%q, [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { %s(%s); }, {%s}, %v},\n",
-			host, call, strings.Join(args, ", "), strings.Join(indices, ", "), tgmem)
+		fmt.Fprintf(&b, "    {%q, [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { %s(%s); }, {%s}, %v, %#x},\n",
+			host, call, strings.Join(args, ", "), strings.Join(indices, ", "), tgmem, constants)
 	}
 	return b.String(), nil
 }
@@ -130,9 +137,16 @@ func emuArchFlags() []string {
 // slower to build and run, so not the default.
 func emuSanitize() bool { return os.Getenv("MSLEMU_SANITIZE") == "1" }
 
+// emuLoadFlags build the emulator that accounts for device-memory loads
+// (mslemu/loads.h): g++ instruments every access for ThreadSanitizer,
+// whose runtime is not linked (loads.h has the hooks), so compiling and
+// linking are separate steps. Sanitizers do not combine with it.
+var emuLoadFlags = []string{"-DMSLEMU_LOADS", "-fsanitize=thread", "--param=tsan-instrument-func-entry-exit=0"}
+
 // buildEmulator writes the library source and the launch table of files
-// into dir and compiles mslemu/run.cpp with them into dir/mslemu.
-func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile) (bin string, took time.Duration, err error) {
+// into dir and compiles mslemu/run.cpp with them into dir/mslemu; with
+// countLoads, the emulator that also reports the kernel's loads.
+func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile, countLoads bool) (bin string, took time.Duration, err error) {
 	src, err := parseMSL(files)
 	if err != nil {
 		return "", 0, fmt.Errorf("parsing the MSL: %w", err)
@@ -156,14 +170,21 @@ func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile) (bi
 		return "", 0, err
 	}
 	bin = filepath.Join(dir, "mslemu")
-	args := append(append(slices.Clone(emuFlags), emuArchFlags()...), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"), "-o", bin)
-	if emuSanitize() {
-		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
+	args := append(append(slices.Clone(emuFlags), emuArchFlags()...), "-I", emu, "-I", dir, filepath.Join(emu, "run.cpp"))
+	steps := [][]string{append(args, "-o", bin)}
+	switch {
+	case countLoads:
+		obj := bin + ".o"
+		steps = [][]string{append(append(args, emuLoadFlags...), "-c", "-o", obj), {obj, "-o", bin}}
+	case emuSanitize():
+		steps[0] = append(steps[0], "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
 	}
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, gxx, args...).CombinedOutput()
-	if err != nil {
-		return "", 0, fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+	for _, args := range steps {
+		out, err := exec.CommandContext(ctx, gxx, args...).CombinedOutput()
+		if err != nil {
+			return "", 0, fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 	return bin, time.Since(start), nil
 }
@@ -294,6 +315,28 @@ func emuPlanDispatch(p *plan.Plan, cov Covering, contents [][]byte) (emuDispatch
 // emuRun runs d on the emulator bin and returns its writable buffers, in
 // order, as one byte string. The error holds the emulator's message.
 func emuRun(ctx context.Context, bin string, d emuDispatch, keep string) ([]byte, error) {
+	out, err := emuExec(ctx, bin, d, keep)
+	if err != nil {
+		return nil, err
+	}
+	if want := d.writableBytes(); len(out) != want {
+		return nil, fmt.Errorf("the emulator returned %d bytes, want %d", len(out), want)
+	}
+	return out, nil
+}
+
+func (d emuDispatch) writableBytes() int {
+	n := 0
+	for _, b := range d.buffers {
+		if b.writable {
+			n += len(b.bytes)
+		}
+	}
+	return n
+}
+
+// emuExec runs d on the emulator bin and returns its standard output.
+func emuExec(ctx context.Context, bin string, d emuDispatch, keep string) ([]byte, error) {
 	in := d.encode()
 	if dir := os.Getenv("MSLEMU_KEEP"); dir != "" && keep != "" {
 		name := strings.NewReplacer("/", "_", "=", "-").Replace(keep) + ".in"
@@ -313,15 +356,6 @@ func emuRun(ctx context.Context, bin string, d emuDispatch, keep string) ([]byte
 	if msg != "" {
 		return nil, fmt.Errorf("the emulator succeeded but wrote to stderr: %s", msg)
 	}
-	want := 0
-	for _, b := range d.buffers {
-		if b.writable {
-			want += len(b.bytes)
-		}
-	}
-	if stdout.Len() != want {
-		return nil, fmt.Errorf("the emulator returned %d bytes, want %d", stdout.Len(), want)
-	}
 	return stdout.Bytes(), nil
 }
 
@@ -336,9 +370,15 @@ func runEmulator(ctx context.Context, bin string, p *plan.Plan, cov Covering, co
 	if err != nil {
 		return err
 	}
+	scatterOutputs(contents, writes, got)
+	return nil
+}
+
+// scatterOutputs copies the emulator's writable buffers, got, to where
+// the plan binds them in contents.
+func scatterOutputs(contents [][]byte, writes []plan.Binding, got []byte) {
 	for _, b := range writes {
 		copy(contents[b.Buffer][b.Offset:], got[:b.Length])
 		got = got[b.Length:]
 	}
-	return nil
 }

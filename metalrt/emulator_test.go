@@ -156,12 +156,15 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 }
 
 // raggedCases are the tails opCases leaves out, run on the emulator
-// only: mat-vec rows that fill no whole threadgroup of 8 (75; the qkv
+// only: mat-vec and multi-token mat-vec rows longer than one activation
+// tile, ending inside one; rows that fill no whole threadgroup of 8 or 32
+// (75; the qkv
 // split 57/9/9 also puts the q/k and k/v boundaries inside simdgroups),
 // float weight rows that end inside a 16-column chunk and a 32-column tile
 // step (100 columns), embed rows that end inside a threadgroup, rope and
 // rope_kv_write with idle threads and unrotated dims, attention with head
-// dims 80 (lanes with fewer elements) and 6 (the scalar dot product),
+// dims 80 (lanes with fewer elements) and 6 (the scalar dot product), a
+// decode threadgroup of 12 simdgroups (a cache of 1500 positions),
 // heads without grouping, a sliding window in decode, and a decode step
 // that sees one cache row.
 func raggedCases() ([]opCase, []byte) {
@@ -195,6 +198,19 @@ func raggedCases() ([]opCase, []byte) {
 		cases = append(cases, b.done(plan.Name("embed", t), plan.EmbedParams{Dim: int32(dim), Vocab: 7, N: 3}, plan.Grid{dim, 3, 1}, nmseFloat))
 	}
 
+	// Mat-vecs over several activation tiles and a partial one.
+	for _, mt := range []struct {
+		variant string
+		t       quant.Type
+		cols, n int
+	}{
+		{"mtmatvec", quant.F32, 1300, 8}, {"mtmatvec", quant.Q4_0, 1280, 8}, {"mtmatvec", quant.Q6_K, 1280, 8},
+		{"matvec", quant.F32, 2100, 1}, {"matvec", quant.Q4_K, 2304, 2}, {"matvec", quant.Q4_0, 2080, 1},
+	} {
+		name := fmt.Sprintf("%s/rows=16/cols=%d/n=%d", plan.Name(mt.variant, mt.t), mt.cols, mt.n)
+		cases = append(cases, matCase(w, name, mt.variant, mt.t, 16, mt.cols, mt.n))
+	}
+
 	const heads, hd, n = 4, 96, 2
 	b := newCase(w, "rope/head_dim=96/dims=80", n)
 	b.step()
@@ -226,6 +242,7 @@ func raggedCases() ([]opCase, []byte) {
 		}{
 			{"attn_decode", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 2, 150, 40},
 			{"attn_decode", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 1, 0, 0},
+			{"attn_decode", attnShape{heads: 4, kvHeads: 1, headDim: 128, capacity: 1500}, 1, 1400, 0}, // 12 simdgroups
 			{"attn_prefill", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 9, 0, 0},
 			{"attn_prefill", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 10, 100, 40},
 		} {
@@ -254,7 +271,7 @@ func TestKernelsOnEmulator(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	bin, took, err := buildEmulator(ctx, gxx, dir, files)
+	bin, took, err := buildEmulator(ctx, gxx, dir, files, false)
 	require.NoError(t, err)
 	t.Logf("g++ built the emulator in %v (sanitizers: %v)", took.Round(time.Millisecond), emuSanitize())
 
@@ -324,7 +341,7 @@ func TestEmulatorCatches(t *testing.T) {
 	defer cancel()
 	src, err := os.ReadFile("mslemu/testdata/faults.metal")
 	require.NoError(t, err)
-	bin, _, err := buildEmulator(ctx, gxx, t.TempDir(), []KernelFile{{Name: "faults.metal", Source: string(src)}})
+	bin, _, err := buildEmulator(ctx, gxx, t.TempDir(), []KernelFile{{Name: "faults.metal", Source: string(src)}}, false)
 	require.NoError(t, err)
 
 	// at is the place of the n-th line holding text, as the emulator names it.
@@ -413,7 +430,7 @@ func TestEmuTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
 		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)tg, `+
-		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true},`)
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort3(pos.ntg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true, 0x20},`)
 	assert.Equal(t, len(plan.Contracts()), strings.Count(table, "\n"))
 
 	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})

@@ -68,11 +68,13 @@ buffer 0 weights[1]+8192
 buffer 1 arena+256
 buffer 2 arena+512
 bytes 3 00000040 00000040 00000001
+tgmem 0 8192
 barrier
-dispatch [8 1 1] x [64 1 1]
+dispatch [2 1 1] x [256 1 1]
 buffer 2 arena+768
 bytes 3 00000040 00000040 00000001
-dispatch [8 1 1] x [64 1 1]
+tgmem 0 8192
+dispatch [2 1 1] x [256 1 1]
 end
 commit cb=0
 begin cb=2
@@ -95,7 +97,7 @@ commit cb=2
 	assert.Equal(t, 32, l.MaxThreads("rmsnorm"))
 	assert.Equal(t, 128, l.MaxThreads("matmul_q4_0"))
 	assert.Equal(t, 8192, l.MaxThreadgroupMemory("matmul_q4_0"))
-	assert.Zero(t, l.MaxThreadgroupMemory("matvec_f32"))
+	assert.Equal(t, 8192, l.MaxThreadgroupMemory("matvec_f32"))
 	assert.Equal(t, strings.Count(want, "\n"), l.Len())
 }
 

@@ -20,17 +20,23 @@ type Launch struct {
 // The shapes below are what the MSL kernels assume; kernels/common.metal
 // holds the same constants.
 const (
-	matvecThreads        = 64  // 2 simdgroups × 4 rows
-	matvecRows           = 8   // rows per mat-vec threadgroup
-	mtmatvecMaxN         = 8   // tokens one multi-token mat-vec threadgroup holds
-	matmulThreads        = 128 // 4 simdgroups
-	matmulRows           = 64  // weight rows per tile
-	matmulTokens         = 32  // tokens per tile
-	matmulK              = 32  // columns per step through the tile loop
-	eltThreads           = 256 // embed, kv_write, swiglu, add
-	attnThreads          = 256 // 8 simdgroups
+	matvecThreads        = 256  // 8 simdgroups × 4 rows
+	matvecRows           = 32   // rows per mat-vec threadgroup
+	mtmatvecThreads      = 64   // 2 simdgroups × 4 rows
+	mtmatvecRows         = 8    // rows per multi-token mat-vec threadgroup
+	mtmatvecMaxN         = 8    // tokens one multi-token mat-vec threadgroup holds
+	mtmatvecTile         = 512  // activation columns it stages per token
+	matvecTile           = 2048 // activation columns a mat-vec threadgroup stages
+	matmulThreads        = 128  // 4 simdgroups
+	matmulRows           = 64   // weight rows per tile
+	matmulTokens         = 32   // tokens per tile
+	matmulK              = 32   // columns per step through the tile loop
+	eltThreads           = 256  // embed, kv_write, swiglu, add
+	attnThreads          = 256  // 8 simdgroups
 	attnSimdgroups       = 8
 	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
+	attnRowsPerSimdgroup = 128 // decode: cache positions per simdgroup before it adds simdgroups
+	attnMaxSimdgroups    = 16  // decode: 512 threads, which a pipeline of its registers allows
 	maxThreads           = 1024
 	maxThreadgroupMemory = 32 << 10 // bytes of threadgroup memory Apple GPUs give one threadgroup
 )
@@ -129,11 +135,19 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		if p.Window < 0 {
 			return Launch{}, fmt.Errorf("window %d is negative", p.Window)
 		}
+		if err := cacheAligned(c, d, p.HeadDim); err != nil {
+			return Launch{}, err
+		}
 		if c.Family == "attn_decode" {
-			// Per simdgroup: running max, running sum, HeadDim accumulators; the
-			// query is staged in the same memory before the merge.
-			l := flat(int(p.Heads), int(p.N), attnThreads)
-			l.ThreadgroupMemory = attnSimdgroups * (int(p.HeadDim) + 2) * 4
+			// One simdgroup per attnRowsPerSimdgroup positions the cache holds,
+			// from 8 to 16 and as threadgroup memory allows, so that long
+			// contexts get more parallel work. Per simdgroup: running max,
+			// running sum, HeadDim accumulators; the query is staged in the
+			// same memory before the merge.
+			part := (int(p.HeadDim) + 2) * 4
+			sg := min(max(attnSimdgroups, ceil(p.Capacity, attnRowsPerSimdgroup)), attnMaxSimdgroups, maxThreadgroupMemory/part)
+			l := flat(int(p.Heads), int(p.N), 32*sg)
+			l.ThreadgroupMemory = sg * part
 			return l, nil
 		}
 		// One query per simdgroup, staged in threadgroup memory.
@@ -182,12 +196,16 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 	}
 	switch variant {
 	case "matvec":
-		return flat(ceil(rows, matvecRows), int(n), matvecThreads), nil
+		l := flat(ceil(rows, matvecRows), int(n), matvecThreads)
+		l.ThreadgroupMemory = matvecTile * 4
+		return l, nil
 	case "mtmatvec":
 		if n > mtmatvecMaxN {
 			return Launch{}, fmt.Errorf("%d tokens: the multi-token mat-vec holds at most %d", n, mtmatvecMaxN)
 		}
-		return flat(ceil(rows, matvecRows), 1, matvecThreads), nil
+		l := flat(ceil(rows, mtmatvecRows), 1, mtmatvecThreads)
+		l.ThreadgroupMemory = int(n) * mtmatvecTile * 4
+		return l, nil
 	case "matmul":
 		l := flat(ceil(rows, matmulRows), ceil(n, matmulTokens), matmulThreads)
 		l.ThreadgroupMemory = matmulMemory(c.Weight)
@@ -285,6 +303,24 @@ func ropeDims(heads, headDim, dims int32) error {
 	}
 	if dims > headDim || dims%2 != 0 {
 		return fmt.Errorf("%d rotated dims: must be even and at most head_dim %d", dims, headDim)
+	}
+	return nil
+}
+
+// cacheAligned checks that the cache bindings of an attention dispatch
+// start where its kernels' 4-element vector loads may read: with head_dim
+// a multiple of 4 they load K rows as float4 or half4, which Metal
+// requires aligned to 16 or 8 bytes.
+func cacheAligned(c plan.Contract, d *plan.Dispatch, headDim int32) error {
+	if headDim%4 != 0 {
+		return nil // scalar loads
+	}
+	align := int64(4 * c.Cache.BlockBytes())
+	for i, b := range d.Bindings[:min(len(d.Bindings), len(c.Roles))] {
+		if b.Buffer == plan.KV && b.Offset%align != 0 {
+			return fmt.Errorf("%s (binding %d) starts at byte %d of the KV cache, not on the %d-byte boundary its vector loads need",
+				c.Roles[i].Name, i, b.Offset, align)
+		}
 	}
 	return nil
 }

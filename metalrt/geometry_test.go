@@ -53,7 +53,7 @@ func covered(t *testing.T, c plan.Contract, l Launch) (x, y int) {
 	case variant == "matvec":
 		return l.Threadgroups[0] * matvecRows, l.Threadgroups[1]
 	case variant == "mtmatvec":
-		return l.Threadgroups[0] * matvecRows, mtmatvecMaxN
+		return l.Threadgroups[0] * mtmatvecRows, mtmatvecMaxN
 	case variant == "matmul":
 		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
 	case c.Family == "attn_prefill":
@@ -103,11 +103,11 @@ func TestGeometryTable(t *testing.T) {
 		n      int32
 		want   Launch
 	}{
-		{"matvec_q4_0", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
-		{"matvec_q6_k_acc", 3, Launch{[3]int{1792, 3, 1}, [3]int{64, 1, 1}, 0, 4}},
-		{"matvec_q8_0_qkv", 1, Launch{[3]int{768, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"matvec_q4_k_gate_up", 1, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 4}},
-		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 0, 3}},
+		{"matvec_q4_0", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 3}}, // 32 rows, a tile of 2048 columns
+		{"matvec_q6_k_acc", 3, Launch{[3]int{448, 3, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
+		{"matvec_q8_0_qkv", 1, Launch{[3]int{192, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 7}},
+		{"matvec_q4_k_gate_up", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
+		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 6 * 512 * 4, 3}}, // 512 columns of 6 tokens
 		{"matmul_q4_0", 100, Launch{[3]int{224, 4, 1}, [3]int{128, 1, 1}, 8192, 3}},
 		{"matmul_f16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 8192, 4}},
 		{"matmul_bf16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 12288, 4}},
@@ -116,7 +116,7 @@ func TestGeometryTable(t *testing.T) {
 		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{256, 1, 1}, 8 * 130 * 4, 5}},
+		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{512, 1, 1}, 16 * 130 * 4, 5}}, // 4096 positions: 16 simdgroups
 		{"attn_prefill_f32", 17, Launch{[3]int{32, 3, 1}, [3]int{256, 1, 1}, 8 * 128 * 4, 5}},
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
@@ -157,6 +157,9 @@ func TestGeometryErrors(t *testing.T) {
 		{"mt tokens", &plan.Dispatch{Kernel: "mtmatvec_q8_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 9}, Grid: plan.Grid{8, 9, 1}}, "at most 8"},
 		{"gqa", &plan.Dispatch{Kernel: "attn_decode_f32", Params: plan.AttnParams{Heads: 6, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16}, Grid: plan.Grid{6, 1, 1}}, "not a multiple"},
 		{"head dim", &plan.Dispatch{Kernel: "attn_prefill_f16", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 512, N: 1, Capacity: 16}, Grid: plan.Grid{4, 1, 1}}, "head_dim 512"},
+		{"cache alignment", &plan.Dispatch{Kernel: "attn_decode_f32", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16},
+			Grid: plan.Grid{4, 1, 1}, Bindings: []plan.Binding{{Buffer: plan.Step}, {Buffer: plan.Arena}, {Buffer: plan.KV, Offset: 8}}},
+			"k_cache (binding 2) starts at byte 8 of the KV cache, not on the 16-byte boundary its vector loads need"},
 		{"window", &plan.Dispatch{Kernel: "attn_prefill_f16", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16, Window: -1}, Grid: plan.Grid{4, 1, 1}}, "window -1"},
 		{"odd dims", &plan.Dispatch{Kernel: "rope", Params: plan.RopeParams{Heads: 4, HeadDim: 64, Dims: 63, N: 1}, Grid: plan.Grid{4, 1, 1}}, "must be even"},
 		{"rope kv heads", &plan.Dispatch{Kernel: "rope_kv_write_f32", Params: plan.RopeKVParams{Heads: 4, KVHeads: 8, HeadDim: 64, Dims: 64, N: 1, Capacity: 8}, Grid: plan.Grid{4, 1, 1}}, "not a multiple"},

@@ -519,6 +519,8 @@ func TestMSLConstantsMatchGeometry(t *testing.T) {
 	src := kernelSource(t)
 	want := map[string]int{
 		"MV_ROWS_PER_SIMDGROUP": matvecRows / (matvecThreads / 32),
+		"MV_SIMDGROUPS":         matvecThreads / 32,
+		"MT_SIMDGROUPS":         mtmatvecThreads / 32,
 		"MT_MAX_N":              mtmatvecMaxN,
 		"MM_ROWS":               matmulRows,
 		"MM_TOKENS":             matmulTokens,

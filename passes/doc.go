@@ -10,6 +10,7 @@
 //	}
 //	p := res.Plan // dispatches grouped into command buffers
 //	passes.WriteTable(os.Stdout, res) // per-pass times and node counts, plan statistics
+//	passes.WriteCost(os.Stdout, p, 4096) // bytes moved per token with 4096 cached positions
 //
 // Options.Check validates options (unknown or required passes, dump
 // targets) before anything runs; Run calls it too.

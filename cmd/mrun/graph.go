@@ -15,13 +15,14 @@ import (
 	"github.com/metalgraph/metalgraph/graph"
 	"github.com/metalgraph/metalgraph/models/mistral"
 	"github.com/metalgraph/metalgraph/passes"
+	"github.com/metalgraph/metalgraph/quant"
 	"github.com/metalgraph/metalgraph/tools/graphviz"
 )
 
 func init() {
 	register(&command{
 		name: "graph",
-		args: "-m FILE [--tokens N] [--ctx N] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/ [--force]] [--collapse]",
+		args: "-m FILE [--tokens N] [--ctx N] [--kv f32|f16] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/ [--force]] [--collapse]",
 		summary: "draw a model's graph for a step of N tokens (as built, or after an optimisation pass) or its plan " +
 			"as Graphviz DOT or SVG, and tabulate what each pass does",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -30,6 +31,7 @@ func init() {
 			fs.StringVar(&o.model, "model", "", "model `FILE` (same as -m)")
 			fs.IntVar(&o.tokens, "tokens", 1, "tokens per step, `N`: 1 is the decode step, more a prefill or verification step")
 			fs.IntVar(&o.ctx, "ctx", 0, fmt.Sprintf("KV cache positions `N` to plan for (0 = the model's context, at most %d, as the engine does)", engine.DefaultContext))
+			fs.StringVar(&o.kv, "kv", "f32", "KV cache element `TYPE`, f32 or f16, as run's --kv")
 			fs.StringVar(&o.out, "o", "", "write to `FILE`: .dot or .gv for DOT, .svg rendered by Graphviz's dot (default: DOT on standard output); "+
 				"with --after all, one file per pass beside it, out.NN-PASS.dot (NN its place in the pipeline, 00-build the graph as built); "+
 				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot; files must not exist (see --force)")
@@ -38,7 +40,9 @@ func init() {
 			fs.StringVar(&o.after, "after", "", "draw the graph after `PASS` instead of as built; all draws it after every pass, "+
 				"on standard output as consecutive digraphs separated by a blank line; each follows a '// after NN PASS' comment line, "+
 				"NN the pass's place in the pipeline ("+strings.Join(passes.Names(), ", ")+")")
-			fs.BoolVar(&o.plan, "plan", false, "draw the plan that the whole pipeline makes: its command buffers, dispatches and barriers")
+			fs.BoolVar(&o.plan, "plan", false, "draw the plan that the whole pipeline makes: its command buffers, dispatches and barriers; "+
+				"and state its cost: the bytes a step moves per token (weights, KV cache with --ctx positions, activations) and "+
+				"the dispatches and barriers of each command buffer, as '// ' lines before the DOT on standard output, or after the 'wrote' line with -o")
 			fs.BoolVar(&o.passes, "passes", false, "print a table of the passes (time, nodes before and after) and of the plan "+
 				"(dispatches, barriers, command buffers, arena, KV cache, bytes read per step); alone, it draws nothing")
 			fs.StringVar(&o.disable, "disable", "", "skip the comma-separated `PASSES`, to see what they buy (with --after, --plan or --passes)")
@@ -57,6 +61,7 @@ type graphOptions struct {
 	model    string
 	tokens   int
 	ctx      int
+	kv       string
 	out      string
 	force    bool
 	collapse bool
@@ -76,6 +81,8 @@ func (o graphOptions) check(args []string) error {
 		return fmt.Errorf("--tokens %d: a step has at least one token", o.tokens)
 	case o.ctx < 0:
 		return fmt.Errorf("--ctx %d: must be positive (or 0 for the default)", o.ctx)
+	case o.kv != "f32" && o.kv != "f16":
+		return fmt.Errorf("--kv %q: want f32 or f16", o.kv)
 	case o.after != "" && o.plan:
 		return errors.New("--after and --plan draw different pictures; choose one")
 	case o.passes && o.out == "" && (o.after != "" || o.plan):
@@ -185,6 +192,9 @@ func drawGraph(e *env, o graphOptions) int {
 	default:
 		cfg.Context = o.ctx
 	}
+	if o.kv == "f16" {
+		cfg.KVType = quant.F16
+	}
 	g, err := mistral.Build(cfg, m.Weights, o.tokens)
 	if err != nil {
 		return e.fail(fmt.Errorf("%s: %w", o.model, err))
@@ -209,13 +219,26 @@ func drawGraph(e *env, o graphOptions) int {
 	if err != nil {
 		return e.fail(fmt.Errorf("%s: %w", o.model, err))
 	}
+	var cost strings.Builder
 	if o.plan {
 		p := res.Plan
+		if err := passes.WriteCost(&cost, p, cfg.Context); err != nil {
+			return e.fail(fmt.Errorf("%s: %w", o.model, err))
+		}
 		what := fmt.Sprintf("plan %s, %d dispatches in %d command buffers", p.Name, len(p.Dispatches()), len(p.Commands))
-		pics = append(pics, picture{dot: graphviz.Plan(p).String(), file: o.out, what: what})
+		pic := picture{dot: graphviz.Plan(p).String(), file: o.out, what: what}
+		if o.out == "" {
+			pic.comment = dotComment(cost.String())
+		}
+		pics = append(pics, pic)
 	}
 	if rc := writePictures(e, pics, o.force); rc != 0 {
 		return rc
+	}
+	if o.plan && o.out != "" {
+		if _, err := io.WriteString(e.stdout, cost.String()); err != nil {
+			return e.fail(err)
+		}
 	}
 	if o.passes {
 		if err := passes.WriteTable(e.stdout, res); err != nil {
@@ -223,6 +246,11 @@ func drawGraph(e *env, o graphOptions) int {
 		}
 	}
 	return 0
+}
+
+// dotComment turns lines of text into DOT comment lines.
+func dotComment(text string) string {
+	return "// " + strings.ReplaceAll(strings.TrimSuffix(text, "\n"), "\n", "\n// ") + "\n"
 }
 
 // afterPass draws g as it is after pass number idx of the pipeline (0: as

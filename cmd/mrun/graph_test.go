@@ -414,7 +414,11 @@ func TestGraphPlan(t *testing.T) {
 	for _, n := range []int{1, 5} {
 		rc, out, errOut := mrun(t, "", "graph", "-m", p, "--plan", "--tokens", fmt.Sprint(n))
 		require.Equal(t, 0, rc, errOut)
-		require.True(t, graphviz.Plan(runPipeline(t, m, n).Plan).String() == out, "the library's picture of the pipeline's plan")
+		plan := runPipeline(t, m, n).Plan
+		var cost strings.Builder
+		require.NoError(t, passes.WriteCost(&cost, plan, min(m.Config.Context, engine.DefaultContext)))
+		require.True(t, dotComment(cost.String())+graphviz.Plan(plan).String() == out,
+			"the plan's cost as DOT comments, then the library's picture of the pipeline's plan")
 		assert.True(t, strings.Contains(out, fmt.Sprintf("plan llama/n=%d · N=%d · 43 dispatches in 2 command buffers", n, n)), "title")
 		parsesWithDot(t, out, 1)
 	}
@@ -453,6 +457,7 @@ func TestGraphPassErrors(t *testing.T) {
 		{[]string{"--plan", "-o", dir}, 2, "-o " + dir + ": a directory holds the graphs after passes (--after); name a file"},
 		{[]string{"--after", "all", "-o", "g.png"}, 2, "-o g.png: want a .dot, .gv or .svg file, or a directory DIR/"},
 		{[]string{"--ctx", "-1"}, 2, "--ctx -1: must be positive (or 0 for the default)"},
+		{[]string{"--plan", "--kv", "q8"}, 2, `--kv "q8": want f32 or f16`},
 		{[]string{"--passes", "--ctx", "4096"}, 2, "--ctx 4096 exceeds the model's context of 2048 positions"},
 		{[]string{"--passes", "--ctx", "64", "--tokens", "65"}, 1, "step of 65 tokens: must be between 1 and the context length 64"},
 	} {
@@ -496,4 +501,33 @@ func TestGraphPasses7B(t *testing.T) {
 		dispatches[fused] = st.Dispatches
 	}
 	assert.Equal(t, dispatches[true]+8*m.Config.Layers, dispatches[false], "fusion saves 8 dispatches a layer")
+}
+
+// TestGraphPlanCost7B states the cost of a Mistral-7B-shaped Q4_0 decode
+// step at a 4096-token context with F32 and F16 caches (run it with -v to
+// see the reports): the cache read per token is 32 layers × K and V × 4096
+// positions × 8 heads of 128, in 4 or 2 bytes, and one row of each is
+// written.
+func TestGraphPlanCost7B(t *testing.T) {
+	m := testmodel.Mistral7B(t)
+	dir := t.TempDir()
+	for _, kv := range []struct {
+		name  string
+		bytes int64
+	}{{"f32", 4}, {"f16", 2}} {
+		file := filepath.Join(dir, kv.name+".dot")
+		rc, out, errOut := mrun(t, "", "graph", "-m", m.File.Path(), "--plan", "--ctx", "4096", "--kv", kv.name, "-o", file)
+		require.Equal(t, 0, rc, errOut)
+		t.Logf("--kv %s:\n%s", kv.name, out)
+		lines := strings.Split(out, "\n")
+		require.True(t, strings.HasPrefix(lines[0], "wrote "+file+": plan "), lines[0])
+		assert.Regexp(t, `^plan synth-mistral-7b-q4_0-seed0/n=1, N=1, KV cache at 4096 positions: bytes moved per token$`, lines[1])
+		rows := table(t, strings.Join(lines[2:], "\n"))
+		read, written := 32*2*4096*1024*kv.bytes, 32*2*1024*kv.bytes
+		assert.Equal(t, fmt.Sprint(read, " B"), rows["KV cache read"][1], kv.name)
+		assert.Equal(t, fmt.Sprint(written, " B"), rows["KV cache written"][1], kv.name)
+		st := runPipeline(t, m, 1).Plan.Stats()
+		assert.Equal(t, fmt.Sprint(st.WeightBytesRead, " B"), rows["weights"][1], kv.name)
+		assert.Equal(t, []string{fmt.Sprint(st.Dispatches), fmt.Sprint(st.Barriers)}, rows["all"], kv.name)
+	}
 }

@@ -7,10 +7,10 @@
 // query is rounded to half before Q·K, as the CPU path does.
 //
 // Both kernels walk the visible rows in blocks of 32 with an online
-// softmax: in a block, lane j scores row b0 + j (a full Q·K dot product),
-// simd_max / simd_sum update the running max m and sum s, and every lane
-// adds the block's weighted V rows into the head_dim / 32 output elements
-// it owns (element lane + 32·d).
+// softmax (a running max m and sum s), every lane adding the block's
+// weighted V rows into the head_dim / 32 output elements it owns (element
+// lane + 32·d). They differ in how a block is scored: see attn_blocks
+// (prefill) and attn_decode_blocks.
 
 // qk_dot is q·k over hd elements, 4 at a time when rows are 4-aligned.
 template <typename C>
@@ -29,7 +29,8 @@ inline float qk_dot(threadgroup const float *q, device const C *k, int hd) {
 }
 
 // attn_blocks folds blocks first, first + step, ... (in units of 32 rows)
-// of rows lo..hi into one simdgroup's running (m, s, acc).
+// of rows lo..hi into one simdgroup's running (m, s, acc): lane j scores
+// row b0 + j (a full Q·K dot product), simd_max / simd_sum update m and s.
 template <typename C>
 inline void attn_blocks(threadgroup const float *q, device const C *kc, device const C *vc, ulong width, ulong kvoff,
                         int hd, float scale, int lo, int hi, int first, int step, ushort lane,
@@ -66,9 +67,73 @@ inline void attn_blocks(threadgroup const float *q, device const C *kc, device c
     }
 }
 
-// attn_decode: threadgroup (head, token), 8 simdgroups; simdgroup g takes
-// blocks g, g+8, ... of the visible rows, so one dispatch splits the KV
-// length 8 ways. The query is staged in threadgroup memory; afterwards the
+// qk_lane is this lane's part of q·k: 4-element granules lane, lane + 32,
+// ... when rows are 4-aligned, else elements lane, lane + 32, ...; so the
+// simdgroup's loads of one K row are contiguous.
+template <typename C>
+inline float qk_lane(threadgroup const float *q, device const C *k, int hd, ushort lane) {
+    float s = 0.0f;
+    if (hd % 4 == 0) {
+        for (int g = lane; g < hd / 4; g += 32) {
+            s += dot(*(threadgroup const float4 *)(q + 4 * g), float4(*(device const vec<C, 4> *)(k + 4 * g)));
+        }
+    } else {
+        for (int e = lane; e < hd; e += 32) {
+            s += q[e] * float(k[e]);
+        }
+    }
+    return s;
+}
+
+// attn_decode_blocks is attn_blocks for one query per simdgroup with the
+// lanes sharing each K row: the simdgroup scores the block's visible rows
+// one at a time (qk_lane, reduced by simd_sum), so every lane holds every
+// score and computes the block's max and weights itself, with no
+// broadcast.
+template <typename C>
+inline void attn_decode_blocks(threadgroup const float *q, device const C *kc, device const C *vc, ulong width,
+                               ulong kvoff, int hd, float scale, int lo, int hi, int first, int step, ushort lane,
+                               thread float &m, thread float &s, thread float *acc) {
+    for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
+        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
+        float sc[ATTN_BLOCK];
+        float bm = -INFINITY;
+        for (short l = 0; l < ATTN_BLOCK; l++) { // whole: sc stays in registers
+            if (l >= l0 && l <= l1) {
+                sc[l] = simd_sum(qk_lane<C>(q, kc + ulong(b0 + l) * width + kvoff, hd, lane)) * scale;
+                bm = max(bm, sc[l]);
+            }
+        }
+        if (bm == -INFINITY) {
+            continue; // no visible row in this block
+        }
+        const float mn = max(m, bm);
+        const float corr = exp(m - mn); // 0 while m is still −∞
+        s *= corr;
+        for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+            acc[d] *= corr;
+        }
+        for (short l = 0; l < ATTN_BLOCK; l++) {
+            if (l >= l0 && l <= l1) {
+                const float pl = exp(sc[l] - mn);
+                s += pl;
+                device const C *vr = vc + ulong(b0 + l) * width + kvoff;
+                for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+                    const int e = lane + 32 * d;
+                    if (e < hd) {
+                        acc[d] += pl * float(vr[e]);
+                    }
+                }
+            }
+        }
+        m = mn;
+    }
+}
+
+// attn_decode: threadgroup (head, token) of S simdgroups, S from 8 to 16
+// growing with the cache's capacity (geometry.go); simdgroup g takes blocks
+// g, g+S, ... of the visible rows, so one dispatch splits the KV length S
+// ways. The query is staged in threadgroup memory; afterwards the
 // same memory holds each simdgroup's (m, s, acc[head_dim]), which are
 // merged with the usual rescaling by exp(m_g − max m).
 template <typename C>
@@ -82,9 +147,10 @@ kernel void attn_decode(
         threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
         ushort tiitg [[thread_index_in_threadgroup]],
+        ushort3 ntg [[threads_per_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int h = tgpig.x, t = tgpig.y, hd = p.head_dim;
+    const int h = tgpig.x, t = tgpig.y, hd = p.head_dim, nsg = ntg.x / 32;
     const int kvh = h / (p.heads / p.kv_heads);
     const int pos = step->pos0 + t;
     const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
@@ -92,7 +158,7 @@ kernel void attn_decode(
     const ulong width = ulong(p.kv_heads) * hd;
     const ulong qb = (ulong(t) * p.heads + h) * hd;
 
-    for (int e = tiitg; e < hd; e += ATTN_SIMDGROUPS * 32) {
+    for (int e = tiitg; e < hd; e += ntg.x) {
         shm[e] = float(C(q[qb + e]));
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -102,8 +168,8 @@ kernel void attn_decode(
     for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         acc[d] = 0.0f;
     }
-    attn_blocks<C>(shm, k_cache, v_cache, width, ulong(kvh) * hd, hd, p.scale, lo, hi,
-                   lo / ATTN_BLOCK + sgitg, ATTN_SIMDGROUPS, tiisg, m, s, acc);
+    attn_decode_blocks<C>(shm, k_cache, v_cache, width, ulong(kvh) * hd, hd, p.scale, lo, hi,
+                          lo / ATTN_BLOCK + sgitg, nsg, tiisg, m, s, acc);
     threadgroup_barrier(mem_flags::mem_threadgroup); // the query is read: its memory takes the partials
 
     threadgroup float *part = shm + sgitg * (hd + 2);
@@ -119,13 +185,13 @@ kernel void attn_decode(
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
 
-    for (int e = tiitg; e < hd; e += ATTN_SIMDGROUPS * 32) {
+    for (int e = tiitg; e < hd; e += ntg.x) {
         float mx = -INFINITY;
-        for (short g = 0; g < ATTN_SIMDGROUPS; g++) {
+        for (short g = 0; g < nsg; g++) {
             mx = max(mx, shm[g * (hd + 2)]);
         }
         float sum = 0.0f, a = 0.0f;
-        for (short g = 0; g < ATTN_SIMDGROUPS; g++) {
+        for (short g = 0; g < nsg; g++) {
             threadgroup const float *pg = shm + g * (hd + 2);
             if (pg[0] == -INFINITY) {
                 continue; // this simdgroup saw no row

@@ -85,13 +85,17 @@ struct EltParams {
 
 // ---- launch shapes (geometry.go has the same numbers) ----
 
-#define MV_ROWS_PER_SIMDGROUP 4 // 2 simdgroups → 8 rows per threadgroup
+#define MV_ROWS_PER_SIMDGROUP 4 // mat-vec and multi-token mat-vec
+#define MV_SIMDGROUPS 8         // mat-vec: 32 rows per threadgroup
+#define MT_SIMDGROUPS 2         // multi-token mat-vec: 8 rows per threadgroup
 #define MT_MAX_N 8              // tokens of a multi-token mat-vec
+#define MT_TILE 512             // its activation columns per threadgroup tile
+#define MV_TILE 2048            // mat-vec: activation columns per tile (whole super-blocks)
 #define MM_ROWS 64              // tiled: weight rows per tile
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step
 #define MM_THREADS 128          // tiled: 4 simdgroups
-#define ATTN_SIMDGROUPS 8
+#define ATTN_SIMDGROUPS 8        // prefill; decode takes threads_per_threadgroup / 32
 #define ATTN_BLOCK 32           // KV positions per block
 #define ATTN_MAX_DIM_PER_LANE 8 // head_dim ≤ 256
 #define ELT_THREADS 256         // embed, kv_write, swiglu, add
@@ -153,29 +157,82 @@ inline void bytes16(device const uchar *p, thread uchar *b) {
 
 // scale_min_k4 unpacks the 6-bit scale (x) and min (y) of sub-block j of a
 // Q4_K/Q5_K super-block.
-inline uchar2 scale_min_k4(int j, device const uchar *s) {
+template <typename P> inline uchar2 scale_min_k4(int j, P s) {
     if (j < 4) {
         return uchar2(uchar(s[j] & 63), uchar(s[j + 4] & 63));
     }
     return uchar2(uchar((s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4)), uchar((s[j + 4] >> 4) | ((s[j] >> 6) << 4)));
 }
 
-// load_x16 reads 16 activations from col, zero past cols.
-inline void load_x16(device const float *x, int col, int cols, thread float *v) {
-    if (col + 16 <= cols) {
-        device const packed_float4 *p = (device const packed_float4 *)(x + col);
-        for (short i = 0; i < 4; i++) {
-            float4 f = float4(p[i]);
-            v[4 * i] = f.x;
-            v[4 * i + 1] = f.y;
-            v[4 * i + 2] = f.z;
-            v[4 * i + 3] = f.w;
+// stage_x copies columns c0..c0+tile of n activation rows (cols long)
+// into shm, row t at t·tile, zero past cols: the threads of the
+// threadgroup (nt of them) load contiguous float4s, once for all its
+// simdgroups. The mat-vec kernels then read their chunks from shm.
+inline void stage_x(device const float *x, int cols, int n, int c0, int tile, ushort tid, int nt,
+                    threadgroup float *shm) {
+    for (int i = tid; i < n * (tile / 4); i += nt) {
+        const int t = i / (tile / 4), e = 4 * (i % (tile / 4)), c = c0 + e;
+        device const float *xr = x + ulong(t) * cols;
+        float4 v;
+        if (c + 4 <= cols) {
+            v = float4(*(device const packed_float4 *)(xr + c));
+        } else {
+            v = float4(c < cols ? xr[c] : 0.0f, c + 1 < cols ? xr[c + 1] : 0.0f, c + 2 < cols ? xr[c + 2] : 0.0f, 0.0f);
         }
-        return;
+        *(threadgroup float4 *)(shm + t * tile + e) = v;
     }
-    for (short i = 0; i < 16; i++) {
-        v[i] = col + i < cols ? x[col + i] : 0.0f;
+}
+
+// tile_x16 reads 16 staged activations and returns the sums of the first
+// and of the last 8.
+inline float2 tile_x16(threadgroup const float *x, thread float *v) {
+    float sum[2] = {0.0f, 0.0f};
+    for (short i = 0; i < 4; i++) {
+        const float4 f = *(threadgroup const float4 *)(x + 4 * i);
+        v[4 * i] = f.x;
+        v[4 * i + 1] = f.y;
+        v[4 * i + 2] = f.z;
+        v[4 * i + 3] = f.w;
+        sum[i / 2] += f.x + f.y + f.z + f.w;
     }
+    return float2(sum[0], sum[1]);
+}
+
+// Nibble pairs, as llama.cpp reads Q4_0 and Q4_K: a lane takes 8 bytes of
+// qs as 4 ushorts and uses both nibbles of each byte: ushort i holds
+// elements 2i, 2i+1 of a low run (low nibbles, masks 0x000F, 0x0F00) and of
+// a high run (high nibbles, 0x00F0, 0xF000). nibble_x reads the 8
+// activations of each run (lo, lo + 8 ... and hi ...) pre-scaled by the
+// inverse of each mask's power of 2, so nibble_dot masks without shifting;
+// it returns the runs' unscaled sums.
+inline float2 nibble_x(threadgroup const float *x, int lo, int hi, thread float *v) {
+    threadgroup const float4 *pl = (threadgroup const float4 *)(x + lo), *ph = (threadgroup const float4 *)(x + hi);
+    float2 sum = float2(0.0f, 0.0f);
+    for (short i = 0; i < 2; i++) {
+        const float4 l = pl[i], h = ph[i];
+        sum.x += l.x + l.y + l.z + l.w;
+        sum.y += h.x + h.y + h.z + h.w;
+        v[4 * i] = l.x;
+        v[4 * i + 1] = l.y / 256.0f;
+        v[4 * i + 2] = l.z;
+        v[4 * i + 3] = l.w / 256.0f;
+        v[8 + 4 * i] = h.x / 16.0f;
+        v[8 + 4 * i + 1] = h.y / 4096.0f;
+        v[8 + 4 * i + 2] = h.z / 16.0f;
+        v[8 + 4 * i + 3] = h.w / 4096.0f;
+    }
+    return sum;
+}
+
+// nibble_dot is (Σ low nibble·x, Σ high nibble·x) of the 8 bytes at q.
+inline float2 nibble_dot(device const ushort *q, thread const float *v) {
+    float2 s = float2(0.0f, 0.0f);
+    for (short i = 0; i < 4; i++) {
+        const ushort u = q[i];
+        s.x += v[2 * i] * float(u & 0x000F) + v[2 * i + 1] * float(u & 0x0F00);
+        s.y += v[8 + 2 * i] * float(u & 0x00F0) + v[9 + 2 * i] * float(u & 0xF000);
+    }
+    return s;
 }
 
 inline float dot16(thread const float *a, thread const float *b) {
@@ -193,12 +250,23 @@ inline float dot16(thread const float *a, thread const float *b) {
 // need not be whole chunks: quantised rows hold whole blocks (geometry.go
 // refuses others).
 //   row_bytes(cols)             bytes of one row
-//   dot16(row, col, cols, x)    Σ w[col+i]·x[i], i < 16
+//   load_x(x, col, v)           the activations of chunk col in the order
+//                               dot16 takes them, from a staged tile
+//                               (stage_x) whose column 0 is a multiple of
+//                               256; returns the sums of its two runs of 8
+//   dot16(row, col, cols, v, vsum)
+//                               the chunk's Σ w·x, v and vsum from load_x
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
+// A chunk is columns col..col+15 unless the decoder says otherwise.
 // tile_t is the type of the weight tile of the tiled mat-mat: half where
 // the dequantised weights are (close to) exact in half, float otherwise.
 
-struct DecF32 {
+// DecChunk16 is load_x for decoders whose chunk is 16 consecutive columns.
+struct DecChunk16 {
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
+};
+
+struct DecF32 : DecChunk16 {
     typedef float tile_t;
     static ulong row_bytes(int cols) { return ulong(cols) * 4; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -218,14 +286,14 @@ struct DecF32 {
             w[i] = col + i < cols ? r[i] : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-struct DecF16 {
+struct DecF16 : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -245,14 +313,14 @@ struct DecF16 {
             w[i] = col + i < cols ? float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-struct DecBF16 {
+struct DecBF16 : DecChunk16 {
     typedef float tile_t; // half's range and precision differ from bfloat16
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
@@ -272,14 +340,17 @@ struct DecBF16 {
             w[i] = col + i < cols ? bf16_to_float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
         float w[16];
         load16(row, col, cols, w);
         return ::dot16(w, x);
     }
 };
 
-// Q4_0: a chunk of 16 is the low (first half) or high nibbles of qs.
+// Q4_0: load16's chunk of 16 is the low (first half) or high nibbles of
+// qs. In a mat-vec (load_x, dot16) chunk c is instead half h = c % 2 of
+// block c / 2, as in llama.cpp: nibble pairs of qs[8h..8h+7], elements
+// 8h.. (low) and 16+8h.. (high); the −8 of every weight folds into −8·Σx.
 struct DecQ4_0 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q4_0); }
@@ -293,20 +364,18 @@ struct DecQ4_0 {
             w[i] = float(int((q[i] >> shift) & 0xf) - 8) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
+        const int lo = 32 * (col / 32) + 8 * ((col / 16) % 2);
+        return nibble_x(x, lo, lo + 16, v);
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
         device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
-        const uchar shift = (col % 32) >= 16 ? 4 : 0;
-        uchar q[16];
-        bytes16(b->qs, q);
-        float s = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            s += float(int((q[i] >> shift) & 0xf) - 8) * x[i];
-        }
-        return float(b->d) * s;
+        const float2 s = nibble_dot((device const ushort *)(b->qs + 8 * ((col / 16) % 2)), x);
+        return float(b->d) * (s.x + s.y - 8.0f * (xsum.x + xsum.y));
     }
 };
 
-struct DecQ8_0 {
+struct DecQ8_0 : DecChunk16 {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q8_0); }
     static void load16(device const uchar *row, int col, int, thread float *w) {
@@ -318,7 +387,7 @@ struct DecQ8_0 {
             w[i] = float(as_type<char>(q[i])) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
         device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
         uchar q[16];
         bytes16((device const uchar *)b->qs + col % 32, q);
@@ -333,7 +402,38 @@ struct DecQ8_0 {
 // Q4_K: element e of a super-block is in group j = e/64; its first 32 are
 // the low nibbles of qs[32j..], the next 32 the high nibbles, sub-blocks 2j
 // and 2j+1 with their own scale and min: w = d·sc·q − dmin·m.
-struct DecQ4_K {
+//
+// In a mat-vec (load_x, dot16) chunk k of a super-block is instead the
+// nibble pairs of qs[32j + 8m..], j = k / 4, m = k % 4: elements 8m.. of
+// sub-blocks 2j (low) and 2j+1 (high), as in llama.cpp.
+struct KQuantNibbles {
+    static int group(int col) { return (col % 256) / 64; }
+    static int byte(int col) { return 32 * group(col) + 8 * ((col % 64) / 16); }
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
+        const int lo = 256 * (col / 256) + 64 * group(col) + 8 * ((col % 64) / 16);
+        return nibble_x(x, lo, lo + 32, v);
+    }
+    // scaled is d·sc·s − dmin·m·Σx over the low and high sub-blocks; the
+    // super-block's header (d, dmin, scales: 16 bytes) is read whole, as 8
+    // ushorts, rather than byte by byte.
+    static float scaled(device const uchar *block, int j, float2 s, float2 xsum) {
+        device const ushort *h = (device const ushort *)block;
+        ushort u[8];
+        for (short i = 0; i < 8; i++) {
+            u[i] = h[i];
+        }
+        uchar sc[12];
+        for (short i = 0; i < 6; i++) {
+            sc[2 * i] = uchar(u[2 + i] & 0xff);
+            sc[2 * i + 1] = uchar(u[2 + i] >> 8);
+        }
+        const float d = float(as_type<half>(u[0])), dmin = float(as_type<half>(u[1]));
+        const uchar2 lo = scale_min_k4(2 * j, (thread const uchar *)sc), hi = scale_min_k4(2 * j + 1, (thread const uchar *)sc);
+        return d * (float(lo.x) * s.x + float(hi.x) * s.y) - dmin * (float(lo.y) * xsum.x + float(hi.y) * xsum.y);
+    }
+};
+
+struct DecQ4_K : KQuantNibbles {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q4_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -358,21 +458,17 @@ struct DecQ4_K {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
-        uchar q[16];
-        float dl, ml;
-        chunk(row, col, q, dl, ml);
-        float sq = 0.0f, sx = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            sq += float(q[i]) * x[i];
-            sx += x[i];
-        }
-        return dl * sq - ml * sx;
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        device const block_q4_k *b = (device const block_q4_k *)row + col / 256;
+        const float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
+        return scaled((device const uchar *)b, group(col), s, xsum);
     }
 };
 
-// Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32].
-struct DecQ5_K {
+// Q5_K: Q4_K plus a fifth bit per element, bit `sub` of qh[e % 32]; in a
+// mat-vec, bits 2j and 2j+1 of qh[8m..8m+7] add 16 to the low and high
+// nibbles.
+struct DecQ5_K : KQuantNibbles {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q5_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
@@ -398,16 +494,19 @@ struct DecQ5_K {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
-        uchar q[16];
-        float dl, ml;
-        chunk(row, col, q, dl, ml);
-        float sq = 0.0f, sx = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            sq += float(q[i]) * x[i];
-            sx += x[i];
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        device const block_q5_k *b = (device const block_q5_k *)row + col / 256;
+        const int j = group(col);
+        float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
+        // The fifth bits, against nibble_x's scaled activations.
+        device const ushort *qh = (device const ushort *)(b->qh + 8 * ((col % 64) / 16));
+        for (short i = 0; i < 4; i++) {
+            const ushort u = qh[i];
+            s.x += 16.0f * (x[2 * i] * float((u >> (2 * j)) & 1) + 256.0f * x[2 * i + 1] * float((u >> (8 + 2 * j)) & 1));
+            s.y += 16.0f * (16.0f * x[8 + 2 * i] * float((u >> (2 * j + 1)) & 1) +
+                            4096.0f * x[9 + 2 * i] * float((u >> (9 + 2 * j)) & 1));
         }
-        return dl * sq - ml * sx;
+        return scaled((device const uchar *)b, j, s, xsum);
     }
 };
 
@@ -415,6 +514,14 @@ struct DecQ5_K {
 // 32; quarter k takes the low (k < 2) or high nibble of ql[64h + 32(k&1) + l]
 // and bits 2k..2k+1 of qh[32h + l]; each 16 share one int8 scale
 // scales[8h + l/16 + 2k]: w = d·sc·(q − 32).
+//
+// load16's chunk is 16 consecutive elements of one quarter, which reads 16
+// bytes of ql and 16 of qh for 12 bytes of weights. In a mat-vec
+// (load_x, dot16) chunk j of a super-block is instead positions
+// l0..l0+3, l0 = 4·(j % 8), of the four quarters of half h = j / 8, as in
+// llama.cpp: 4 bytes of each of ql[64h + l0..], ql[64h + 32 + l0..] (low
+// nibbles quarters 0 and 1, high ones 2 and 3) and qh[32h + l0..], every
+// bit used; and neighbouring lanes' activations are contiguous.
 struct DecQ6_K {
     typedef half tile_t;
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q6_k); }
@@ -437,14 +544,43 @@ struct DecQ6_K {
             w[i] = ds * float(q[i]);
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x) {
-        int q[16];
-        const float ds = chunk(row, col, q);
-        float s = 0.0f;
-        for (short i = 0; i < 16; i++) {
-            s += float(q[i]) * x[i];
+    // mv_offset is where chunk col's first element sits in its
+    // super-block: 128h + l0, quarter k adding 32k.
+    static int mv_offset(int col) {
+        const int j = (col % 256) / 16;
+        return 128 * (j / 8) + 4 * (j % 8);
+    }
+    static float2 load_x(threadgroup const float *x, int col, thread float *v) {
+        threadgroup const float4 *p = (threadgroup const float4 *)(x + 256 * (col / 256) + mv_offset(col));
+        float sum[2] = {0.0f, 0.0f};
+        for (short k = 0; k < 4; k++) {
+            const float4 f = p[8 * k];
+            v[4 * k] = f.x;
+            v[4 * k + 1] = f.y;
+            v[4 * k + 2] = f.z;
+            v[4 * k + 3] = f.w;
+            sum[k / 2] += f.x + f.y + f.z + f.w;
         }
-        return ds * s;
+        return float2(sum[0], sum[1]);
+    }
+    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
+        device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
+        const int o = mv_offset(col), h = o / 128, l0 = o % 128;
+        device const ushort *ql0 = (device const ushort *)(b->ql + 64 * h + l0);
+        device const ushort *ql1 = (device const ushort *)(b->ql + 64 * h + 32 + l0);
+        device const ushort *qh = (device const ushort *)(b->qh + 32 * h + l0);
+        const uint a = uint(ql0[0]) | uint(ql0[1]) << 16, c = uint(ql1[0]) | uint(ql1[1]) << 16;
+        const uint e = uint(qh[0]) | uint(qh[1]) << 16;
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // per quarter
+        for (short i = 0; i < 4; i++) {
+            const uchar lo0_i = uchar(a >> (8 * i)), lo1_i = uchar(c >> (8 * i)), hi_i = uchar(e >> (8 * i));
+            s[0] += float(int((lo0_i & 0xf) | ((hi_i & 3) << 4)) - 32) * x[i];
+            s[1] += float(int((lo1_i & 0xf) | (((hi_i >> 2) & 3) << 4)) - 32) * x[4 + i];
+            s[2] += float(int((lo0_i >> 4) | (((hi_i >> 4) & 3) << 4)) - 32) * x[8 + i];
+            s[3] += float(int((lo1_i >> 4) | (((hi_i >> 6) & 3) << 4)) - 32) * x[12 + i];
+        }
+        device const char *sc = b->scales + 8 * h + l0 / 16;
+        return float(b->d) * (float(sc[0]) * s[0] + float(sc[2]) * s[1] + float(sc[4]) * s[2] + float(sc[6]) * s[3]);
     }
 };
 

@@ -47,7 +47,7 @@
 // so a missing barrier only shows as a result that depends on the order the
 // threads run in (run.cpp runs every kernel twice, in two very different
 // orders, and compares). Nothing here says whether Apple's compiler accepts the source
-// or how fast the kernels are.
+// or how fast the kernels are; loads.h counts how they load device memory.
 #pragma once
 
 #include <cfloat>

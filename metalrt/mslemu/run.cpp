@@ -36,6 +36,10 @@
 // first) taken to its next synchronisation point before any goes further.
 // Results that differ mean the kernel depends on the order threads run in:
 // a race, such as a missing barrier.
+//
+// Built with -DMSLEMU_LOADS and g++'s -fsanitize=thread instrumentation,
+// it also accounts for the kernel's device-memory loads and reports them
+// on a line after the writable buffers (loads.h).
 
 #if defined(__APPLE__)
 #define _XOPEN_SOURCE 700 // macOS declares the ucontext functions only then
@@ -62,6 +66,7 @@
 #endif
 
 #include "kernels.metal" // the kernel library, through ./metal_stdlib
+#include "loads.h"
 
 #undef device
 #undef constant
@@ -88,6 +93,7 @@ struct KernelEntry {
     Launcher launch;
     std::initializer_list<int> buffers; // the [[buffer(i)]] indices it takes
     bool tgmem;                         // whether it takes [[threadgroup(0)]]
+    unsigned constants;                 // bit i: buffer(i) is in the constant address space
 };
 
 } // namespace mslemu
@@ -206,6 +212,7 @@ static void thread_main() {
 static void resume(Thread *t) {
     run.running = t;
     current = t;
+    loads::thread_index = t->pos.tiitg;
 #if defined(MSLEMU_ASAN)
     __sanitizer_start_switch_fiber(&run.scheduler_fake_stack, t->stack, kStack);
 #endif
@@ -214,6 +221,7 @@ static void resume(Thread *t) {
     __sanitizer_finish_switch_fiber(run.scheduler_fake_stack, nullptr, nullptr);
 #endif
     run.running = nullptr;
+    loads::thread_index = -1;
 }
 
 void wait(Scope scope, const char *what, const std::source_location &loc, Combine combine) {
@@ -600,6 +608,9 @@ static std::vector<std::vector<char>> execute(const Dispatch &d, bool descending
         }
         run.buffers[b.index] = r.data;
         regions.push_back(r);
+        if (loads::enabled && !descending && !(d.kernel->constants >> b.index & 1)) {
+            loads::track(r.data, r.len);
+        }
     }
     Region *tg = nullptr;
     if (d.tgmem > 0) {
@@ -629,7 +640,15 @@ static std::vector<std::vector<char>> execute(const Dispatch &d, bool descending
         if (tg) {
             memset(tg->data, 0xff, tg->len);
         }
+        loads::on = loads::enabled && !descending;
+        if (loads::on) {
+            loads::begin_threadgroup(ts.size());
+        }
         run_threadgroup(ts, descending);
+        if (loads::on) {
+            loads::end_threadgroup(kSimdWidth);
+            loads::on = false;
+        }
         if (tg) {
             check_canaries(*tg);
         }
@@ -688,6 +707,9 @@ static int main(int argc, char **) {
         }
         fwrite(up[w].data(), 1, up[w].size(), stdout);
         w++;
+    }
+    if (loads::enabled) {
+        loads::report(stdout);
     }
     return fflush(stdout) == 0 ? 0 : 1;
 }
