@@ -112,65 +112,94 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 // kept with the kernel so that a step allocates nothing.
 type tileState struct {
 	acts, sums [4][]byte
-	g, u       [4][quant.TileRows]float32
+	g, u       [4][2 * quant.TileRows]float32
+	one        [4][quant.TileRows]float32 // a single tile's four-token pass
 }
 
 // tiled computes output units [lo, hi), whole tiles, for every token the
-// step needs: four at a time while three or more remain, then one by one
-// (a four-token pass costs about three one-token ones).
+// step needs: two tiles at a time where the part has them (one pass of
+// 512-bit registers where the CPU has them), four tokens at a time while
+// three or more remain, then one by one (a four-token pass costs about
+// three one-token ones).
 func (k *matKernel) tiled(w, lo, hi int) {
 	const rows = quant.TileRows
-	sb, rb := quant.TileActivationBytes(k.cols), k.rowBytes
 	st := &k.tileState[w]
-	for r := lo; r < hi; r += rows {
+	for r := lo; r < hi; {
 		part, r0 := k.part(r)
-		tile := k.w[part][r0*rb : (r0+rows)*rb]
-		var up []byte
-		if k.form == formGateUp {
-			up = k.w[1][r0*rb : (r0+rows)*rb]
+		m := rows
+		if r+2*rows <= hi && r0+2*rows <= k.rows[part] {
+			m = 2 * rows
 		}
-		for i0 := k.first(); i0 < k.n; {
-			tokens := 1
-			if k.n-i0 >= 3 {
-				tokens = min(4, k.n-i0)
-				for t := range 4 {
-					i := i0 + min(t, tokens-1) // three tokens repeat the last
-					st.acts[t] = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
-					st.sums[t] = k.p.tileAct[i*sb : (i+1)*sb]
-				}
-				quant.DotQ4_0Tile(&st.g, tile, &st.acts, &st.sums, k.cols)
-				if up != nil {
-					quant.DotQ4_0Tile(&st.u, up, &st.acts, &st.sums, k.cols)
-				}
-			} else {
-				a, s := k.p.act[i0*k.actBytes:(i0+1)*k.actBytes], k.p.tileAct[i0*sb:(i0+1)*sb]
-				quant.DotQ4_0Tile1(&st.g[0], tile, a, s, k.cols)
-				if up != nil {
-					quant.DotQ4_0Tile1(&st.u[0], up, a, s, k.cols)
-				}
-			}
-			k.scatter(st, part, r0, i0, tokens)
-			i0 += tokens
-		}
+		k.tileRows(st, part, r0, m)
+		r += m
 	}
 }
 
-// scatter writes the tile results of tokens i0.. for rows r0.. of output
-// part, in the kernel's form.
-func (k *matKernel) scatter(st *tileState, part, r0, i0, tokens int) {
+// tileRows computes rows r0..r0+m (one tile or two) of output part for
+// every token the step needs.
+func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 	const rows = quant.TileRows
+	sb, rb := quant.TileActivationBytes(k.cols), k.rowBytes
+	tiles := k.w[part][r0*rb : (r0+m)*rb]
+	var ups []byte
+	if k.form == formGateUp {
+		ups = k.w[1][r0*rb : (r0+m)*rb]
+	}
+	for i0 := k.first(); i0 < k.n; {
+		tokens := 1
+		if k.n-i0 >= 3 {
+			tokens = min(4, k.n-i0)
+			for t := range 4 {
+				i := i0 + min(t, tokens-1) // three tokens repeat the last
+				st.acts[t] = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
+				st.sums[t] = k.p.tileAct[i*sb : (i+1)*sb]
+			}
+			k.fourTokens(st, &st.g, tiles, m)
+			if ups != nil {
+				k.fourTokens(st, &st.u, ups, m)
+			}
+		} else {
+			a, s := k.p.act[i0*k.actBytes:(i0+1)*k.actBytes], k.p.tileAct[i0*sb:(i0+1)*sb]
+			for h := 0; h < m; h += rows {
+				quant.DotQ4_0Tile1((*[rows]float32)(st.g[0][h:]), tiles[h*rb:(h+rows)*rb], a, s, k.cols)
+				if ups != nil {
+					quant.DotQ4_0Tile1((*[rows]float32)(st.u[0][h:]), ups[h*rb:(h+rows)*rb], a, s, k.cols)
+				}
+			}
+		}
+		k.scatter(st, part, r0, m, i0, tokens)
+		i0 += tokens
+	}
+}
+
+// fourTokens sets dst[t][:m] to the m rows of tiles times the four tokens
+// of st.
+func (k *matKernel) fourTokens(st *tileState, dst *[4][2 * quant.TileRows]float32, tiles []byte, m int) {
+	if m == 2*quant.TileRows {
+		quant.DotQ4_0TilePair(dst, tiles, &st.acts, &st.sums, k.cols)
+		return
+	}
+	quant.DotQ4_0Tile(&st.one, tiles, &st.acts, &st.sums, k.cols)
+	for t := range dst {
+		copy(dst[t][:], st.one[t][:])
+	}
+}
+
+// scatter writes the results of tokens i0.. for rows r0..r0+m of output
+// part, in the kernel's form.
+func (k *matKernel) scatter(st *tileState, part, r0, m, i0, tokens int) {
 	out, stride := k.out[part], k.rows[part]
 	for t := range tokens {
 		o := (i0+t)*stride + r0
 		switch k.form {
 		case formAcc:
-			for j, v := range st.g[t] {
+			for j, v := range st.g[t][:m] {
 				out[o+j] = v + k.res[o+j]
 			}
 		case formGateUp:
-			fvec.SiLUMul(out[o:o+rows], st.g[t][:], st.u[t][:])
+			fvec.SiLUMul(out[o:o+m], st.g[t][:m], st.u[t][:m])
 		default:
-			copy(out[o:o+rows], st.g[t][:])
+			copy(out[o:o+m], st.g[t][:m])
 		}
 	}
 }

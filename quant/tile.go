@@ -105,6 +105,39 @@ func DotQ4_0Tile(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, n i
 	tileKernels.four(dst, tile, a, sums, nb)
 }
 
+// DotQ4_0TilePair is DotQ4_0Tile for two consecutive tiles (tiles holds
+// both): dst[t][r] is row r of the sixteen. CPUs with 512-bit registers
+// run both in one pass.
+func DotQ4_0TilePair(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, n int) {
+	half := len(tiles) / 2
+	nb := checkTile(tiles[:half], a[:], sums[:], n)
+	if len(tiles) != 2*half {
+		panic(fmt.Sprintf("quant: tile pair of %d elements: got %d bytes, want %d", n, len(tiles), 2*half))
+	}
+	if nb == 0 {
+		*dst = [4][2 * TileRows]float32{}
+		return
+	}
+	tileKernels.pairKernel()(dst, tiles, a, sums, nb)
+}
+
+// pairKernel is the set's pair kernel, or two passes of its four-token
+// one where it has none.
+func (s tileSet) pairKernel() func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int) {
+	if s.pair != nil {
+		return s.pair
+	}
+	return func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int) {
+		var half [4][TileRows]float32
+		for h := range 2 {
+			s.four(&half, tiles[h*len(tiles)/2:(h+1)*len(tiles)/2], a, sums, nb)
+			for t := range half {
+				copy(dst[t][h*TileRows:], half[t][:])
+			}
+		}
+	}
+}
+
 // DotQ4_0Tile1 is DotQ4_0Tile for one token, a decode step's.
 func DotQ4_0Tile1(dst *[TileRows]float32, tile, a, sums []byte, n int) {
 	nb := checkTile(tile, [][]byte{a}, [][]byte{sums}, n)
@@ -131,6 +164,9 @@ func checkTile(tile []byte, a, sums [][]byte, n int) int {
 
 // tileSet is one implementation of the tile kernels over nb ≥ 1 blocks.
 type tileSet struct {
+	// pair is four over two consecutive tiles (tiles holds both); nil
+	// runs four twice.
+	pair func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int)
 	name string
 	four func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
 	one  func(dst *[TileRows]float32, tile, a, sums []byte, nb int)

@@ -20,6 +20,12 @@ func tileVNNI(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
 //go:noescape
 func tile1VNNI(dst *[TileRows]float32, tile, a, sums *byte, nb int)
 
+// tilePairVNNI is tileVNNI over the tile at tile and the one stride bytes
+// after it, in 512-bit registers.
+//
+//go:noescape
+func tilePairVNNI(dst *[4][2 * TileRows]float32, tile *byte, stride int, a, sums *[4]*byte, nb int)
+
 // packQ4_0TileAVX2 is packQ4_0TileGo for rows stride bytes apart.
 //
 //go:noescape
@@ -45,12 +51,16 @@ var vnniTiles = tileSet{
 	one: func(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
 		tile1VNNI(dst, &tile[0], &a[0], &sums[0], nb)
 	},
+	pair: func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int) {
+		ap, sp := tilePointers(a, sums)
+		tilePairVNNI(dst, &tiles[0], len(tiles)/2, &ap, &sp, nb)
+	},
 }
 
 // hasAVX2Tiles and hasVNNITiles say which tile kernels this CPU runs.
 var (
 	hasAVX2Tiles = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
-	hasVNNITiles = hasAVX2Tiles && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
+	hasVNNITiles = hasAVX2Tiles && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
 )
 
 func init() {

@@ -72,6 +72,8 @@ func TestTileKernelsFollowTheTileOrder(t *testing.T) {
 			}
 			tile := make([]byte, len(w))
 			PackQ4_0Tile(tile, w, n)
+			next := make([]byte, len(w))
+			PackQ4_0Tile(next, randomBlocks(rng, Q4_0, TileRows*n/32), n)
 			var a, sums [4][]byte
 			tokens := 1 + trial%4 // fewer than four tokens repeat the last
 			for tk := range 4 {
@@ -83,6 +85,18 @@ func TestTileKernelsFollowTheTileOrder(t *testing.T) {
 			for name, set := range tileSets() {
 				var four [4][TileRows]float32
 				set.four(&four, tile, &a, &sums, n/32)
+				// The pair kernel over this tile and the next one.
+				var pair, second [4][2 * TileRows]float32
+				set.pairKernel()(&pair, append(append([]byte(nil), tile...), next...), &a, &sums, n/32)
+				var four2 [4][TileRows]float32
+				set.four(&four2, next, &a, &sums, n/32)
+				for tk := range 4 {
+					copy(second[tk][:], four[tk][:])
+					copy(second[tk][TileRows:], four2[tk][:])
+					for r := range 2 * TileRows {
+						require.True(t, sameFloat(second[tk][r], pair[tk][r]), "%s pair n=%d token %d row %d", name, n, tk, r)
+					}
+				}
 				for tk := range 4 {
 					var one [TileRows]float32
 					set.one(&one, tile, a[tk], sums[tk], n/32)
@@ -154,7 +168,7 @@ func TestTilePackersAgree(t *testing.T) {
 
 // BenchmarkTileQ4_0 times a 4096×4096 Q4_0 matrix packed in tiles (packing
 // excluded: it is done once per weight): one token, as decoding does, and
-// four (bytes are weight bytes either way). Rows is the same one token
+// four, one tile or two at a time (bytes are weight bytes either way). Rows is the same one token
 // through the lane-order four-row dot, Tokens4 four tokens through the
 // lane-order four-token dot.
 func BenchmarkTileQ4_0(b *testing.B) {
@@ -191,6 +205,12 @@ func BenchmarkTileQ4_0(b *testing.B) {
 	run("tile4", 4, func() {
 		for g := range rows / TileRows {
 			DotQ4_0Tile(&four, tiles[g*tb:(g+1)*tb], &acts, &sums, benchN)
+		}
+	})
+	var pair [4][2 * TileRows]float32
+	run("pair4", 4, func() {
+		for g := 0; g < rows/TileRows; g += 2 {
+			DotQ4_0TilePair(&pair, tiles[g*tb:(g+2)*tb], &acts, &sums, benchN)
 		}
 	})
 	y := make([]float32, rows)

@@ -118,3 +118,81 @@ loop1:
 	VMOVUPS Y0, 0(CX)
 	VZEROUPPER
 	RET
+
+// The pair kernel runs two consecutive tiles (16 rows) on 512-bit
+// registers: tile A in the low half of each register, tile B (R15 bytes
+// further) in the high half. Z registers as the Y ones above.
+
+#define CHUNKZ(off, lo, hi, hiy) \
+	VMOVDQU off(SI), hiy; VINSERTI64X4 $1, off(SI)(R15*1), hi, hi; \
+	VPANDD Z15, hi, lo; VPSRLW $4, hi, hi; VPANDD Z15, hi, hi
+
+#define DOT4Z(off, z) \
+	VPDPBUSD.BCST off(R8)(DX*1), z, Z4; \
+	VPDPBUSD.BCST off(R9)(DX*1), z, Z5; \
+	VPDPBUSD.BCST off(R10)(DX*1), z, Z6; \
+	VPDPBUSD.BCST off(R11)(DX*1), z, Z7
+
+#define FINISHZ(isum, s, acc) \
+	VPBROADCASTD (s)(BX*1), Z12; VPSUBD Z12, isum, isum; VCVTDQ2PS isum, isum; \
+	VBROADCASTSS 4(s)(BX*1), Z12; VMULPS Z13, Z12, Z12; \
+	VFMADD231PS Z12, isum, acc
+
+// func tilePairVNNI(dst *[4][16]float32, tile *byte, stride int, a, sums *[4]*byte, nb int)
+TEXT ·tilePairVNNI(SB), NOSPLIT, $0-48
+	MOVL $0x0f0f0f0f, DX
+	VMOVD DX, X15
+	VPBROADCASTD X15, Z15
+	MOVQ tile+8(FP), SI
+	MOVQ stride+16(FP), R15
+	MOVQ a+24(FP), CX
+	MOVQ 0(CX), R8
+	MOVQ 8(CX), R9
+	MOVQ 16(CX), R10
+	MOVQ 24(CX), R11
+	MOVQ sums+32(FP), CX
+	MOVQ 0(CX), R12
+	MOVQ 8(CX), R13
+	MOVQ 16(CX), AX
+	MOVQ 24(CX), DI
+	MOVQ nb+40(FP), CX
+	XORQ DX, DX
+	XORQ BX, BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+loopz:
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CHUNKZ(16, Z8, Z9, Y9)
+	CHUNKZ(48, Z10, Z11, Y11)
+	DOT4Z(2, Z8)
+	DOT4Z(18, Z9)
+	DOT4Z(6, Z10)
+	DOT4Z(22, Z11)
+	CHUNKZ(80, Z8, Z9, Y9)
+	CHUNKZ(112, Z10, Z11, Y11)
+	DOT4Z(10, Z8)
+	DOT4Z(26, Z9)
+	DOT4Z(14, Z10)
+	DOT4Z(30, Z11)
+	VCVTPH2PS (SI), Y13
+	VCVTPH2PS (SI)(R15*1), Y12
+	VINSERTF32X8 $1, Y12, Z13, Z13
+	FINISHZ(Z4, R12, Z0)
+	FINISHZ(Z5, R13, Z1)
+	FINISHZ(Z6, AX, Z2)
+	FINISHZ(Z7, DI, Z3)
+	NEXT
+	JNZ loopz
+	MOVQ dst+0(FP), CX
+	VMOVUPS Z0, 0(CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VZEROUPPER
+	RET
