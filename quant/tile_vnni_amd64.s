@@ -95,6 +95,10 @@ TEXT ·tile1VNNI(SB), NOSPLIT, $0-40
 	VXORPS Y0, Y0, Y0
 
 loop1:
+	// One stream, but the same reason as in the pair kernel below.
+	PREFETCHT0 4608(SI)
+	PREFETCHT0 4672(SI)
+	PREFETCHT0 4736(SI)
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
 	CHUNK(16, Y8, Y9)
@@ -164,6 +168,15 @@ TEXT ·tilePairVNNI(SB), NOSPLIT, $0-48
 	VPXORD Z3, Z3, Z3
 
 loopz:
+	// The two tiles are two streams, which the hardware prefetcher
+	// follows too late for a loop this dense in arithmetic: read each
+	// 32 blocks ahead (+28% on a 3-token step of a 7B model here).
+	PREFETCHT0 4608(SI)
+	PREFETCHT0 4672(SI)
+	PREFETCHT0 4736(SI)
+	PREFETCHT0 4608(SI)(R15*1)
+	PREFETCHT0 4672(SI)(R15*1)
+	PREFETCHT0 4736(SI)(R15*1)
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
