@@ -1,6 +1,7 @@
 // Package runtimes opens an execution backend by name for the engine:
 // "cpu" (cpurt, everywhere), "metal" (metalrt, macOS on Apple Silicon) or
-// "auto" (Metal when present, else CPU). It is the one place that knows
+// "cuda" (cudart, Linux with an NVIDIA GPU) or "auto" (Metal when present,
+// else CUDA when a usable GPU and NVRTC load, else CPU). It is the one place that knows
 // every runtime, so the engine itself knows none.
 //
 //	b, err := runtimes.Open("auto", model.File.Bytes(), runtimes.Options{Threads: 4})

@@ -15,7 +15,7 @@ func TestOpenByName(t *testing.T) {
 	require.NoError(t, cpu.Close())
 
 	_, err = Open("tpu", weights, Options{})
-	require.EqualError(t, err, `unknown backend "tpu" (choose auto, cpu, metal)`)
+	require.EqualError(t, err, `unknown backend "tpu" (choose auto, cpu, metal, cuda)`)
 
 	if runtime.GOOS != "darwin" {
 		_, err = Open("metal", weights, Options{})
