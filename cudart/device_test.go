@@ -86,10 +86,14 @@ func TestContractsAgainstCPU(t *testing.T) {
 }
 
 // Bounds on |logit(CUDA) − logit(CPU)| for whole models, as for Metal: the
-// GPU kernels keep float activations where the CPU runtime quantises them.
+// GPU kernels keep float activations where the CPU runtime quantises them
+// (Q8 for quantised weights) or rounds them (to F16 or BF16). BF16 keeps 3
+// fewer mantissa bits than F16, so its bound is 8 times as wide as the
+// worst F16 difference measured on the H200 (0.018; BF16's was 0.061).
 const (
 	modelTolF32   = 1e-3
 	modelTolF16   = 5e-2
+	modelTolBF16  = 0.15
 	modelTolQuant = 0.5
 	modelTolKVF16 = 2e-2
 )
@@ -99,8 +103,10 @@ func modelTolerance(m *mistral.Model, kv quant.Type) float32 {
 	for _, w := range m.Weights.All() {
 		switch w.Type {
 		case quant.F32:
-		case quant.F16, quant.BF16:
+		case quant.F16:
 			tol = max(tol, modelTolF16)
+		case quant.BF16:
+			tol = max(tol, modelTolBF16)
 		default:
 			tol = max(tol, modelTolQuant)
 		}

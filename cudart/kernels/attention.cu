@@ -6,6 +6,9 @@
 // h / (heads / kv_heads). With half caches the query is rounded to half
 // before Q·K, as the CPU runtime does.
 //
+// The loops over rows, positions and warps stay rolled (#pragma unroll 1):
+// unrolled, they made the compiler take minutes.
+//
 // Both kernels walk the visible rows in blocks of 32 with an online
 // softmax: in a block, lane j scores row b0 + j (a whole Q·K dot product),
 // warp_max / warp_sum update the running max m and sum s, and every lane
@@ -15,6 +18,7 @@
 template <typename C>
 __device__ __forceinline__ float qk_dot(const float *q, const C *k, int hd) {
     float s = 0.0f;
+#pragma unroll 1
     for (int e = 0; e < hd; e++) {
         s += q[e] * tof(k[e]);
     }
@@ -28,6 +32,7 @@ __device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C
                                             float scale, int lo, int hi, int first, int step, float &m, float &s,
                                             float *acc) {
     const int lane = threadIdx.x % 32;
+#pragma unroll 1
     for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
         const int j = b0 + lane;
         float score = NEG_INF;
@@ -47,6 +52,7 @@ __device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C
             acc[d] *= corr;
         }
         const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
+#pragma unroll 1
         for (int l = l0; l <= l1; l++) {
             const float pl = __shfl_sync(0xffffffffu, pr, l);
             const C *vr = vc + u64(b0 + l) * width + kvoff;
@@ -110,10 +116,12 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
 
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
         float mx = NEG_INF;
+#pragma unroll 1
         for (int g = 0; g < ATTN_WARPS; g++) {
             mx = fmaxf(mx, shm[g * (hd + 2)]);
         }
         float sum = 0.0f, a = 0.0f;
+#pragma unroll 1
         for (int g = 0; g < ATTN_WARPS; g++) {
             const float *pg = shm + g * (hd + 2);
             if (pg[0] == NEG_INF) {

@@ -12,27 +12,13 @@
 // the float activations; warp_sum reduces the lanes. Rows past the end are
 // clamped to the last row and not stored.
 
-struct alignas(16) f4 {
-    float x, y, z, w;
-};
-
-// dot_x is Σ w[i]·x[i] over the n (≤ 32) columns of a chunk.
-__device__ __forceinline__ float dot_x(const float *w, const float *x, int n, bool vec) {
+// dot_x is Σ w[i]·x[i] over one chunk; w is zero past the row's end,
+// where x's index is clamped to stay inside the row.
+__device__ __forceinline__ float dot_x(const float *w, const float *x, int n) {
     float s = 0.0f;
-    if (vec && n == 32) {
-        const f4 *p = (const f4 *)x;
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            const f4 v = p[i];
-            s += w[4 * i] * v.x + w[4 * i + 1] * v.y + w[4 * i + 2] * v.z + w[4 * i + 3] * v.w;
-        }
-        return s;
-    }
 #pragma unroll
     for (int i = 0; i < 32; i++) {
-        if (i < n) {
-            s += w[i] * x[i];
-        }
+        s += w[i] * x[min(i, n - 1)];
     }
     return s;
 }
@@ -50,8 +36,6 @@ __device__ __forceinline__ void mv_dot(const u8 *const *rows, const float *x, in
             acc[r][t] = 0.0f;
         }
     }
-    // float4 loads when every token's row is 16-byte aligned.
-    const bool vec = cols % 4 == 0 && (u64(x) & 15) == 0;
     const int chunks = (cols + 31) / 32;
     for (int c = lane; c < chunks; c += 32) {
         const int n = min(32, cols - 32 * c);
@@ -62,7 +46,7 @@ __device__ __forceinline__ void mv_dot(const u8 *const *rows, const float *x, in
 #pragma unroll
             for (int t = 0; t < NT; t++) {
                 if (t0 + t < ntok) {
-                    acc[r][t] += dot_x(w, x + u64(t0 + t) * cols + 32 * c, n, vec);
+                    acc[r][t] += dot_x(w, x + u64(t0 + t) * cols + 32 * c, n);
                 }
             }
         }
