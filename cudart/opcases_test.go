@@ -1,7 +1,6 @@
 package cudart
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -286,22 +285,6 @@ func cacheTolerance(ct quant.Type) float64 {
 
 func lower(t quant.Type) string { return strings.ToLower(t.String()) }
 
-// segmentValues decodes one output from a runtime's logits.
-func segmentValues(logits []float32, s segment) []float64 {
-	out := make([]float64, s.count)
-	raw := make([]byte, 4*len(logits))
-	for i, v := range logits {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-	}
-	for i := range out {
-		if s.typ == quant.F16 {
-			out[i] = float64(quant.FP16ToFP32(binary.LittleEndian.Uint16(raw[s.offset+2*int64(i):])))
-		} else {
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[s.offset+4*int64(i):])))
-		}
-	}
-	return out
-}
 
 // Builders of single op cases that both opCases and the emulator's ragged
 // cases (emulator_test.go) use.

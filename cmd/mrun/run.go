@@ -103,7 +103,7 @@ func (f *runFlags) checkModel() string {
 func init() {
 	register(&command{
 		name:    "run",
-		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16] [--check-tensors] " + specArgs,
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal|cuda] [--kv f32|f16] [--check-tensors] " + specArgs,
 		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
