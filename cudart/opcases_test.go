@@ -285,7 +285,6 @@ func cacheTolerance(ct quant.Type) float64 {
 
 func lower(t quant.Type) string { return strings.ToLower(t.String()) }
 
-
 // Builders of single op cases that both opCases and the emulator's ragged
 // cases (emulator_test.go) use.
 
