@@ -11,23 +11,24 @@
 // blocks of a quantised row), decodes them in registers and dots them with
 // the float activations; warp_sum reduces the lanes. Rows past the end are
 // clamped to the last row and not stored.
+//
+// The activations go through shared memory a tile of MV_TILE columns (one
+// chunk per lane) at a time, loaded by the whole block with coalesced
+// reads: read from global memory directly, lanes 32 floats apart made
+// every load touch 32 cache lines, which bound a 7B model's decode to 30
+// ms a token on an H200. Row j of a tile is stored at j + j/32, so lane
+// l's chunk starts in bank l and the lanes' reads never conflict.
 
-// dot_x is Σ w[i]·x[i] over one chunk; w is zero past the row's end,
-// where x's index is clamped to stay inside the row.
-__device__ __forceinline__ float dot_x(const float *w, const float *x, int n) {
-    float s = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 32; i++) {
-        s += w[i] * x[min(i, n - 1)];
-    }
-    return s;
-}
+#define MV_TILE (32 * 32)
+#define MV_TILE_PAD (MV_TILE + MV_TILE / 32)
 
 // mv_dot leaves in acc[r][t] the dot product of row rows[r] with token
 // t0 + t's activations (tokens past ntok stay 0), reduced over the warp.
+// Every thread of the block calls it: it synchronises the block.
 template <typename D, int NT, int R>
 __device__ __forceinline__ void mv_dot(const u8 *const *rows, const float *x, int cols, int t0, int ntok,
                                        float (&acc)[R][NT]) {
+    __shared__ float xs[NT][MV_TILE_PAD];
     const int lane = threadIdx.x % 32;
 #pragma unroll
     for (int r = 0; r < R; r++) {
@@ -36,18 +37,33 @@ __device__ __forceinline__ void mv_dot(const u8 *const *rows, const float *x, in
             acc[r][t] = 0.0f;
         }
     }
-    const int chunks = (cols + 31) / 32;
-    for (int c = lane; c < chunks; c += 32) {
-        const int n = min(32, cols - 32 * c);
+    for (int base = 0; base < cols; base += MV_TILE) {
+        __syncthreads(); // every warp is done with the previous tile
+        for (int j = threadIdx.x; j < MV_TILE; j += MV_THREADS) {
+            const int col = base + j;
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                xs[t][j + j / 32] = t0 + t < ntok && col < cols ? x[u64(t0 + t) * cols + col] : 0.0f;
+            }
+        }
+        __syncthreads();
+        const int c = base / 32 + lane; // this lane's chunk of the row
+        if (32 * c >= cols) {
+            continue; // past the row's end in its last tile
+        }
 #pragma unroll
         for (int r = 0; r < R; r++) {
             float w[32];
             D::load32(rows[r], c, cols, w);
 #pragma unroll
             for (int t = 0; t < NT; t++) {
-                if (t0 + t < ntok) {
-                    acc[r][t] += dot_x(w, x + u64(t0 + t) * cols + 32 * c, n);
+                const float *xt = &xs[t][33 * lane];
+                float s = 0.0f;
+#pragma unroll
+                for (int i = 0; i < 32; i++) {
+                    s += w[i] * xt[i];
                 }
+                acc[r][t] += s;
             }
         }
     }
