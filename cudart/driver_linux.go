@@ -12,40 +12,36 @@ import (
 // driver holds the CUDA driver API entry points, bound with purego: no
 // cgo, so CGO_ENABLED=0 builds keep the CUDA backend.
 type driver struct {
-	cuInit                    func(flags uint32) cuResult
-	cuDriverGetVersion        func(v *int32) cuResult
-	cuDeviceGetCount          func(n *int32) cuResult
-	cuDeviceGet               func(dev *int32, ordinal int32) cuResult
-	cuDeviceGetAttribute      func(v *int32, attr int32, dev int32) cuResult
-	cuDeviceGetName           func(name *byte, n int32, dev int32) cuResult
-	cuDeviceTotalMem          func(bytes *uint64, dev int32) cuResult
-	cuDevicePrimaryCtxRetain  func(ctx *uintptr, dev int32) cuResult
-	cuDevicePrimaryCtxRelease func(dev int32) cuResult
-	cuCtxSetCurrent           func(ctx uintptr) cuResult
-	cuModuleLoadData          func(mod *uintptr, image unsafe.Pointer) cuResult
-	cuModuleUnload            func(mod uintptr) cuResult
-	cuModuleGetFunction       func(fn *uintptr, mod uintptr, name string) cuResult
-	cuMemAlloc                func(p *uintptr, size uint64) cuResult
-	cuMemFree                 func(p uintptr) cuResult
-	cuMemHostAlloc            func(p *unsafe.Pointer, size uint64, flags uint32) cuResult
-	cuMemFreeHost             func(p unsafe.Pointer) cuResult
-	cuMemcpyHtoD              func(dst uintptr, src unsafe.Pointer, n uint64) cuResult
-	cuMemsetD8Async           func(dst uintptr, v uint8, n uint64, stream uintptr) cuResult
-	cuStreamCreate            func(s *uintptr, flags uint32) cuResult
-	cuStreamDestroy           func(s uintptr) cuResult
-	cuStreamSynchronize       func(s uintptr) cuResult
-	cuStreamBeginCapture      func(s uintptr, mode int32) cuResult
-	cuStreamEndCapture        func(s uintptr, g *uintptr) cuResult
-	cuGraphInstantiate        func(exec *uintptr, g uintptr, flags uint64) cuResult
-	cuGraphDestroy            func(g uintptr) cuResult
-	cuGraphExecDestroy        func(exec uintptr) cuResult
-	cuEventCreate             func(e *uintptr, flags uint32) cuResult
-	cuEventDestroy            func(e uintptr) cuResult
-	cuEventElapsedTime        func(ms *float32, start, end uintptr) cuResult
-	cuGetErrorName            func(r cuResult, s **byte) cuResult
+	cuInit                   func(flags uint32) cuResult
+	cuDriverGetVersion       func(v *int32) cuResult
+	cuDeviceGetCount         func(n *int32) cuResult
+	cuDeviceGet              func(dev *int32, ordinal int32) cuResult
+	cuDeviceGetAttribute     func(v *int32, attr int32, dev int32) cuResult
+	cuDeviceGetName          func(name *byte, n int32, dev int32) cuResult
+	cuDeviceTotalMem         func(bytes *uint64, dev int32) cuResult
+	cuDevicePrimaryCtxRetain func(ctx *uintptr, dev int32) cuResult
+	cuCtxSetCurrent          func(ctx uintptr) cuResult
+	cuModuleLoadData         func(mod *uintptr, image unsafe.Pointer) cuResult
+	cuModuleUnload           func(mod uintptr) cuResult
+	cuModuleGetFunction      func(fn *uintptr, mod uintptr, name string) cuResult
+	cuMemAlloc               func(p *uintptr, size uint64) cuResult
+	cuMemFree                func(p uintptr) cuResult
+	cuMemHostAlloc           func(p *unsafe.Pointer, size uint64, flags uint32) cuResult
+	cuMemFreeHost            func(p unsafe.Pointer) cuResult
+	cuMemcpyHtoD             func(dst uintptr, src unsafe.Pointer, n uint64) cuResult
+	cuMemsetD8Async          func(dst uintptr, v uint8, n uint64, stream uintptr) cuResult
+	cuStreamCreate           func(s *uintptr, flags uint32) cuResult
+	cuStreamDestroy          func(s uintptr) cuResult
+	cuStreamSynchronize      func(s uintptr) cuResult
+	cuStreamBeginCapture     func(s uintptr, mode int32) cuResult
+	cuStreamEndCapture       func(s uintptr, g *uintptr) cuResult
+	cuGraphInstantiate       func(exec *uintptr, g uintptr, flags uint64) cuResult
+	cuGraphDestroy           func(g uintptr) cuResult
+	cuGraphExecDestroy       func(exec uintptr) cuResult
+	cuGetErrorName           func(r cuResult, s **byte) cuResult
 
 	// Called through SyscallN on the per-step path: no reflection.
-	launchKernel, graphLaunch, memcpyHtoDAsync, memcpyDtoHAsync, eventRecord uintptr
+	launchKernel, graphLaunch, memcpyHtoDAsync, memcpyDtoHAsync uintptr
 }
 
 // loadDriver opens the first of names that loads and binds every entry
@@ -65,7 +61,6 @@ func loadDriver(names []string) (*driver, error) {
 	b.fn(&d.cuDeviceGetName, "cuDeviceGetName")
 	b.fn(&d.cuDeviceTotalMem, "cuDeviceTotalMem_v2")
 	b.fn(&d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain")
-	b.fn(&d.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2")
 	b.fn(&d.cuCtxSetCurrent, "cuCtxSetCurrent")
 	b.fn(&d.cuModuleLoadData, "cuModuleLoadData")
 	b.fn(&d.cuModuleUnload, "cuModuleUnload")
@@ -84,15 +79,11 @@ func loadDriver(names []string) (*driver, error) {
 	b.fn(&d.cuGraphInstantiate, "cuGraphInstantiateWithFlags")
 	b.fn(&d.cuGraphDestroy, "cuGraphDestroy")
 	b.fn(&d.cuGraphExecDestroy, "cuGraphExecDestroy")
-	b.fn(&d.cuEventCreate, "cuEventCreate")
-	b.fn(&d.cuEventDestroy, "cuEventDestroy_v2")
-	b.fn(&d.cuEventElapsedTime, "cuEventElapsedTime")
 	b.fn(&d.cuGetErrorName, "cuGetErrorName")
 	d.launchKernel = b.sym("cuLaunchKernel")
 	d.graphLaunch = b.sym("cuGraphLaunch")
 	d.memcpyHtoDAsync = b.sym("cuMemcpyHtoDAsync_v2")
 	d.memcpyDtoHAsync = b.sym("cuMemcpyDtoHAsync_v2")
-	d.eventRecord = b.sym("cuEventRecord")
 	if b.err != nil {
 		return nil, b.err
 	}
