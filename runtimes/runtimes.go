@@ -18,6 +18,9 @@ var Names = []string{"auto", "cpu", "metal", "cuda"}
 type Options struct {
 	// Threads for the CPU runtime (0 = all cores).
 	Threads int
+	// Progress, when set, is called as a GPU runtime copies the weights to
+	// the device, with the bytes done and the total.
+	Progress func(done, total int64)
 }
 
 // Open returns the named backend over the mapped model file.
@@ -36,7 +39,7 @@ func Open(name string, weights []byte, o Options) (engine.Backend, error) {
 		}
 		return &backend[*metalrt.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
 	case "cuda":
-		rt, err := cudart.New(weights, cudart.Options{})
+		rt, err := cudart.New(weights, cudart.Options{Progress: o.Progress})
 		if err != nil {
 			return nil, err
 		}

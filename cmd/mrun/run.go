@@ -177,7 +177,17 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 	if f.kv == "f16" {
 		m.Config.KVType = quant.F16
 	}
-	if s.backend, err = runtimes.Open(f.backend, file.Bytes(), runtimes.Options{Threads: f.threads}); err != nil {
+	ro := runtimes.Options{Threads: f.threads}
+	var upload *progress // shown by GPU runtimes that copy the weights
+	if file.Size() >= prefaultThreshold {
+		upload = newProgress(e.stderr, "uploading "+f.model)
+		ro.Progress = upload.update
+	}
+	s.backend, err = runtimes.Open(f.backend, file.Bytes(), ro)
+	if upload != nil {
+		upload.end()
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
