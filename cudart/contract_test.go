@@ -48,16 +48,7 @@ var entryRE = regexp.MustCompile(`extern "C" __global__ void (?:__launch_bounds_
 // write roles) in the contract's order, then the contract's parameter
 // struct by value, which is the layout packArgs fills.
 func TestEntryPointsMatchContracts(t *testing.T) {
-	src := preprocessed(t)
-	entries := map[string][]string{}
-	for _, m := range entryRE.FindAllStringSubmatch(src, -1) {
-		require.NotContains(t, entries, m[1], "two entry points named %s", m[1])
-		var params []string
-		for _, p := range strings.Split(m[2], ",") {
-			params = append(params, strings.Join(strings.Fields(p), " "))
-		}
-		entries[m[1]] = params
-	}
+	entries := entryPoints(t, preprocessed(t))
 	contracts := plan.Contracts()
 	require.Len(t, entries, len(contracts), "one entry point per contract")
 	for _, c := range contracts {

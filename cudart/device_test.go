@@ -7,7 +7,6 @@ package cudart
 // machine: CGO_ENABLED=0 go test -c -tags cuda ./cudart.
 
 import (
-	"encoding/binary"
 	"math"
 	"path/filepath"
 	"slices"
@@ -235,34 +234,4 @@ func TestResetKV(t *testing.T) {
 	p.step(t, prompt, 0)
 	_, refilled := p.step(t, []int32{5}, len(prompt))
 	require.LessOrEqual(t, golden.MaxAbsDiff(refilled, next), float32(1e-5))
-}
-
-// segmentValues decodes one output from a runtime's logits.
-func segmentValues(logits []float32, s segment) []float64 {
-	out := make([]float64, s.count)
-	raw := make([]byte, 4*len(logits))
-	for i, v := range logits {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-	}
-	for i := range out {
-		if s.typ == quant.F16 {
-			out[i] = float64(quant.FP16ToFP32(binary.LittleEndian.Uint16(raw[s.offset+2*int64(i):])))
-		} else {
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[s.offset+4*int64(i):])))
-		}
-	}
-	return out
-}
-
-func nmse(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		d := a[i] - b[i]
-		num += d * d
-		den += b[i] * b[i]
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
 }

@@ -47,12 +47,18 @@
 //
 // # What is verified where
 //
-// Everywhere (go test ./cudart): the entry points against the contracts
-// (g++'s preprocessor expands the source), the parameter structs against
-// plan/params.go, the launch constants, geometry, argument packing, graph
-// capture bookkeeping with a fake driver, the NVRTC search order, the
-// kernel cache, the step limits, the refusal without a driver or NVRTC,
-// and that every contract has an op case the CPU runtime runs.
+// Everywhere (go test ./cudart; g++ needed, required in CI): every op case
+// runs on a CPU emulation of CUDA's execution model (emulator/: threads as
+// fibers, blocks one at a time, barriers and warp exchanges as meeting
+// points; g++ compiles the real kernel source) with the launch the runtime
+// issues, and agrees with the CPU runtime within the device tests'
+// bounds; the entry points against the contracts (through g++'s
+// preprocessor), the parameter structs against plan/params.go, the launch
+// constants, geometry, argument packing, graph capture bookkeeping with a
+// fake driver, the NVRTC search order, the kernel cache, the step limits,
+// and the refusal without a driver or NVRTC. The emulation cannot show
+// that NVRTC accepts the source, the GPU's rounding (fused multiply-adds,
+// its math library) or anything about speed.
 //
 // On an NVIDIA GPU (go test -tags cuda ./cudart, device_test.go), run on
 // an H200 (driver 580, CUDA 13): every op case agrees with the CPU
@@ -66,7 +72,7 @@
 // global memory, lanes 32 floats apart, so that every load touched 32
 // cache lines (about one L1 cycle per weight, 28 ms a token). They now
 // stage the activations in shared memory, in the same summation order;
-// that version has not yet run on a GPU (device_test.go checks it).
+// that version has run on the emulator, not yet on a GPU.
 //
 // Not done: a tiled tensor-core mat-mul for prefill, split-K flash
 // decoding and tiled flash attention, per-kernel timing, and the

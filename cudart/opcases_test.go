@@ -1,6 +1,7 @@
 package cudart
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -340,6 +341,37 @@ func attnCaseOf(w *arena, name, family string, ct quant.Type, s attnShape, n, po
 		plan.Grid{s.heads, n, 1}, cacheTolerance(ct))
 	c.pos0 = pos0
 	return c
+}
+
+// segmentValues decodes one output from a runtime's logits.
+func segmentValues(logits []float32, s segment) []float64 {
+	out := make([]float64, s.count)
+	raw := make([]byte, 4*len(logits))
+	for i, v := range logits {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	for i := range out {
+		if s.typ == quant.F16 {
+			out[i] = float64(quant.FP16ToFP32(binary.LittleEndian.Uint16(raw[s.offset+2*int64(i):])))
+		} else {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[s.offset+4*int64(i):])))
+		}
+	}
+	return out
+}
+
+// nmse is Σ(a−b)²/Σb², with b the reference.
+func nmse(a, b []float64) float64 {
+	var num, den float64
+	for i := range a {
+		d := a[i] - b[i]
+		num += d * d
+		den += b[i] * b[i]
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
 }
 
 // TestOpCasesLaunch checks the cases on any machine: each plan verifies,

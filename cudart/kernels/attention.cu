@@ -75,7 +75,7 @@ __device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C
 template <typename C>
 __device__ __forceinline__ void attn_decode(const StepParams *step, const float *q, const C *k_cache,
                                             const C *v_cache, float *out, const AttnParams &p) {
-    extern __shared__ float shm[];
+    DYNAMIC_SHARED(float, shm);
     const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int kvh = h / (p.heads / p.kv_heads);
@@ -142,7 +142,7 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
 template <typename C>
 __device__ __forceinline__ void attn_prefill(const StepParams *step, const float *q, const C *k_cache,
                                              const C *v_cache, float *out, const AttnParams &p) {
-    extern __shared__ float shm[];
+    DYNAMIC_SHARED(float, shm);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int h = blockIdx.x, t = blockIdx.y * ATTN_WARPS + warp, hd = p.head_dim;
     if (t >= p.n) {

@@ -103,6 +103,13 @@ struct EltParams {
 
 // ---- scalar helpers ----
 
+#ifdef CUDART_EMULATION
+// The CPU emulation (emulator/cuda_emulation.h) converts with _Float16 and
+// gives a block's dynamic shared memory by pointer.
+__device__ __forceinline__ float h2f(half_t h) { return emu_h2f(h); }
+__device__ __forceinline__ half_t f2h(float f) { return emu_f2h(f); }
+#define DYNAMIC_SHARED(type, name) type *name = (type *)emu_dynamic_shared()
+#else
 __device__ __forceinline__ float h2f(half_t h) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
@@ -114,6 +121,8 @@ __device__ __forceinline__ half_t f2h(float f) {
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
 }
+#define DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
 
 __device__ __forceinline__ float bf2f(u16 h) { return __uint_as_float(u32(h) << 16); }
 
@@ -130,6 +139,7 @@ template <> __device__ __forceinline__ half_t fromf<half_t>(float v) { return f2
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
 
+#ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) {
         v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -143,6 +153,7 @@ __device__ __forceinline__ float warp_max(float v) {
     }
     return v;
 }
+#endif
 
 // ld16 reads 16 bytes at an even address as 8 aligned u16 loads, through
 // the read-only cache.
