@@ -5,13 +5,14 @@ import (
 	"strings"
 
 	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/cudart"
 	"github.com/metalgraph/metalgraph/engine"
 	"github.com/metalgraph/metalgraph/metalrt"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
 // Names lists the backends Open accepts.
-var Names = []string{"auto", "cpu", "metal"}
+var Names = []string{"auto", "cpu", "metal", "cuda"}
 
 // Options configure a backend.
 type Options struct {
@@ -20,6 +21,9 @@ type Options struct {
 	// Tiles are the CPU runtime's repacked Q4_0 weights, shared by every
 	// backend opened on one model (NewTiles); nil gives each its own.
 	Tiles *cpurt.TileStore
+	// Progress, when set, is called as a GPU runtime copies the weights to
+	// the device, with the bytes done and the total.
+	Progress func(done, total int64)
 }
 
 // NewTiles returns the store of repacked weights for the backends of one
@@ -42,9 +46,18 @@ func Open(name string, weights []byte, o Options) (engine.Backend, error) {
 			return nil, err
 		}
 		return &backend[*metalrt.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
+	case "cuda":
+		rt, err := cudart.New(weights, cudart.Options{Progress: o.Progress})
+		if err != nil {
+			return nil, err
+		}
+		return &backend[*cudart.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
 	case "auto":
 		if metalrt.Available() {
 			return Open("metal", weights, o)
+		}
+		if cudart.Available() {
+			return Open("cuda", weights, o)
 		}
 		return Open("cpu", weights, o)
 	}

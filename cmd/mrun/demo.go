@@ -18,7 +18,7 @@ import (
 func init() {
 	register(&command{
 		name:    "demo",
-		args:    "[-n N] [--threads N] [--backend auto|cpu|metal]",
+		args:    "[-n N] [--threads N] [--backend auto|cpu|metal|cuda]",
 		summary: "synthesise a tiny Mistral-shaped model, show what the passes do, generate and print tokens/s",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			n := fs.Int("n", 48, "tokens to generate")

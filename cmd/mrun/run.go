@@ -103,7 +103,7 @@ func (f *runFlags) checkModel() string {
 func init() {
 	register(&command{
 		name:    "run",
-		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal] [--kv f32|f16] [--check-tensors] " + specArgs,
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal|cuda] [--kv f32|f16] [--check-tensors] " + specArgs,
 		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
@@ -181,7 +181,17 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		m.Config.KVType = quant.F16
 	}
 	s.tiles = runtimes.NewTiles(file.Release)
-	if s.backend, err = runtimes.Open(f.backend, file.Bytes(), runtimes.Options{Threads: f.threads, Tiles: s.tiles}); err != nil {
+	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles}
+	var upload *progress // shown by GPU runtimes that copy the weights
+	if file.Size() >= prefaultThreshold {
+		upload = newProgress(e.stderr, "uploading "+f.model)
+		ro.Progress = upload.update
+	}
+	s.backend, err = runtimes.Open(f.backend, file.Bytes(), ro)
+	if upload != nil {
+		upload.end()
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -1,0 +1,106 @@
+// cuda_emulation.h: the part of CUDA that metalgraph's kernels use, in
+// C++20, so that g++ compiles the kernels (with CUDART_EMULATION defined)
+// and run.cpp executes them on a CPU with CUDA's execution model:
+//   - a thread is a fiber with its own stack; the threads of a block run
+//     until they reach a synchronisation point, where they wait for the
+//     others. Blocks run one after the other, so a static variable is the
+//     block's shared memory (__shared__ is `static`), and the dynamic
+//     shared memory is one buffer (emu_dynamic_shared).
+//   - __syncthreads waits for every thread of the block that has not
+//     returned; __syncwarp, __shfl_sync, warp_sum and warp_max for every
+//     such thread of the warp. Threads waiting at different kinds of
+//     points is an error (a deadlock on the GPU).
+//   - warp_sum and warp_max exchange the 32 lanes' values once and compute
+//     the xor butterfly of common.cuh's shuffles in each lane, so their
+//     results and rounding are those of the shuffles.
+//   - half conversions go through _Float16 (round to nearest even, as
+//     PTX cvt.rn does); math is the C library's; g++ builds with
+//     -ffp-contract=off, where the GPU compiler may fuse a·b + c.
+// Nothing here says whether NVRTC accepts the source or how fast it runs.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+using std::max;
+using std::min;
+
+#define __device__
+#define __global__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+
+struct emu_dim3 {
+    unsigned x, y, z;
+};
+extern emu_dim3 threadIdx, blockIdx, blockDim;
+
+// Synchronisation points, implemented by run.cpp's scheduler.
+void emu_wait_block();
+void emu_wait_warp();
+// emu_exchange publishes v as this lane's value, waits for the warp, and
+// returns the 32 lanes' values (absent lanes hold 0).
+const float *emu_exchange(float v);
+void *emu_dynamic_shared();
+
+inline void __syncthreads() { emu_wait_block(); }
+inline void __syncwarp() { emu_wait_warp(); }
+
+inline float __shfl_sync(unsigned, float v, int src) { return emu_exchange(v)[src % 32]; }
+
+// butterfly is the value lane holds after the xor-butterfly shuffles of
+// common.cuh (o = 16, 8, 4, 2, 1) over the lanes' values v.
+template <typename F> inline float emu_butterfly(const float *v, int lane, F op) {
+    float cur[32];
+    std::memcpy(cur, v, sizeof cur);
+    for (int o = 16; o > 0; o >>= 1) {
+        float next[32];
+        for (int l = 0; l < 32; l++) {
+            next[l] = op(cur[l], cur[l ^ o]);
+        }
+        std::memcpy(cur, next, sizeof cur);
+    }
+    return cur[lane];
+}
+
+inline float warp_sum(float v) {
+    return emu_butterfly(emu_exchange(v), threadIdx.x % 32, [](float a, float b) { return a + b; });
+}
+
+inline float warp_max(float v) {
+    return emu_butterfly(emu_exchange(v), threadIdx.x % 32, [](float a, float b) { return std::fmax(a, b); });
+}
+
+template <typename T> inline T __ldg(const T *p) { return *p; }
+
+inline float __uint_as_float(unsigned u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+inline float __int_as_float(int i) {
+    float f;
+    std::memcpy(&f, &i, 4);
+    return f;
+}
+
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+
+inline float emu_h2f(unsigned short h) {
+    _Float16 v;
+    std::memcpy(&v, &h, 2);
+    return float(v);
+}
+
+inline unsigned short emu_f2h(float f) {
+    _Float16 v = _Float16(f);
+    unsigned short h;
+    std::memcpy(&h, &v, 2);
+    return h;
+}

@@ -1,0 +1,161 @@
+package cudart
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// buildEmulator compiles the kernels with g++ against
+// emulator/cuda_emulation.h, with emulator/run.cpp and a table that calls
+// each entry point from packed arguments (generated from the
+// preprocessed source), and returns the runner's path.
+func buildEmulator(t *testing.T) string {
+	t.Helper()
+	entries := entryPoints(t, preprocessed(t))
+	src, err := Source()
+	require.NoError(t, err)
+	var b strings.Builder
+	b.WriteString("#include \"cuda_emulation.h\"\n")
+	b.WriteString(src)
+	b.WriteString("\n#line 1 \"dispatch\"\nstruct EmuKernel { const char *name; void (*call)(char *, const unsigned char *); };\n")
+	names := make([]string, 0, len(entries))
+	for n := range entries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		params := entries[n]
+		var args []string
+		for i, p := range params[:len(params)-1] {
+			typ := p[:strings.LastIndex(p, "*")+1]
+			args = append(args, fmt.Sprintf("(%s)(base + *(const unsigned long long *)(a + %d))", typ, 8*i))
+		}
+		last := params[len(params)-1]
+		typ := strings.Fields(last)[1] // "const MatParams p"
+		args = append(args, fmt.Sprintf("*(const %s *)(a + %d)", typ, 8*(len(params)-1)))
+		fmt.Fprintf(&b, "static void call_%s(char *base, const unsigned char *a) { %s(%s); }\n", n, n, strings.Join(args, ", "))
+	}
+	b.WriteString("extern const EmuKernel emu_kernels[] = {\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "    {\"%s\", call_%s},\n", n, n)
+	}
+	fmt.Fprintf(&b, "};\nextern const int emu_nkernels = %d;\n", len(names))
+
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "kernels.cpp")
+	require.NoError(t, os.WriteFile(gen, []byte(b.String()), 0o644))
+	emu, err := filepath.Abs("emulator")
+	require.NoError(t, err)
+	bin := filepath.Join(dir, "run")
+	args := []string{"-std=c++20", "-O1", "-ffp-contract=off", "-DCUDART_EMULATION", "-I", emu, "-o", bin,
+		filepath.Join(emu, "run.cpp"), gen}
+	for _, wt := range plan.WeightTypes {
+		args = append(args, "-DMAT_"+strings.ToUpper(wt.String()))
+	}
+	start := time.Now()
+	out, err := exec.Command("g++", args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("g++ built the emulated kernels in %v", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// entryPoints parses the preprocessed source's entry points: name →
+// parameter declarations.
+func entryPoints(t *testing.T, src string) map[string][]string {
+	t.Helper()
+	entries := map[string][]string{}
+	for _, m := range entryRE.FindAllStringSubmatch(src, -1) {
+		require.NotContains(t, entries, m[1], "two entry points named %s", m[1])
+		var params []string
+		for _, p := range strings.Split(m[2], ",") {
+			params = append(params, strings.Join(strings.Fields(p), " "))
+		}
+		entries[m[1]] = params
+	}
+	return entries
+}
+
+// emulate runs a one-dispatch plan's launch on the emulator over an image
+// of its buffers (weights from w, the step's parameters and tokens) and
+// returns the logits buffer afterwards.
+func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, pos0 int) []float32 {
+	t.Helper()
+	var offs [len(p.Buffers)]int64
+	var size int64
+	for k, buf := range p.Buffers {
+		offs[k] = size
+		size += (max(buf.Size, 16) + 255) / 256 * 256
+	}
+	img := make([]byte, size)
+	copy(img[offs[plan.Weights]:], w)
+	step := img[offs[plan.Step]:]
+	for i, v := range []int32{int32(pos0), int32(p.N), int32(pos0 + p.N)} {
+		binary.LittleEndian.PutUint32(step[4*i:], uint32(v))
+	}
+	for i, tok := range tokens {
+		binary.LittleEndian.PutUint32(img[offs[plan.Tokens]+4*int64(i):], uint32(tok))
+	}
+	d := &p.Commands[0].Dispatches[0]
+	l, err := Geometry(d)
+	require.NoError(t, err)
+	ptrs := make([]uint64, len(d.Bindings))
+	for i, b := range d.Bindings {
+		ptrs[i] = uint64(offs[b.Buffer] + b.Offset)
+	}
+	dir := t.TempDir()
+	job, image := filepath.Join(dir, "job"), filepath.Join(dir, "image")
+	spec := fmt.Sprintf("%s %d %d %d %d %s\n", d.Kernel, l.Grid[0], l.Grid[1], l.Block[0], l.Shared, hex.EncodeToString(packArgs(ptrs, d.Params)))
+	require.NoError(t, os.WriteFile(job, []byte(spec), 0o644))
+	require.NoError(t, os.WriteFile(image, img, 0o644))
+	out, err := exec.Command(bin, job, image).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	img, err = os.ReadFile(image)
+	require.NoError(t, err)
+	logits := make([]float32, p.Buffers[plan.Logits].Size/4)
+	for i := range logits {
+		logits[i] = math.Float32frombits(binary.LittleEndian.Uint32(img[offs[plan.Logits]+4*int64(i):]))
+	}
+	return logits
+}
+
+// TestKernelsOnEmulator runs every op case's CUDA kernel, with the launch
+// the runtime issues, on the CPU emulation of CUDA's execution model and
+// compares each output with the CPU runtime's within the case's bound:
+// the kernels' logic (indexing, tails, shared-memory tiles, warp
+// reductions, barriers) is checked where CI runs, without a GPU.
+func TestKernelsOnEmulator(t *testing.T) {
+	bin := buildEmulator(t)
+	cases, weights := opCases()
+	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
+	require.NoError(t, err)
+	defer cpu.Close()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			prog, err := cpu.Compile(c.plan)
+			require.NoError(t, err)
+			want, err := prog.Run(c.tokens, c.pos0)
+			require.NoError(t, err)
+			got := emulate(t, bin, c.plan, weights, c.tokens, c.pos0)
+			for _, s := range c.out {
+				e := nmse(segmentValues(got, s), segmentValues(want, s))
+				require.False(t, math.IsNaN(e), "%s: NaN in the output", s.name)
+				assert.LessOrEqualf(t, e, c.nmse, "%s: NMSE %.3g against the CPU runtime (bound %g)", s.name, e, c.nmse)
+			}
+		})
+	}
+}

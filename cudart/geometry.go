@@ -1,0 +1,122 @@
+package cudart
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/metalgraph/metalgraph/metalrt"
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+// Launch is how one dispatch is launched: Grid blocks of Block threads
+// with Shared bytes of dynamic shared memory.
+type Launch struct {
+	Grid, Block [3]int
+	Shared      int
+}
+
+// The shapes the CUDA kernels assume; kernels/common.cuh holds the same
+// numbers (contract_test.go compares them).
+const (
+	mvWarps        = 4
+	mvRowsPerWarp  = 2
+	mvRows         = mvWarps * mvRowsPerWarp
+	mvThreads      = mvWarps * 32
+	mtTokens       = 8
+	attnWarps      = 8
+	attnThreads    = attnWarps * 32
+	eltThreads     = 256
+	maxBlockThread = 1024
+	maxGridY       = 65535
+	maxShared      = 48 << 10 // dynamic shared memory without an opt-in
+)
+
+// Geometry maps a dispatch to its launch. The parameters are validated
+// as for the Metal runtime, whose kernels have the same limits (whole
+// blocks per quantised row, head_dim ≤ 256, at most 8 tokens per
+// multi-token mat-vec, grids that agree with the parameters).
+func Geometry(d *plan.Dispatch) (Launch, error) {
+	if d == nil {
+		return Launch{}, fmt.Errorf("cudart: geometry of a nil dispatch")
+	}
+	if _, err := metalrt.Geometry(d); err != nil {
+		return Launch{}, fmt.Errorf("cudart: %s", strings.TrimPrefix(err.Error(), "metalrt: "))
+	}
+	c, _ := plan.Lookup(d.Kernel) // metalrt.Geometry looked it up
+	l := geometry(c, d)
+	if err := l.check(); err != nil {
+		return Launch{}, fmt.Errorf("cudart: %s (%s): %w", d.Kernel, d.Node, err)
+	}
+	return l, nil
+}
+
+func geometry(c plan.Contract, d *plan.Dispatch) Launch {
+	switch p := d.Params.(type) {
+	case plan.EmbedParams:
+		return flat(ceil(p.Dim, eltThreads), int(p.N), eltThreads)
+	case plan.NormParams:
+		return flat(int(p.N), 1, min(maxBlockThread, roundUp(ceil(p.Dim, 4), 32)))
+	case plan.RopeParams:
+		return flat(int(p.Heads), int(p.N), min(maxBlockThread, max(32, roundUp(int(p.Dims)/2, 32))))
+	case plan.KVParams:
+		return flat(ceil(p.Width, eltThreads), int(p.N), eltThreads)
+	case plan.RopeKVParams:
+		return flat(int(p.Heads), int(p.N), min(maxBlockThread, max(32, roundUp(int(p.HeadDim)/2, 32))))
+	case plan.AttnParams:
+		if c.Family == "attn_decode" {
+			// Per warp: running max, running sum and head_dim accumulators;
+			// the query is staged in the same memory first.
+			l := flat(int(p.Heads), int(p.N), attnThreads)
+			l.Shared = attnWarps * (int(p.HeadDim) + 2) * 4
+			return l
+		}
+		l := flat(int(p.Heads), ceil(p.N, attnWarps), attnThreads)
+		l.Shared = attnWarps * int(p.HeadDim) * 4 // one query per warp
+		return l
+	case plan.EltParams:
+		return flat(ceil(p.Count, eltThreads), 1, eltThreads)
+	}
+	rows, n := matShape(d.Params)
+	switch variant, _, _ := strings.Cut(c.Family, "@"); variant {
+	case "matvec":
+		return flat(ceil(rows, mvRows), int(n), mvThreads)
+	case "mtmatvec":
+		return flat(ceil(rows, mvRows), ceil(n, mtTokens), mvThreads)
+	}
+	// matmul: token groups fastest, so blocks sharing weight rows run
+	// together.
+	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
+}
+
+// matShape is the output rows (all three projections for qkv) and tokens
+// of a mat-vec dispatch.
+func matShape(p plan.Params) (rows, n int32) {
+	if q, ok := p.(plan.QKVParams); ok {
+		return q.RowsQ + 2*q.RowsKV, q.N
+	}
+	m := p.(plan.MatParams)
+	return m.Rows, m.N
+}
+
+// check enforces the launch limits of NVIDIA GPUs the kernels rely on.
+func (l Launch) check() error {
+	t := l.Block[0] * l.Block[1] * l.Block[2]
+	if t <= 0 || t > maxBlockThread || t%32 != 0 {
+		return fmt.Errorf("%d threads per block: want a multiple of 32 up to %d", t, maxBlockThread)
+	}
+	if l.Grid[0] <= 0 || l.Grid[1] <= 0 || l.Grid[1] > maxGridY || l.Grid[2] != 1 {
+		return fmt.Errorf("grid %v: want positive x, y up to %d, z = 1", l.Grid, maxGridY)
+	}
+	if l.Shared < 0 || l.Shared > maxShared {
+		return fmt.Errorf("%d bytes of shared memory: at most %d", l.Shared, maxShared)
+	}
+	return nil
+}
+
+func flat(gx, gy, threads int) Launch {
+	return Launch{Grid: [3]int{gx, gy, 1}, Block: [3]int{threads, 1, 1}}
+}
+
+func ceil(v int32, by int) int { return (int(v) + by - 1) / by }
+
+func roundUp(v, to int) int { return (v + to - 1) / to * to }

@@ -1,0 +1,63 @@
+package cudart
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metalgraph/metalgraph/plan"
+)
+
+func TestGeometry(t *testing.T) {
+	for _, c := range []struct {
+		d    plan.Dispatch
+		want Launch
+	}{
+		{plan.Dispatch{Kernel: "matvec_q4_0", Params: plan.MatParams{Rows: 4096, Cols: 4096, N: 1}, Grid: plan.Grid{4096, 1, 1}},
+			Launch{Grid: [3]int{512, 1, 1}, Block: [3]int{128, 1, 1}}},
+		{plan.Dispatch{Kernel: "matvec_q4_0_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 1}, Grid: plan.Grid{6144, 1, 1}},
+			Launch{Grid: [3]int{768, 1, 1}, Block: [3]int{128, 1, 1}}},
+		{plan.Dispatch{Kernel: "mtmatvec_q8_0_acc", Params: plan.MatParams{Rows: 72, Cols: 512, N: 5}, Grid: plan.Grid{72, 5, 1}},
+			Launch{Grid: [3]int{9, 1, 1}, Block: [3]int{128, 1, 1}}},
+		// Tiled: token groups in x, so blocks sharing weight rows run together.
+		{plan.Dispatch{Kernel: "matmul_q6_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
+			Launch{Grid: [3]int{5, 17, 1}, Block: [3]int{128, 1, 1}}},
+		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 4096, N: 3, Eps: 1e-5}, Grid: plan.Grid{3, 1, 1}},
+			Launch{Grid: [3]int{3, 1, 1}, Block: [3]int{1024, 1, 1}}},
+		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 100, N: 1, Eps: 1e-5}, Grid: plan.Grid{1, 1, 1}},
+			Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}},
+		{plan.Dispatch{Kernel: "attn_decode_f16", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 1, Capacity: 4096, Scale: 0.088},
+			Grid: plan.Grid{32, 1, 1}}, Launch{Grid: [3]int{32, 1, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 130 * 4}},
+		{plan.Dispatch{Kernel: "attn_prefill_f32", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 12, Capacity: 4096, Scale: 0.088},
+			Grid: plan.Grid{32, 12, 1}}, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 128 * 4}},
+		{plan.Dispatch{Kernel: "rope_kv_write_f16", Params: plan.RopeKVParams{Heads: 32, KVHeads: 8, HeadDim: 128, Dims: 128, N: 2, Capacity: 64, Base: 1e6, FreqScale: 1},
+			Grid: plan.Grid{32, 2, 1}}, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{64, 1, 1}}},
+		{plan.Dispatch{Kernel: "add", Params: plan.EltParams{Count: 1000}, Grid: plan.Grid{1000, 1, 1}},
+			Launch{Grid: [3]int{4, 1, 1}, Block: [3]int{256, 1, 1}}},
+	} {
+		got, err := Geometry(&c.d)
+		require.NoError(t, err, c.d.Kernel)
+		require.Equal(t, c.want, got, c.d.Kernel)
+	}
+}
+
+func TestGeometryRefuses(t *testing.T) {
+	for _, c := range []struct {
+		d    plan.Dispatch
+		want string
+	}{
+		{plan.Dispatch{Kernel: "matvec_q4_0", Node: "blk.0/attn_q", Params: plan.MatParams{Rows: 8, Cols: 100, N: 1}, Grid: plan.Grid{8, 1, 1}},
+			"cudart: matvec_q4_0 (blk.0/attn_q): cols 100 is not a multiple of the Q4_0 block size 32"},
+		{plan.Dispatch{Kernel: "matvec_q4_0", Params: plan.EltParams{Count: 1}},
+			"cudart: matvec_q4_0 (): parameters are plan.EltParams, the contract wants plan.MatParams"},
+		{plan.Dispatch{Kernel: "conv2d"}, `cudart: unknown kernel contract "conv2d"`},
+		// A grid y past CUDA's limit: 70000 tokens of a single-token mat-vec.
+		{plan.Dispatch{Kernel: "matvec_f32", Node: "n", Params: plan.MatParams{Rows: 8, Cols: 8, N: 70000}, Grid: plan.Grid{8, 70000, 1}},
+			"cudart: matvec_f32 (n): grid [1 70000 1]: want positive x, y up to 65535, z = 1"},
+	} {
+		_, err := Geometry(&c.d)
+		require.EqualError(t, err, c.want)
+	}
+	_, err := Geometry(nil)
+	require.Error(t, err)
+}

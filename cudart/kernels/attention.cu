@@ -1,0 +1,189 @@
+// Causal grouped-query attention over the KV cache.
+//
+// Query t of the step sits at position pos = pos0 + t and sees cache rows
+// lo..hi: hi = min(pos, kv_len − 1), lo = pos − window + 1 with a sliding
+// window (window > 0), else 0. Query head h reads KV head
+// h / (heads / kv_heads). With half caches the query is rounded to half
+// before Q·K, as the CPU runtime does.
+//
+// The loops over rows, positions and warps stay rolled (#pragma unroll 1):
+// unrolled, they made the compiler take minutes.
+//
+// Both kernels walk the visible rows in blocks of 32 with an online
+// softmax: in a block, lane j scores row b0 + j (a whole Q·K dot product),
+// warp_max / warp_sum update the running max m and sum s, and every lane
+// adds the block's weighted V rows into the head_dim / 32 output elements
+// it owns (element lane + 32·d).
+
+template <typename C>
+__device__ __forceinline__ float qk_dot(const float *q, const C *k, int hd) {
+    float s = 0.0f;
+#pragma unroll 1
+    for (int e = 0; e < hd; e++) {
+        s += q[e] * tof(k[e]);
+    }
+    return s;
+}
+
+// attn_blocks folds blocks first, first + step, ... (in units of 32 rows)
+// of rows lo..hi into one warp's running (m, s, acc).
+template <typename C>
+__device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C *vc, u64 width, u64 kvoff, int hd,
+                                            float scale, int lo, int hi, int first, int step, float &m, float &s,
+                                            float *acc) {
+    const int lane = threadIdx.x % 32;
+#pragma unroll 1
+    for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
+        const int j = b0 + lane;
+        float score = NEG_INF;
+        if (j >= lo && j <= hi) {
+            score = qk_dot<C>(q, kc + u64(j) * width + kvoff, hd) * scale;
+        }
+        const float bm = warp_max(score);
+        if (bm == NEG_INF) {
+            continue; // no visible row in this block (uniform over the warp)
+        }
+        const float mn = fmaxf(m, bm);
+        const float corr = expf(m - mn);  // 0 while m is still −∞
+        const float pr = expf(score - mn); // 0 for masked rows
+        s = s * corr + warp_sum(pr);
+#pragma unroll
+        for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+            acc[d] *= corr;
+        }
+        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
+#pragma unroll 1
+        for (int l = l0; l <= l1; l++) {
+            const float pl = __shfl_sync(0xffffffffu, pr, l);
+            const C *vr = vc + u64(b0 + l) * width + kvoff;
+#pragma unroll
+            for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+                const int e = lane + 32 * d;
+                if (e < hd) {
+                    acc[d] += pl * tof(vr[e]);
+                }
+            }
+        }
+        m = mn;
+    }
+}
+
+// attn_decode: block (head, token) of 8 warps; warp g takes blocks g, g+8,
+// ... of the visible rows, splitting the KV length 8 ways. The query is
+// staged in shared memory; afterwards the same memory holds each warp's
+// (m, s, acc[head_dim]), merged with the usual rescaling by exp(m_g − max m).
+template <typename C>
+__device__ __forceinline__ void attn_decode(const StepParams *step, const float *q, const C *k_cache,
+                                            const C *v_cache, float *out, const AttnParams &p) {
+    DYNAMIC_SHARED(float, shm);
+    const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int kvh = h / (p.heads / p.kv_heads);
+    const int pos = step->pos0 + t;
+    const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
+    const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
+    const u64 width = u64(p.kv_heads) * hd;
+    const u64 qb = (u64(t) * p.heads + h) * hd;
+
+    for (int e = threadIdx.x; e < hd; e += blockDim.x) {
+        shm[e] = tof(fromf<C>(q[qb + e]));
+    }
+    __syncthreads();
+
+    float m = NEG_INF, s = 0.0f;
+    float acc[ATTN_MAX_DIM_PER_LANE];
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        acc[d] = 0.0f;
+    }
+    attn_blocks<C>(shm, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK + warp,
+                   ATTN_WARPS, m, s, acc);
+    __syncthreads(); // the query is read: its memory takes the partials
+
+    float *part = shm + warp * (hd + 2);
+    if (lane == 0) {
+        part[0] = m;
+        part[1] = s;
+    }
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        const int e = lane + 32 * d;
+        if (e < hd) {
+            part[2 + e] = acc[d];
+        }
+    }
+    __syncthreads();
+
+    for (int e = threadIdx.x; e < hd; e += blockDim.x) {
+        float mx = NEG_INF;
+#pragma unroll 1
+        for (int g = 0; g < ATTN_WARPS; g++) {
+            mx = fmaxf(mx, shm[g * (hd + 2)]);
+        }
+        float sum = 0.0f, a = 0.0f;
+#pragma unroll 1
+        for (int g = 0; g < ATTN_WARPS; g++) {
+            const float *pg = shm + g * (hd + 2);
+            if (pg[0] == NEG_INF) {
+                continue; // this warp saw no row
+            }
+            const float f = expf(pg[0] - mx);
+            sum += pg[1] * f;
+            a += pg[2 + e] * f;
+        }
+        out[qb + e] = sum > 0.0f ? a / sum : 0.0f;
+    }
+}
+
+// attn_prefill: block (head, group of 8 queries), one warp per query
+// walking every visible block (the 8 queries of a block read the same K/V
+// rows at about the same time). Each warp stages its query in its own
+// head_dim floats of shared memory.
+template <typename C>
+__device__ __forceinline__ void attn_prefill(const StepParams *step, const float *q, const C *k_cache,
+                                             const C *v_cache, float *out, const AttnParams &p) {
+    DYNAMIC_SHARED(float, shm);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int h = blockIdx.x, t = blockIdx.y * ATTN_WARPS + warp, hd = p.head_dim;
+    if (t >= p.n) {
+        return; // past the step's last query: the whole warp leaves
+    }
+    const int kvh = h / (p.heads / p.kv_heads);
+    const int pos = step->pos0 + t;
+    const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
+    const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
+    const u64 width = u64(p.kv_heads) * hd;
+    const u64 qb = (u64(t) * p.heads + h) * hd;
+
+    float *qs = shm + warp * hd;
+    for (int e = lane; e < hd; e += 32) {
+        qs[e] = tof(fromf<C>(q[qb + e]));
+    }
+    __syncwarp();
+
+    float m = NEG_INF, s = 0.0f;
+    float acc[ATTN_MAX_DIM_PER_LANE];
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        acc[d] = 0.0f;
+    }
+    attn_blocks<C>(qs, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m, s, acc);
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        const int e = lane + 32 * d;
+        if (e < hd) {
+            out[qb + e] = s > 0.0f ? acc[d] / s : 0.0f;
+        }
+    }
+}
+
+#define ATTN(name, impl, C)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(ATTN_WARPS * 32) name(                                             \
+        const StepParams *step, const float *q, const C *k_cache, const C *v_cache, float *out, const AttnParams p) { \
+        impl<C>(step, q, k_cache, v_cache, out, p);                                                                 \
+    }
+
+ATTN(attn_decode_f32, attn_decode, float)
+ATTN(attn_decode_f16, attn_decode, half_t)
+ATTN(attn_prefill_f32, attn_prefill, float)
+ATTN(attn_prefill_f16, attn_prefill, half_t)

@@ -1,0 +1,328 @@
+// metalgraph CUDA kernels: shared definitions. kernels.go puts this file
+// first and the .cu files after it into one source that NVRTC compiles.
+//
+// Conventions (cudart/geometry.go computes the launches that match):
+// an entry point takes one pointer per binding of its plan contract, in
+// the contract's order (const for read roles), then the contract's
+// parameter struct by value. Weights are raw GGUF rows read natively,
+// activations are float, KV caches float or half. No headers: NVRTC needs
+// none of the toolkit's.
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef u16 half_t; // IEEE half, converted with PTX cvt
+
+// ---- parameter structs: plan/params.go, same fields in the same order ----
+
+struct StepParams {
+    int pos0;
+    int n;
+    int kv_len;
+    int pad;
+};
+
+struct EmbedParams {
+    int dim;
+    int vocab;
+    int n;
+};
+
+struct NormParams {
+    int dim;
+    int n;
+    float eps;
+};
+
+struct MatParams {
+    int rows;
+    int cols;
+    int n;
+};
+
+struct QKVParams {
+    int rows_q;
+    int rows_kv;
+    int cols;
+    int n;
+};
+
+struct RopeParams {
+    int heads;
+    int head_dim;
+    int dims;
+    int n;
+    float base;
+    float freq_scale;
+};
+
+struct KVParams {
+    int width;
+    int n;
+    int capacity;
+};
+
+struct RopeKVParams {
+    int heads;
+    int kv_heads;
+    int head_dim;
+    int dims;
+    int n;
+    int capacity;
+    float base;
+    float freq_scale;
+};
+
+struct AttnParams {
+    int heads;
+    int kv_heads;
+    int head_dim;
+    int n;
+    int capacity;
+    int window;
+    float scale;
+};
+
+struct EltParams {
+    int count;
+};
+
+// ---- launch shapes (geometry.go has the same numbers) ----
+
+#define MV_WARPS 4          // warps per mat-vec block
+#define MV_ROWS_PER_WARP 2  // weight rows each warp computes
+#define MT_TOKENS 8         // tokens per block of the multi-token and tiled forms
+#define ATTN_WARPS 8        // warps per attention block
+#define ATTN_BLOCK 32       // KV positions per block of the online softmax
+#define ATTN_MAX_DIM_PER_LANE 8 // head_dim <= 256
+#define ELT_THREADS 256     // embed, kv_write, swiglu, add
+
+#define MV_THREADS (MV_WARPS * 32)
+#define MV_ROWS (MV_WARPS * MV_ROWS_PER_WARP)
+
+// ---- scalar helpers ----
+
+#ifdef CUDART_EMULATION
+// The CPU emulation (emulator/cuda_emulation.h) converts with _Float16 and
+// gives a block's dynamic shared memory by pointer.
+__device__ __forceinline__ float h2f(half_t h) { return emu_h2f(h); }
+__device__ __forceinline__ half_t f2h(float f) { return emu_f2h(f); }
+#define DYNAMIC_SHARED(type, name) type *name = (type *)emu_dynamic_shared()
+#else
+__device__ __forceinline__ float h2f(half_t h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ half_t f2h(float f) {
+    half_t h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+#define DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
+__device__ __forceinline__ float bf2f(u16 h) { return __uint_as_float(u32(h) << 16); }
+
+// Cache element access: float caches as they are, half caches rounded to
+// nearest even, as the CPU runtime rounds.
+__device__ __forceinline__ float tof(float v) { return v; }
+__device__ __forceinline__ float tof(half_t v) { return h2f(v); }
+template <typename C> __device__ __forceinline__ C fromf(float v);
+template <> __device__ __forceinline__ float fromf<float>(float v) { return v; }
+template <> __device__ __forceinline__ half_t fromf<half_t>(float v) { return f2h(v); }
+
+#define NEG_INF __int_as_float(0xff800000)
+#define QNAN __int_as_float(0x7fc00000)
+
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
+
+#ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    }
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    }
+    return v;
+}
+#endif
+
+// ld16 reads 16 bytes at an even address as 8 aligned u16 loads, through
+// the read-only cache.
+__device__ __forceinline__ void ld16(const u8 *p, u8 *b) {
+    const u16 *u = (const u16 *)p;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        u16 v = __ldg(u + i);
+        b[2 * i] = u8(v & 0xff);
+        b[2 * i + 1] = u8(v >> 8);
+    }
+}
+
+// ld32 reads 32 bytes at an even address.
+__device__ __forceinline__ void ld32(const u8 *p, u8 *b) {
+    ld16(p, b);
+    ld16(p + 16, b + 16);
+}
+
+// ---- GGUF blocks, byte offsets as ggml lays them out ----
+//
+// A decoder reads chunk c (columns 32c .. 32c+31) of one weight row into
+// 32 floats, zero past cols: row_bytes(cols) is the row's size.
+// Quantised rows hold whole blocks (geometry.go refuses others).
+
+struct DecF32 {
+    static __device__ u64 row_bytes(int cols) { return u64(cols) * 4; }
+    static __device__ void load32(const u8 *row, int c, int cols, float *w) {
+        const float *r = (const float *)row + 32 * c;
+        const int n = min(32, cols - 32 * c);
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = i < n ? __ldg(r + i) : 0.0f;
+        }
+    }
+};
+
+struct DecF16 {
+    static __device__ u64 row_bytes(int cols) { return u64(cols) * 2; }
+    static __device__ void load32(const u8 *row, int c, int cols, float *w) {
+        const half_t *r = (const half_t *)row + 32 * c;
+        const int n = min(32, cols - 32 * c);
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = i < n ? h2f(__ldg(r + i)) : 0.0f;
+        }
+    }
+};
+
+struct DecBF16 {
+    static __device__ u64 row_bytes(int cols) { return u64(cols) * 2; }
+    static __device__ void load32(const u8 *row, int c, int cols, float *w) {
+        const u16 *r = (const u16 *)row + 32 * c;
+        const int n = min(32, cols - 32 * c);
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = i < n ? bf2f(__ldg(r + i)) : 0.0f;
+        }
+    }
+};
+
+// Q4_0 (18 bytes): half d, then element i in the low nibble of qs[i] and
+// element i+16 in its high nibble: w = d·(q − 8).
+struct DecQ4_0 {
+    static __device__ u64 row_bytes(int cols) { return u64(cols / 32) * 18; }
+    static __device__ void load32(const u8 *row, int c, int, float *w) {
+        const u8 *b = row + 18 * u64(c);
+        const float d = h2f(__ldg((const u16 *)b));
+        u8 q[16];
+        ld16(b + 2, q);
+#pragma unroll
+        for (int i = 0; i < 16; i++) {
+            w[i] = float(int(q[i] & 0xf) - 8) * d;
+            w[i + 16] = float(int(q[i] >> 4) - 8) * d;
+        }
+    }
+};
+
+// Q8_0 (34 bytes): half d, 32 int8: w = d·q.
+struct DecQ8_0 {
+    static __device__ u64 row_bytes(int cols) { return u64(cols / 32) * 34; }
+    static __device__ void load32(const u8 *row, int c, int, float *w) {
+        const u8 *b = row + 34 * u64(c);
+        const float d = h2f(__ldg((const u16 *)b));
+        u8 q[32];
+        ld32(b + 2, q);
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = float((signed char)q[i]) * d;
+        }
+    }
+};
+
+// scale_min_k4 unpacks the 6-bit scale and min of sub-block j of a Q4_K or
+// Q5_K super-block.
+__device__ __forceinline__ void scale_min_k4(int j, const u8 *s, int &sc, int &m) {
+    if (j < 4) {
+        sc = __ldg(s + j) & 63;
+        m = __ldg(s + j + 4) & 63;
+    } else {
+        sc = (__ldg(s + j + 4) & 0xf) | ((__ldg(s + j - 4) >> 6) << 4);
+        m = (__ldg(s + j + 4) >> 4) | ((__ldg(s + j) >> 6) << 4);
+    }
+}
+
+// Q4_K (144 bytes: d, dmin, 12 scale bytes, 128 qs): sub-block j (32
+// elements) is the low (j even) or high nibble of qs[32(j/2)..]:
+// w = d·sc·q − dmin·m.
+struct DecQ4_K {
+    static __device__ u64 row_bytes(int cols) { return u64(cols / 256) * 144; }
+    static __device__ void load32(const u8 *row, int c, int, float *w) {
+        const u8 *b = row + 144 * u64(c / 8);
+        const int j = c % 8;
+        int sc, m;
+        scale_min_k4(j, b + 4, sc, m);
+        const float dl = h2f(__ldg((const u16 *)b)) * float(sc);
+        const float ml = h2f(__ldg((const u16 *)b + 1)) * float(m);
+        u8 q[32];
+        ld32(b + 16 + 32 * (j / 2), q);
+        const int shift = (j & 1) ? 4 : 0;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = dl * float((q[i] >> shift) & 0xf) - ml;
+        }
+    }
+};
+
+// Q5_K (176 bytes: d, dmin, 12 scale bytes, 32 qh, 128 qs): Q4_K plus a
+// fifth bit, bit j of qh[i].
+struct DecQ5_K {
+    static __device__ u64 row_bytes(int cols) { return u64(cols / 256) * 176; }
+    static __device__ void load32(const u8 *row, int c, int, float *w) {
+        const u8 *b = row + 176 * u64(c / 8);
+        const int j = c % 8;
+        int sc, m;
+        scale_min_k4(j, b + 4, sc, m);
+        const float dl = h2f(__ldg((const u16 *)b)) * float(sc);
+        const float ml = h2f(__ldg((const u16 *)b + 1)) * float(m);
+        u8 q[32], hi[32];
+        ld32(b + 48 + 32 * (j / 2), q);
+        ld32(b + 16, hi);
+        const int shift = (j & 1) ? 4 : 0;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            w[i] = dl * float(((q[i] >> shift) & 0xf) | (((hi[i] >> j) & 1) << 4)) - ml;
+        }
+    }
+};
+
+// Q6_K (210 bytes: 128 ql, 64 qh, 16 int8 scales, d): half h = j/4 of the
+// super-block, quarter k = j%4: low (k < 2) or high nibble of
+// ql[64h + 32(k&1) + i], bits 2k of qh[32h + i], scale
+// scales[8h + i/16 + 2k]: w = d·sc·(q − 32).
+struct DecQ6_K {
+    static __device__ u64 row_bytes(int cols) { return u64(cols / 256) * 210; }
+    static __device__ void load32(const u8 *row, int c, int, float *w) {
+        const u8 *b = row + 210 * u64(c / 8);
+        const int j = c % 8, h = j / 4, k = j % 4;
+        const float d = h2f(__ldg((const u16 *)(b + 208)));
+        const float d0 = d * float((signed char)__ldg(b + 192 + 8 * h + 2 * k));
+        const float d1 = d * float((signed char)__ldg(b + 192 + 8 * h + 1 + 2 * k));
+        u8 lo[32], hi[32];
+        ld32(b + 64 * h + 32 * (k & 1), lo);
+        ld32(b + 128 + 32 * h, hi);
+        const int ls = k >= 2 ? 4 : 0, hs = 2 * k;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            const int q = int(((lo[i] >> ls) & 0xf) | (((hi[i] >> hs) & 3) << 4)) - 32;
+            w[i] = (i < 16 ? d0 : d1) * float(q);
+        }
+    }
+};
