@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "tile_amd64.h"
 
 // The AVX2 tile kernels and packer (tile.go). Kernel registers: Y0-Y3 the
 // float accumulators of tokens 0-3 (lane r: row r), Y4-Y7 their block's
@@ -12,11 +13,6 @@
 #define CONSTS \
 	MOVL $0x00010001, DX; VMOVD DX, X14; VPBROADCASTD X14, Y14; \
 	MOVL $0x0f0f0f0f, DX; VMOVD DX, X15; VPBROADCASTD X15, Y15
-
-// CHUNK splits chunk c of the tile block (32 bytes at off(SI)) into its
-// low nibbles (elements 4c..4c+3 of each row) in lo and high nibbles
-// (elements 16+4c..) in hi.
-#define CHUNK(off, lo, hi) VMOVDQU off(SI), hi; VPAND Y15, hi, lo; VPSRLW $4, hi, hi; VPAND Y15, hi, hi
 
 // GROUP multiplies the four activation bytes at off of each token's block
 // with element group y: the first group of a block sets the pair sums, the
@@ -41,36 +37,17 @@
 	VBROADCASTSS 4(s)(BX*1), Y12; VMULPS Y13, Y12, Y12; \
 	VFMADD231PS Y12, isum, acc
 
-#define NEXT ADDQ $144, SI; ADDQ $34, DX; ADDQ $8, BX; DECQ CX
-
 // func tileAVX2(dst *[4][8]float32, tile *byte, a, sums *[4]*byte, nb int)
 TEXT ·tileAVX2(SB), NOSPLIT, $0-40
 	CONSTS
-	MOVQ tile+8(FP), SI
-	MOVQ a+16(FP), CX
-	MOVQ 0(CX), R8
-	MOVQ 8(CX), R9
-	MOVQ 16(CX), R10
-	MOVQ 24(CX), R11
-	MOVQ sums+24(FP), CX
-	MOVQ 0(CX), R12
-	MOVQ 8(CX), R13
-	MOVQ 16(CX), AX
-	MOVQ 24(CX), DI
-	MOVQ nb+32(FP), CX
-	XORQ DX, DX
-	XORQ BX, BX
+	FOUR_ARGS(a+16, sums+24, nb+32)
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
 loop4:
-	// Read the tile 32 blocks ahead: the hardware prefetcher follows a
-	// loop this dense in arithmetic too late (as in tile_vnni_amd64.s).
-	PREFETCHT0 4608(SI)
-	PREFETCHT0 4672(SI)
-	PREFETCHT0 4736(SI)
+	AHEAD(SI)
 	CHUNK(16, Y8, Y9)
 	CHUNK(48, Y10, Y11)
 	GROUP4_FIRST(2, Y8)
@@ -101,18 +78,11 @@ loop4:
 // func tile1AVX2(dst *[8]float32, tile, a, sums *byte, nb int)
 TEXT ·tile1AVX2(SB), NOSPLIT, $0-40
 	CONSTS
-	MOVQ tile+8(FP), SI
-	MOVQ a+16(FP), R8
-	MOVQ sums+24(FP), R12
-	MOVQ nb+32(FP), CX
-	XORQ DX, DX
-	XORQ BX, BX
+	ONE_ARGS
 	VXORPS Y0, Y0, Y0
 
 loop1:
-	PREFETCHT0 4608(SI)
-	PREFETCHT0 4672(SI)
-	PREFETCHT0 4736(SI)
+	AHEAD(SI)
 	CHUNK(16, Y8, Y9)
 	VPBROADCASTD 2(R8)(DX*1), Y12
 	VPMADDUBSW Y12, Y8, Y4
