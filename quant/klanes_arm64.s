@@ -18,9 +18,10 @@
 // Registers: V0-V7 float lane accumulators (row or token r: lanes 0-3 in
 // V(2r), 4-7 in V(2r+1)), V8-V11 min-correction accumulators (Q4_K: four
 // pair lanes; Q5_K: the scalar sum in every lane), V12-V13 integer lanes,
-// V14-V17 the scales as int32, V18-V31 scratch (V25-V26 for NEON_SUMS);
-// R0 the weights, R1 (and R4-R6 for four tokens) the activations, R2 the
-// blocks left, R7 the buffer, R9-R15 and R19-R20 scratch.
+// V14-V17 the scales as int32, F20-F21 d_w and dmin_w, F23 d_a, the rest
+// scratch (V25-V26 for NEON_SUMS). R0 the weights, R1 (and R4-R6 for four
+// tokens) the activations, R2 the blocks left, R7 the buffer, R9-R15 and
+// R19-R20 scratch.
 
 // Offsets in the buffer of the 16 scales (after the quants) and the mins.
 #define BUF_SC 256
