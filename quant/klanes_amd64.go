@@ -50,30 +50,15 @@ func bf16TinyAVX2(w *byte, x *float32, steps int) float32
 
 var avx2KLaneKernels = kLaneKernels{
 	name: "avx2",
-	q4K:  avx2KDot(dotQ4_KAVX2, dotQ4_KRows4AVX2, dotQ4_KTokens4AVX2),
-	q5K:  avx2KDot(dotQ5_KAVX2, dotQ5_KRows4AVX2, dotQ5_KTokens4AVX2),
-	q6K:  avx2KDot(dotQ6_KAVX2, dotQ6_KRows4AVX2, dotQ6_KTokens4AVX2),
+	q4K:  asmKDot(dotQ4_KAVX2, dotQ4_KRows4AVX2, dotQ4_KTokens4AVX2),
+	q5K:  asmKDot(dotQ5_KAVX2, dotQ5_KRows4AVX2, dotQ5_KTokens4AVX2),
+	q6K:  asmKDot(dotQ6_KAVX2, dotQ6_KRows4AVX2, dotQ6_KTokens4AVX2),
 	half: halfKernels{
 		f16Vec:   avx2Half(f16VecAVX2, 32),
 		bf16Vec:  avx2Half(bf16VecAVX2, 32),
 		f16Tiny:  avx2Half(f16TinyAVX2, 8),
 		bf16Tiny: avx2Half(bf16TinyAVX2, 8),
 	},
-}
-
-// avx2KDot wraps the one-row, four-row and four-token kernels of a type.
-func avx2KDot(one func(w, a *byte, nb int) float32,
-	rows4 func(dst *[4]float32, w *byte, stride int, a *byte, nb int),
-	tokens4 func(dst *[4]float32, w, a *byte, stride int, nb int)) laneDot {
-	return laneDot{
-		one: func(w, a []byte) float32 { return one(&w[0], &a[0], len(a)/292) },
-		rows4: func(dst *[4]float32, w []byte, stride int, a []byte) {
-			rows4(dst, &w[0], stride, &a[0], len(a)/292)
-		},
-		tokens4: func(dst *[4]float32, w, a []byte, stride int) {
-			tokens4(dst, &w[0], &a[0], stride, stride/292)
-		},
-	}
 }
 
 func avx2Half(k func(w *byte, x *float32, steps int) float32, step int) func(w []byte, x []float32) float32 {

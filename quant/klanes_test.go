@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -129,11 +130,21 @@ func kLaneDotOf(ks kLaneKernels, t Type) laneDot {
 	return map[Type]laneDot{Q4_K: ks.q4K, Q5_K: ks.q5K, Q6_K: ks.q6K}[t]
 }
 
+// archKLaneKernelSets are the K-quant kernel sets of this architecture
+// that the CPU runs, besides the one it uses; klanes_<arch>_test.go fills
+// them in.
+var archKLaneKernelSets []kLaneKernels
+
+// kKernelSets are the implementations to test: the Go one, the one this
+// machine uses and the other ones it runs.
 func kKernelSets() []kLaneKernels {
-	if kKernels.name == goKLaneKernels.name {
-		return []kLaneKernels{goKLaneKernels}
+	sets := []kLaneKernels{goKLaneKernels}
+	for _, ks := range append([]kLaneKernels{kKernels}, archKLaneKernelSets...) {
+		if !slices.ContainsFunc(sets, func(s kLaneKernels) bool { return s.name == ks.name }) {
+			sets = append(sets, ks)
+		}
 	}
-	return []kLaneKernels{goKLaneKernels, kKernels}
+	return sets
 }
 
 // sameFloats is requireSameBits, except that any NaN matches any NaN

@@ -13,16 +13,6 @@
 // lane sums, V22 the broadcast d_w·d_a, F23 the scale shared by the four
 // dot products, V25-V26 scratch, V30-V31 constants, R9 scratch.
 
-// Lane sums: SUMS(d, x, y) sets the int32 lanes of Vd to the sums of four
-// consecutive products of the signed bytes of Vx and Vy. Both are exact
-// (products fit in 16 bits, -128·-128 included), so both give the same bits.
-#define SDOT_SUMS(d, x, y) EOR(d, d, d); SDOT(d, x, y)
-#define NEON_SUMS(d, x, y) \
-	SMULL(25, x, y); SMULL2(26, x, y); SADDLP(25, 25); SADDLP(26, 26); ADDP(d, 25, 26)
-
-// F16 loads the F16 at p into F register f as a float32 and steps p past it.
-#define F16(p, f) MOVHU.P 2(p), R9; FMOVS R9, f; FCVTHS f, f
-
 // SCALE sets V22 to (F16 at p)·F23 in every lane: d_w·d_a, exact in float32.
 #define SCALE(p) F16(p, F22); FMULS F23, F22, F22; VDUP V22.S[0], V22.S4
 
@@ -56,10 +46,6 @@
 // unpacked into V16-V17 (scale in F23).
 #define Q4_TOKEN(SUMS, p, lo, hi) \
 	SCALE(p); VLD1.P 32(p), [V18.B16, V19.B16]; BLOCK(SUMS, 16, 18, 17, 19, lo, hi)
-
-// HSUM leaves in Flo the sum of the 8 lanes of Vlo, Vhi in the order of
-// ggml's hsum_float_8: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-#define HSUM(lo, hi) FADD(lo, lo, hi); EXT8(hi, lo, lo); FADD(lo, lo, hi); FADDP(lo, lo)
 
 // STORE4 writes the sums of the four accumulator pairs to dst.
 #define STORE4 \

@@ -1,4 +1,5 @@
-// NEON helpers shared by the arm64 kernels (lanes_arm64.s, tile_arm64.s).
+// NEON helpers shared by the arm64 kernels (lanes_arm64.s, tile_arm64.s,
+// klanes_arm64.s).
 
 // Go's assembler has no mnemonic for these A64 instructions, so they are
 // encoded here; their operands are register numbers (5 means V5).
@@ -22,12 +23,34 @@
 #define SMLAL2(d, n, m) WORD $(0x4e208000 | (m)<<16 | (n)<<5 | (d)) // Vd.8H += Vn.16B · Vm.16B (high halves)
 #define FCVTL(d, n)     WORD $(0x0e217800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.4H), F16 lanes 0-3
 #define FCVTL2(d, n)    WORD $(0x4e217800 | (n)<<5 | (d))           // Vd.4S = float32(Vn.8H), F16 lanes 4-7
+#define SMULLH(d, n, m)  WORD $(0x0e60c000 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn.4H · Vm.4H (low halves)
+#define SMULL2H(d, n, m) WORD $(0x4e60c000 | (m)<<16 | (n)<<5 | (d)) // Vd.4S = Vn.8H · Vm.8H (high halves)
+#define SXTL(d, n)       WORD $(0x0f08a400 | (n)<<5 | (d))           // Vd.8H = int16(Vn.8B), bytes 0-7
+#define SXTL2(d, n)      WORD $(0x4f08a400 | (n)<<5 | (d))           // Vd.8H = int16(Vn.16B), bytes 8-15
+#define SXTLH(d, n)      WORD $(0x0f10a400 | (n)<<5 | (d))           // Vd.4S = int32(Vn.4H), halves 0-3
+#define SXTL2H(d, n)     WORD $(0x4f10a400 | (n)<<5 | (d))           // Vd.4S = int32(Vn.8H), halves 4-7
 
 // The by-element forms take lane i of Vm (any of V0-V31): its index is
 // split into bits H (11) and L (21), the register into M (20) and Rm.
 #define ELEM(m, i) (((m)&15)<<16 | ((m)>>4)<<20 | ((i)&1)<<21 | ((i)>>1)<<11)
 #define SDOTE(d, n, m, i) WORD $(0x4f80e000 | ELEM(m, i) | (n)<<5 | (d)) // Vd.4S += 4-byte dots of Vn.16B with bytes 4i..4i+3 of Vm
 #define FMULE(d, n, m, i) WORD $(0x4f809000 | ELEM(m, i) | (n)<<5 | (d)) // Vd.4S = Vn.4S · Vm.S[i]
+#define MLAE(d, n, m, i)  WORD $(0x6f800000 | ELEM(m, i) | (n)<<5 | (d)) // Vd.4S += Vn.4S · Vm.S[i], int32
+
+// Lane sums: SUMS(d, x, y) sets the int32 lanes of Vd to the sums of four
+// consecutive products of the signed bytes of Vx and Vy (V25-V26 scratch).
+// Both are exact (products fit in 16 bits, -128·-128 included), so both
+// give the same bits.
+#define SDOT_SUMS(d, x, y) EOR(d, d, d); SDOT(d, x, y)
+#define NEON_SUMS(d, x, y) \
+	SMULL(25, x, y); SMULL2(26, x, y); SADDLP(25, 25); SADDLP(26, 26); ADDP(d, 25, 26)
+
+// F16 loads the F16 at p into F register f as a float32 and steps p past it.
+#define F16(p, f) MOVHU.P 2(p), R9; FMOVS R9, f; FCVTHS f, f
+
+// HSUM leaves in Flo the sum of the 8 lanes of Vlo, Vhi in the order of
+// ggml's hsum_float_8: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+#define HSUM(lo, hi) FADD(lo, lo, hi); EXT8(hi, lo, lo); FADD(lo, lo, hi); FADDP(lo, lo)
 
 // ZERO8 zeroes V0-V7, the kernels' float accumulators.
 #define ZERO8 \
