@@ -198,3 +198,23 @@ func TestRotate(t *testing.T) {
 	odd := make([]float32, len(cs)|1)
 	require.PanicsWithValue(t, "fvec: Rotate needs whole pairs", func() { Rotate(odd, odd, odd) })
 }
+
+// TestSumSqOrder: on squares spread over 2^±80 the float64 partial sums
+// round, so every set must add them in sumSqGo's order to agree (the
+// rows of TestKernelSetsAgree sum exactly in float64 in any order).
+func TestSumSqOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		n := 16 + trial*7
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(math.Ldexp(1+rng.Float64(), rng.IntN(81)-40))
+		}
+		using(t, goKernels)
+		want := SumSq(x)
+		for _, set := range kernelSets()[1:] {
+			using(t, set)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(SumSq(x)), "%s, n=%d", set.name, n)
+		}
+	}
+}
