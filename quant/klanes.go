@@ -38,7 +38,8 @@ var goKLaneKernels = kLaneKernels{
 var kKernels = bestKLaneKernels()
 
 // KLaneKernels names the implementation behind the K-quant lane-order dot
-// products and the F16 and BF16 dots on this machine: "avx2" or "go".
+// products and the F16 and BF16 dots on this machine: "avx2", "neon" (on
+// arm64, where only the F16 and BF16 dots have NEON kernels) or "go".
 func KLaneKernels() string { return kKernels.name }
 
 // DotQ4_KQ8_KLanes is the dot product of a Q4_K weight row with a Q8_K
