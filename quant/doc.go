@@ -58,7 +58,8 @@
 //     build), with AVX2 or NEON assembly (SDOT where the arm64 CPU has
 //     it) or an exact Go emulation (KLaneKernels says which). QuantizeQ8_KLanes rounds as that build's Q8_K quantiser does.
 //   - DotF16Vec, DotBF16Vec (one token) and DotF16TinyBLAS, DotBF16TinyBLAS
-//     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build.
+//     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build,
+//     in AVX2 or NEON assembly or an exact Go emulation.
 //   - QuantizeRow(Q8_0, …) runs AVX2 or NEON assembly where it can,
 //     bit-identical to the portable quantiser. QuantizeQ8_0Lanes rounds as
 //     ggml's AVX2 quantiser does, which changes rare quants whose scaled

@@ -39,8 +39,7 @@ var kKernels = bestKLaneKernels()
 
 // KLaneKernels names the implementation behind the K-quant lane-order dot
 // products and the F16 and BF16 dots on this machine: "avx2", "dotprod"
-// or "neon" (arm64, with or without SDOT; the F16 and BF16 dots in Go) or
-// "go".
+// or "neon" (arm64, with or without SDOT), or "go".
 func KLaneKernels() string { return kKernels.name }
 
 // DotQ4_KQ8_KLanes is the dot product of a Q4_K weight row with a Q8_K

@@ -63,21 +63,20 @@ func dotQ6_KTokens4SDOT(dst *[4]float32, w, a *byte, stride int, nb int)
 //go:noescape
 func dotQ6_KTokens4NEON(dst *[4]float32, w, a *byte, stride int, nb int)
 
-// The F16 and BF16 dots stay in Go here (goHalfKernels).
 var (
 	dotprodKLaneKernels = kLaneKernels{
 		name: "dotprod",
 		q4K:  asmKDot(dotQ4_KSDOT, dotQ4_KRows4SDOT, dotQ4_KTokens4SDOT),
 		q5K:  asmKDot(dotQ5_KSDOT, dotQ5_KRows4SDOT, dotQ5_KTokens4SDOT),
 		q6K:  asmKDot(dotQ6_KSDOT, dotQ6_KRows4SDOT, dotQ6_KTokens4SDOT),
-		half: goHalfKernels,
+		half: neonHalfKernels,
 	}
 	neonKLaneKernels = kLaneKernels{
 		name: "neon",
 		q4K:  asmKDot(dotQ4_KNEON, dotQ4_KRows4NEON, dotQ4_KTokens4NEON),
 		q5K:  asmKDot(dotQ5_KNEON, dotQ5_KRows4NEON, dotQ5_KTokens4NEON),
 		q6K:  asmKDot(dotQ6_KNEON, dotQ6_KRows4NEON, dotQ6_KTokens4NEON),
-		half: goHalfKernels,
+		half: neonHalfKernels,
 	}
 )
 

@@ -6,9 +6,11 @@
 //	fvec.Axpy(p, v, acc)               // acc += p·v, fused
 //	sum := fvec.ExpSum(e, scores, max) // ggml_vec_soft_max_f32
 //
-// On amd64 with AVX2, FMA and F16C the kernels are Go assembly; elsewhere,
-// and under the purego build tag, portable Go computes the same bits (the
-// fused multiply-adds through quant.FMA32).
+// On amd64 with AVX2, FMA and F16C the kernels are Go assembly, on arm64
+// NEON assembly (each 8-lane AVX2 register a pair of 4-lane ones, the same
+// instructions fused or not); elsewhere, and under the purego build tag,
+// portable Go computes the same bits (the fused multiply-adds through
+// quant.FMA32).
 //
 // The exp of ExpSum and SiLUMul is ggml_v_expf (ARM's optimized-routines
 // polynomial, at most 1.45 + 0.5 ulp from exp) on whole 8-lane blocks and a

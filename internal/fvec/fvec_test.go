@@ -198,3 +198,52 @@ func TestRotate(t *testing.T) {
 	odd := make([]float32, len(cs)|1)
 	require.PanicsWithValue(t, "fvec: Rotate needs whole pairs", func() { Rotate(odd, odd, odd) })
 }
+
+// TestSumSqOrder: on squares spread over 2^±80 the float64 partial sums
+// round, so every set must add them in sumSqGo's order to agree (the
+// rows of TestKernelSetsAgree sum exactly in float64 in any order).
+func TestSumSqOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		n := 16 + trial*7
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(math.Ldexp(1+rng.Float64(), rng.IntN(81)-40))
+		}
+		using(t, goKernels)
+		want := SumSq(x)
+		for _, set := range kernelSets()[1:] {
+			using(t, set)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(SumSq(x)), "%s, n=%d", set.name, n)
+		}
+	}
+}
+
+// TestF16Widening: every finite F16 and ±Inf (subnormals included) widens
+// to the same float32 in every set, through AxpyF16 (1·h + 0 is h; ==
+// ignores the sign of zero) and DotF16 against one-hot rows.
+func TestF16Widening(t *testing.T) {
+	var h []uint16
+	for b := range 1 << 16 {
+		if b&0x7c00 != 0x7c00 || b&0x3ff == 0 {
+			h = append(h, uint16(b))
+		}
+	}
+	one := make([]float32, 32)
+	for _, set := range kernelSets() {
+		using(t, set)
+		y := make([]float32, len(h))
+		AxpyF16(1, h, y)
+		for i, b := range h {
+			want := quant.FP16ToFP32(b)
+			require.Equalf(t, want, y[i], "%s: AxpyF16 of %#04x", set.name, b)
+			if i%97 == 0 {
+				one[i%32] = 1
+				row := make([]uint16, 32)
+				row[i%32] = b
+				require.Equalf(t, want, DotF16(one, row), "%s: DotF16 of %#04x", set.name, b)
+				one[i%32] = 0
+			}
+		}
+	}
+}
