@@ -127,7 +127,7 @@ func (k *matKernel) tiled(w, lo, hi int) {
 	for r := lo; r < hi; {
 		part, r0 := k.part(r)
 		m := rows
-		if r+2*rows <= hi && r0+2*rows <= k.rows[part] {
+		if quant.TilePairIsOnePass() && r+2*rows <= hi && r0+2*rows <= k.rows[part] {
 			m = 2 * rows
 		}
 		k.tileRows(st, part, r0, m)
@@ -172,8 +172,8 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 	}
 }
 
-// fourTokens sets dst[t][:m] to the m rows of tiles times the four tokens
-// of st.
+// fourTokens sets dst[t][:m] to the m rows of tiles (two only where the
+// pair runs in one pass) times the four tokens of st.
 func (k *matKernel) fourTokens(st *tileState, dst *[4][2 * quant.TileRows]float32, tiles []byte, m int) {
 	if m == 2*quant.TileRows {
 		quant.DotQ4_0TilePair(dst, tiles, &st.acts, &st.sums, k.cols)

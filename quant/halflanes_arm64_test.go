@@ -12,7 +12,9 @@ import (
 // the Go emulation: on arm64 that must include the NEON kernels.
 func TestArm64HalfKernelsTested(t *testing.T) {
 	sets := kKernelSets()
-	require.Len(t, sets, 2)
+	require.GreaterOrEqual(t, len(sets), 2)
 	require.Equal(t, goKLaneKernels.name, sets[0].name)
-	require.NotEqual(t, goKLaneKernels.name, sets[1].name)
+	for _, s := range sets[1:] {
+		require.NotEqual(t, goKLaneKernels.name, s.name)
+	}
 }

@@ -107,7 +107,9 @@ func DotQ4_0Tile(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, n i
 
 // DotQ4_0TilePair is DotQ4_0Tile for two consecutive tiles (tiles holds
 // both): dst[t][r] is row r of the sixteen. CPUs with 512-bit registers
-// run both in one pass.
+// run both in one pass (TilePairIsOnePass); elsewhere it is two passes of
+// DotQ4_0Tile, which allocate, so a caller that must not should make
+// those itself.
 func DotQ4_0TilePair(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, n int) {
 	half := len(tiles) / 2
 	nb := checkTile(tiles[:half], a[:], sums[:], n)
@@ -120,6 +122,10 @@ func DotQ4_0TilePair(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]
 	}
 	tileKernels.pairKernel()(dst, tiles, a, sums, nb)
 }
+
+// TilePairIsOnePass reports whether DotQ4_0TilePair runs both tiles in
+// one pass of 512-bit registers.
+func TilePairIsOnePass() bool { return tileKernels.pair != nil }
 
 // pairKernel is the set's pair kernel, or two passes of its four-token
 // one where it has none.

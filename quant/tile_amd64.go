@@ -74,9 +74,3 @@ func init() {
 		tilePacker = func(dst, w []byte, nb int) { packQ4_0TileAVX2(&dst[0], &w[0], len(w)/TileRows, nb) }
 	}
 }
-
-// tileAVX2Checked passes the checked slices of DotQ4_0Tile to tileAVX2.
-func tileAVX2Checked(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
-	ap, sp := tilePointers(a, sums)
-	tileAVX2(dst, &tile[0], &ap, &sp, nb)
-}
