@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/metalgraph/metalgraph/cpurt"
 	"github.com/metalgraph/metalgraph/internal/opcases"
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -26,14 +26,8 @@ import (
 // which must run them.
 func emuCompiler(t *testing.T) string {
 	t.Helper()
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("g++ not found: CI runs the MSL kernels on the emulator (.ci/run installs g++)")
-		}
-		t.Skipf("g++ not found: the MSL kernels are not run on the emulator (install g++ to run them)")
-	}
-	return gxx
+	return runtimecheck.GXX(t, "CI runs the MSL kernels on the emulator (.ci/run installs g++)",
+		"the MSL kernels are not run on the emulator (install g++ to run them)")
 }
 
 // emuClass is a group of kernels that differ from the CPU runtime for the
