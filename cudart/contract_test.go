@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -20,13 +21,8 @@ import (
 // weight type's mat-vec kernels on: the entry points as NVRTC sees them.
 func preprocessed(t *testing.T) string {
 	t.Helper()
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("g++ not found: CI checks the CUDA kernels' entry points with its preprocessor")
-		}
-		t.Skip("g++ not found: the CUDA kernels' entry points are not checked (install g++)")
-	}
+	gxx := runtimecheck.GXX(t, "CI checks the CUDA kernels' entry points with its preprocessor",
+		"the CUDA kernels' entry points are not checked (install g++)")
 	src, err := Source()
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "kernels.cu")

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/internal/opcases"
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -140,22 +141,18 @@ func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, p
 // reductions, barriers) is checked where CI runs, without a GPU.
 func TestKernelsOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
-	cases, weights := opCases()
+	cases, weights := opcases.All()
 	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
 	require.NoError(t, err)
 	defer cpu.Close()
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			prog, err := cpu.Compile(c.plan)
+		t.Run(c.Name, func(t *testing.T) {
+			prog, err := cpu.Compile(c.Plan)
 			require.NoError(t, err)
-			want, err := prog.Run(c.tokens, c.pos0)
+			want, err := prog.Run(c.Tokens, c.Pos0)
 			require.NoError(t, err)
-			got := emulate(t, bin, c.plan, weights, c.tokens, c.pos0)
-			for _, s := range c.out {
-				e := nmse(segmentValues(got, s), segmentValues(want, s))
-				require.False(t, math.IsNaN(e), "%s: NaN in the output", s.name)
-				assert.LessOrEqualf(t, e, c.nmse, "%s: NMSE %.3g against the CPU runtime (bound %g)", s.name, e, c.nmse)
-			}
+			got := emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0)
+			runtimecheck.AssertAgrees(t, c, got, want)
 		})
 	}
 }

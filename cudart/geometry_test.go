@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/opcases"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -60,4 +61,15 @@ func TestGeometryRefuses(t *testing.T) {
 	}
 	_, err := Geometry(nil)
 	require.Error(t, err)
+}
+
+// TestGeometryOfOpCases checks that every op case (package opcases, which
+// covers every contract) gets a launch, so the device tests
+// (device_test.go) run every kernel.
+func TestGeometryOfOpCases(t *testing.T) {
+	cases, _ := opcases.All()
+	for _, c := range cases {
+		_, err := Geometry(&c.Plan.Commands[0].Dispatches[0])
+		require.NoError(t, err, c.Name)
+	}
 }

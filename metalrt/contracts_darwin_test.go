@@ -3,7 +3,6 @@
 package metalrt
 
 import (
-	"math"
 	"syscall"
 	"testing"
 
@@ -11,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/internal/opcases"
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -26,18 +27,6 @@ func pageAligned(t *testing.T, b []byte) []byte {
 	return m[:len(b)]
 }
 
-// stepper is what both runtimes' programs do.
-type stepper interface {
-	Run(tokens []int32, pos0 int) ([]float32, error)
-}
-
-func runCopy(t *testing.T, p stepper, tokens []int32, pos0 int) []float32 {
-	t.Helper()
-	out, err := p.Run(tokens, pos0)
-	require.NoError(t, err)
-	return append([]float32(nil), out...)
-}
-
 func TestAvailable(t *testing.T) {
 	assert.True(t, Available(), "a Mac with Metal")
 }
@@ -48,11 +37,11 @@ func TestAvailable(t *testing.T) {
 // cases (row, column and head-size tails) are those the Linux emulator
 // runs too.
 func TestContractsAgainstCPU(t *testing.T) {
-	t.Run("cases", func(t *testing.T) { contractsAgainstCPU(t, opCases) })
+	t.Run("cases", func(t *testing.T) { contractsAgainstCPU(t, opcases.All) })
 	t.Run("ragged", func(t *testing.T) { contractsAgainstCPU(t, raggedCases) })
 }
 
-func contractsAgainstCPU(t *testing.T, build func() ([]opCase, []byte)) {
+func contractsAgainstCPU(t *testing.T, build func() ([]opcases.Case, []byte)) {
 	cases, raw := build()
 	weights := pageAligned(t, raw)
 	cpu, err := cpurt.New(weights, cpurt.Options{})
@@ -61,22 +50,7 @@ func contractsAgainstCPU(t *testing.T, build func() ([]opCase, []byte)) {
 	gpu, err := New(weights, Options{MaxBufferLength: 4 << 20})
 	require.NoError(t, err)
 	defer gpu.Close()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cp, err := cpu.Compile(c.plan)
-			require.NoError(t, err)
-			gp, err := gpu.Compile(c.plan)
-			require.NoError(t, err)
-			want := runCopy(t, cp, c.tokens, c.pos0)
-			got := runCopy(t, gp, c.tokens, c.pos0)
-			for _, s := range c.out {
-				a, b := segmentValues(got, s), segmentValues(want, s)
-				e := nmse(a, b)
-				require.False(t, math.IsNaN(e), "%s: NaN in the output", s.name)
-				assert.LessOrEqualf(t, e, c.nmse, "%s: NMSE %.3g against the CPU runtime (bound %g)", s.name, e, c.nmse)
-			}
-		})
-	}
+	runtimecheck.AgainstCPU(t, cpu, gpu.Compile, cases)
 }
 
 func TestNewRefusesUnalignedWeights(t *testing.T) {
@@ -90,7 +64,7 @@ func TestNewRefusesUnalignedWeights(t *testing.T) {
 }
 
 func TestCompileAndRunErrors(t *testing.T) {
-	cases, raw := opCases()
+	cases, raw := opcases.All()
 	weights := pageAligned(t, raw)
 	rt, err := New(weights, Options{})
 	require.NoError(t, err)
@@ -100,54 +74,40 @@ func TestCompileAndRunErrors(t *testing.T) {
 	require.ErrorContains(t, err, "nil plan")
 	small, err := New(weights[:1<<14], Options{})
 	require.NoError(t, err)
-	_, err = small.Compile(cases[0].plan)
+	_, err = small.Compile(cases[0].Plan)
 	require.ErrorContains(t, err, "needs a weights buffer of")
 	require.NoError(t, small.Close())
 
-	var embed opCase
+	var embed opcases.Case
 	for _, c := range cases {
-		if c.plan.Commands[0].Dispatches[0].Kernel == plan.Name("embed", plan.WeightTypes[0]) {
+		if c.Plan.Commands[0].Dispatches[0].Kernel == plan.Name("embed", plan.WeightTypes[0]) {
 			embed = c
 		}
 	}
-	require.NotNil(t, embed.plan)
-	prog, err := rt.Compile(embed.plan)
+	require.NotNil(t, embed.Plan)
+	prog, err := rt.Compile(embed.Plan)
 	require.NoError(t, err)
-	_, err = prog.Run(embed.tokens[:1], 0)
+	_, err = prog.Run(embed.Tokens[:1], 0)
 	require.ErrorContains(t, err, "takes steps of 5 tokens, got 1")
-	bad := append([]int32(nil), embed.tokens...)
+	bad := append([]int32(nil), embed.Tokens...)
 	bad[2] = 40
 	_, err = prog.Run(bad, 0)
 	require.ErrorContains(t, err, "token 2 of the step has id 40, outside the vocabulary of 40 tokens")
 
 	// A closed program frees its buffers and refuses to run; the runtime
 	// and its other programs go on.
-	other, err := rt.Compile(embed.plan)
+	other, err := rt.Compile(embed.Plan)
 	require.NoError(t, err)
 	require.NoError(t, other.Close())
 	require.NoError(t, other.Close(), "closing twice does nothing")
-	_, err = other.Run(embed.tokens, 0)
+	_, err = other.Run(embed.Tokens, 0)
 	require.ErrorContains(t, err, "is closed")
-	_, err = prog.Run(embed.tokens, 0)
+	_, err = prog.Run(embed.Tokens, 0)
 	require.NoError(t, err)
 
 	require.NoError(t, rt.Close())
-	_, err = prog.Run(embed.tokens, 0)
+	_, err = prog.Run(embed.Tokens, 0)
 	require.ErrorContains(t, err, "the runtime is closed")
-	_, err = rt.Compile(embed.plan)
+	_, err = rt.Compile(embed.Plan)
 	require.ErrorContains(t, err, "the runtime is closed")
-}
-
-// nmse is Σ(a−b)²/Σb², with b the reference; NaN if either has a NaN.
-func nmse(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		d := a[i] - b[i]
-		num += d * d
-		den += b[i] * b[i]
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
 }

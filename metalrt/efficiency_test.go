@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/opcases"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -93,12 +94,12 @@ func TestLoadAccounting(t *testing.T) {
 // 4096 rows), the multi-token mat-vec at N = 2, 4, 8, and attention
 // decode at a 4096-token context with GQA 4:1 (8 query heads over 2 KV
 // heads of 128).
-func efficiencyCases() ([]opCase, []byte) {
-	w := &arena{}
-	var cases []opCase
+func efficiencyCases() ([]opcases.Case, []byte) {
+	w := &opcases.Weights{}
+	var cases []opcases.Case
 	mat := func(fam string, t quant.Type, cols, n int) {
 		name := fmt.Sprintf("%s/rows=512/cols=%d/n=%d", plan.Name(fam, t), cols, n)
-		cases = append(cases, matCase(w, name, fam, t, 512, cols, n))
+		cases = append(cases, opcases.Mat(w, name, fam, t, 512, cols, n))
 	}
 	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
 		for _, cols := range []int{4096, 14336} {
@@ -114,12 +115,9 @@ func efficiencyCases() ([]opCase, []byte) {
 	for _, ct := range plan.CacheTypes {
 		const ctx = 4096
 		name := fmt.Sprintf("%s/ctx=%d/heads=8/2/head_dim=128", plan.Name("attn_decode", ct), ctx)
-		cases = append(cases, attnCaseOf(w, name, "attn_decode", ct, attnShape{heads: 8, kvHeads: 2, headDim: 128, capacity: ctx}, 1, ctx-1, 0))
+		cases = append(cases, opcases.Attn(w, name, "attn_decode", ct, opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: ctx}, 1, ctx-1, 0))
 	}
-	for _, c := range cases {
-		c.plan.Buffers[plan.Weights].Size = int64(len(w.b))
-	}
-	return cases, w.b
+	return cases, w.Finish(cases)
 }
 
 // TestKernelEfficiency measures the device-memory loads of the hot decode
@@ -143,26 +141,26 @@ func TestKernelEfficiency(t *testing.T) {
 	lines := make([]string, len(cases))
 	t.Run("cases", func(t *testing.T) {
 		for i, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
+			t.Run(c.Name, func(t *testing.T) {
 				t.Parallel()
-				contract, err := plan.Lookup(c.plan.Commands[0].Dispatches[0].Kernel)
+				contract, err := plan.Lookup(c.Plan.Commands[0].Dispatches[0].Kernel)
 				require.NoError(t, err)
-				cov, err := Cover(int64(len(weights)), page, 1<<30, Extents(c.plan))
+				cov, err := Cover(int64(len(weights)), page, 1<<30, Extents(c.Plan))
 				require.NoError(t, err)
 				contents := emuContents(c, weights)
-				d, writes, err := emuPlanDispatch(c.plan, cov, contents)
+				d, writes, err := emuPlanDispatch(c.Plan, cov, contents)
 				require.NoError(t, err)
 				got, loads, err := emuRunLoads(ctx, bin, d)
 				require.NoError(t, err)
 				scatterOutputs(contents, writes, got)
 				class := emuTolerance(contract)
-				for _, s := range c.out {
-					e := relErr(segmentValues(float32s(contents[plan.Logits]), s), segmentValues(g.want[i], s))
-					assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.name, e, class.bound, class.name)
+				for _, s := range c.Out {
+					e := relErr(s.Values(float32s(contents[plan.Logits])), s.Values(g.want[i]))
+					assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.Name, e, class.bound, class.name)
 				}
 				assert.LessOrEqual(t, loads.asked, loads.sectorBytes, "bytes asked for fit in the sectors touched")
 				assert.LessOrEqual(t, loads.distinct, loads.loaded, "no byte is loaded less than once")
-				lines[i] = fmt.Sprintf("efficiency %s sector_efficiency=%.2f reuse=%.2f", c.name, loads.sectorEfficiency(), loads.reuse())
+				lines[i] = fmt.Sprintf("efficiency %s sector_efficiency=%.2f reuse=%.2f", c.Name, loads.sectorEfficiency(), loads.reuse())
 			})
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/cpurt"
+	"github.com/metalgraph/metalgraph/internal/opcases"
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 	"github.com/metalgraph/metalgraph/quant"
 )
@@ -25,14 +26,8 @@ import (
 // which must run them.
 func emuCompiler(t *testing.T) string {
 	t.Helper()
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("g++ not found: CI runs the MSL kernels on the emulator (.ci/run installs g++)")
-		}
-		t.Skipf("g++ not found: the MSL kernels are not run on the emulator (install g++ to run them)")
-	}
-	return gxx
+	return runtimecheck.GXX(t, "CI runs the MSL kernels on the emulator (.ci/run installs g++)",
+		"the MSL kernels are not run on the emulator (install g++ to run them)")
 }
 
 // emuClass is a group of kernels that differ from the CPU runtime for the
@@ -109,14 +104,14 @@ func relErr(a, b []float64) float64 {
 
 // emuContents is what a case's plan buffers hold before its step: the
 // weights, the step parameters, the tokens, zeros elsewhere.
-func emuContents(c opCase, weights []byte) [][]byte {
-	contents := make([][]byte, len(c.plan.Buffers))
-	for k, b := range c.plan.Buffers {
+func emuContents(c opcases.Case, weights []byte) [][]byte {
+	contents := make([][]byte, len(c.Plan.Buffers))
+	for k, b := range c.Plan.Buffers {
 		contents[k] = make([]byte, b.Size)
 	}
 	contents[plan.Weights] = weights
-	contents[plan.Step] = plan.Encode(plan.StepParams{Pos0: int32(c.pos0), N: int32(c.plan.N), KVLen: int32(c.pos0 + c.plan.N)})
-	for i, id := range c.tokens {
+	contents[plan.Step] = plan.Encode(plan.StepParams{Pos0: int32(c.Pos0), N: int32(c.Plan.N), KVLen: int32(c.Pos0 + c.Plan.N)})
+	for i, id := range c.Tokens {
 		binary.LittleEndian.PutUint32(contents[plan.Tokens][4*i:], uint32(id))
 	}
 	return contents
@@ -134,28 +129,28 @@ func float32s(b []byte) []float32 {
 // runtime's outputs.
 type emuGroup struct {
 	name    string
-	cases   []opCase
+	cases   []opcases.Case
 	weights []byte
 	want    [][]float32
 }
 
-func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuGroup {
+func newEmuGroup(t *testing.T, name string, cases []opcases.Case, weights []byte) emuGroup {
 	t.Helper()
 	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
 	require.NoError(t, err)
 	defer cpu.Close()
 	g := emuGroup{name: name, cases: cases, weights: weights}
 	for _, c := range cases {
-		prog, err := cpu.Compile(c.plan)
-		require.NoError(t, err, c.name)
-		out, err := prog.Run(c.tokens, c.pos0)
-		require.NoError(t, err, c.name)
+		prog, err := cpu.Compile(c.Plan)
+		require.NoError(t, err, c.Name)
+		out, err := prog.Run(c.Tokens, c.Pos0)
+		require.NoError(t, err, c.Name)
 		g.want = append(g.want, slices.Clone(out))
 	}
 	return g
 }
 
-// raggedCases are the tails opCases leaves out, run on the emulator
+// raggedCases are the tails opcases.All leaves out, run on the emulator
 // only: mat-vec and multi-token mat-vec rows longer than one activation
 // tile, ending inside one; rows that fill no whole threadgroup of 8 or 32
 // (75; the qkv
@@ -167,9 +162,9 @@ func newEmuGroup(t *testing.T, name string, cases []opCase, weights []byte) emuG
 // decode threadgroup of 12 simdgroups (a cache of 1500 positions),
 // heads without grouping, a sliding window in decode, and a decode step
 // that sees one cache row.
-func raggedCases() ([]opCase, []byte) {
-	w := &arena{}
-	var cases []opCase
+func raggedCases() ([]opcases.Case, []byte) {
+	w := &opcases.Weights{}
+	var cases []opcases.Case
 	for _, t := range plan.WeightTypes {
 		cols, dim := 256, 288 // K-quant rows are whole super-blocks, whole embed threadgroups too
 		if t.BlockSize() == 1 {
@@ -180,22 +175,22 @@ func raggedCases() ([]opCase, []byte) {
 			n       int
 		}{{"matvec", 2}, {"mtmatvec", 3}, {"matmul", 5}} {
 			if v.variant == "matmul" && t.BlockSize() != 1 {
-				continue // opCases has the row and token tails of the tiles; the column tail is the floats'
+				continue // opcases.All has the row and token tails of the tiles; the column tail is the floats'
 			}
 			for _, form := range []string{"", "@acc", "@qkv", "@gate_up"} {
 				fam := v.variant + form
 				name := fmt.Sprintf("%s/rows=75/cols=%d/n=%d", plan.Name(fam, t), cols, v.n)
-				cases = append(cases, matCase(w, name, fam, t, 75, cols, v.n))
+				cases = append(cases, opcases.Mat(w, name, fam, t, 75, cols, v.n))
 			}
 		}
 		if t.BlockSize() > 32 {
 			continue
 		}
-		b := newCase(w, fmt.Sprintf("%s/dim=%d", plan.Name("embed", t), dim), 3)
-		b.input("table", t, 7*dim, dim, 1, 0)
-		b.tokens(7)
-		b.output("out", quant.F32, 3*dim)
-		cases = append(cases, b.done(plan.Name("embed", t), plan.EmbedParams{Dim: int32(dim), Vocab: 7, N: 3}, plan.Grid{dim, 3, 1}, nmseFloat))
+		b := opcases.New(w, fmt.Sprintf("%s/dim=%d", plan.Name("embed", t), dim), 3)
+		b.Input("table", t, 7*dim, dim, 1, 0)
+		b.Tokens(7)
+		b.Output("out", quant.F32, 3*dim)
+		cases = append(cases, b.Done(plan.Name("embed", t), plan.EmbedParams{Dim: int32(dim), Vocab: 7, N: 3}, plan.Grid{dim, 3, 1}, opcases.NMSEFloat))
 	}
 
 	// Mat-vecs over several activation tiles and a partial one.
@@ -208,56 +203,42 @@ func raggedCases() ([]opCase, []byte) {
 		{"matvec", quant.F32, 2100, 1}, {"matvec", quant.Q4_K, 2304, 2}, {"matvec", quant.Q4_0, 2080, 1},
 	} {
 		name := fmt.Sprintf("%s/rows=16/cols=%d/n=%d", plan.Name(mt.variant, mt.t), mt.cols, mt.n)
-		cases = append(cases, matCase(w, name, mt.variant, mt.t, 16, mt.cols, mt.n))
+		cases = append(cases, opcases.Mat(w, name, mt.variant, mt.t, 16, mt.cols, mt.n))
 	}
 
 	const heads, hd, n = 4, 96, 2
-	b := newCase(w, "rope/head_dim=96/dims=80", n)
-	b.step()
-	b.input("x", quant.F32, n*heads*hd, heads*hd, 1, 0)
-	b.output("out", quant.F32, n*heads*hd)
-	c := b.done("rope", plan.RopeParams{Heads: heads, HeadDim: hd, Dims: 80, N: n, Base: 10000, FreqScale: 0.5}, plan.Grid{heads, n, 1}, nmseFloat)
-	c.pos0 = 3
+	b := opcases.New(w, "rope/head_dim=96/dims=80", n)
+	b.Step()
+	b.Input("x", quant.F32, n*heads*hd, heads*hd, 1, 0)
+	b.Output("out", quant.F32, n*heads*hd)
+	c := b.Done("rope", plan.RopeParams{Heads: heads, HeadDim: hd, Dims: 80, N: n, Base: 10000, FreqScale: 0.5}, plan.Grid{heads, n, 1}, opcases.NMSEFloat)
+	c.Pos0 = 3
 	cases = append(cases, c)
 
 	for _, ct := range plan.CacheTypes {
-		const heads, kvHeads, hd, n, capacity = 6, 3, 80, 2, 8
-		b := newCase(w, plan.Name("rope_kv_write", ct)+"/head_dim=80/dims=64", n)
-		b.step()
-		b.input("q", quant.F32, n*heads*hd, heads*hd, 1, 0)
-		b.input("k", quant.F32, n*kvHeads*hd, kvHeads*hd, 1, 0)
-		b.input("v", quant.F32, n*kvHeads*hd, kvHeads*hd, 1, 0)
-		b.output("q_out", quant.F32, n*heads*hd)
-		b.output("k_cache", ct, capacity*kvHeads*hd)
-		b.output("v_cache", ct, capacity*kvHeads*hd)
-		c := b.done(plan.Name("rope_kv_write", ct), plan.RopeKVParams{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Dims: 64, N: n,
-			Capacity: capacity, Base: 1e4, FreqScale: 1}, plan.Grid{heads, n, 1}, cacheTolerance(ct))
-		c.pos0 = 5
-		cases = append(cases, c)
+		cases = append(cases, opcases.RopeKVWrite(w, plan.Name("rope_kv_write", ct)+"/head_dim=80/dims=64", ct,
+			opcases.AttnShape{Heads: 6, KVHeads: 3, HeadDim: 80, Capacity: 8}, 64, 2, 5, 1e4))
 
 		for _, a := range []struct {
 			family          string
-			shape           attnShape
+			shape           opcases.AttnShape
 			n, pos0, window int
 		}{
-			{"attn_decode", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 2, 150, 40},
-			{"attn_decode", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 1, 0, 0},
-			{"attn_decode", attnShape{heads: 4, kvHeads: 1, headDim: 128, capacity: 1500}, 1, 1400, 0}, // 12 simdgroups
-			{"attn_prefill", attnShape{heads: 4, kvHeads: 2, headDim: 6, capacity: 64}, 9, 0, 0},
-			{"attn_prefill", attnShape{heads: 4, kvHeads: 4, headDim: 80, capacity: 200}, 10, 100, 40},
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 80, Capacity: 200}, 2, 150, 40},
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 6, Capacity: 64}, 1, 0, 0},
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 1, HeadDim: 128, Capacity: 1500}, 1, 1400, 0}, // 12 simdgroups
+			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 6, Capacity: 64}, 9, 0, 0},
+			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 80, Capacity: 200}, 10, 100, 40},
 		} {
 			name := fmt.Sprintf("%s/heads=%d/%d/head_dim=%d/n=%d/pos0=%d/window=%d", plan.Name(a.family, ct),
-				a.shape.heads, a.shape.kvHeads, a.shape.headDim, a.n, a.pos0, a.window)
-			cases = append(cases, attnCaseOf(w, name, a.family, ct, a.shape, a.n, a.pos0, a.window))
+				a.shape.Heads, a.shape.KVHeads, a.shape.HeadDim, a.n, a.pos0, a.window)
+			cases = append(cases, opcases.Attn(w, name, a.family, ct, a.shape, a.n, a.pos0, a.window))
 		}
 	}
-	for _, c := range cases {
-		c.plan.Buffers[plan.Weights].Size = int64(len(w.b))
-	}
-	return cases, w.b
+	return cases, w.Finish(cases)
 }
 
-// TestKernelsOnEmulator runs every op case (opcases_test.go), and the
+// TestKernelsOnEmulator runs every op case (package opcases), and the
 // ragged cases above, through the MSL kernels on the emulator with the
 // launch the encoder issues, and compares each output with the CPU
 // runtime's: Linux's stand-in for TestContractsAgainstCPU on a Mac.
@@ -275,10 +256,10 @@ func TestKernelsOnEmulator(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("g++ built the emulator in %v (sanitizers: %v)", took.Round(time.Millisecond), emuSanitize())
 
-	cases, weights := opCases()
+	cases, weights := opcases.All()
 	covered := map[string]bool{}
 	for _, c := range cases {
-		covered[c.plan.Commands[0].Dispatches[0].Kernel] = true
+		covered[c.Plan.Commands[0].Dispatches[0].Kernel] = true
 	}
 	for _, c := range plan.Contracts() {
 		assert.True(t, covered[c.Name], "no op case runs contract %s", c.Name)
@@ -296,22 +277,22 @@ func TestKernelsOnEmulator(t *testing.T) {
 	t.Run("all", func(t *testing.T) {
 		for _, g := range groups {
 			for i, c := range g.cases {
-				t.Run(g.name+"/"+c.name, func(t *testing.T) {
+				t.Run(g.name+"/"+c.Name, func(t *testing.T) {
 					t.Parallel()
-					contract, err := plan.Lookup(c.plan.Commands[0].Dispatches[0].Kernel)
+					contract, err := plan.Lookup(c.Plan.Commands[0].Dispatches[0].Kernel)
 					require.NoError(t, err)
-					cov, err := Cover(int64(len(g.weights)), page, 1<<20, Extents(c.plan))
+					cov, err := Cover(int64(len(g.weights)), page, 1<<20, Extents(c.Plan))
 					require.NoError(t, err)
 					contents := emuContents(c, g.weights)
-					require.NoError(t, runEmulator(ctx, bin, c.plan, cov, contents))
+					require.NoError(t, runEmulator(ctx, bin, c.Plan, cov, contents))
 					got := float32s(contents[plan.Logits])
 					class := emuTolerance(contract)
-					for _, s := range c.out {
-						e := relErr(segmentValues(got, s), segmentValues(g.want[i], s))
-						assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.name, e, class.bound, class.name)
+					for _, s := range c.Out {
+						e := relErr(s.Values(got), s.Values(g.want[i]))
+						assert.LessOrEqualf(t, e, class.bound, "%s: max |emulator − cpu| / max |cpu| = %.3g (bound %g, %s)", s.Name, e, class.bound, class.name)
 						mu.Lock()
 						if w, ok := worsts[class]; !ok || e > w.err {
-							worsts[class] = worst{e, g.name + "/" + c.name + " " + s.name}
+							worsts[class] = worst{e, g.name + "/" + c.Name + " " + s.Name}
 						}
 						mu.Unlock()
 					}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metalgraph/metalgraph/internal/opcases"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -153,4 +154,17 @@ func TestReplayDoesNotAllocate(t *testing.T) {
 	require.NoError(t, err)
 	var enc Encoder = nopEncoder{}
 	assert.Zero(t, testing.AllocsPerRun(100, func() { l.Replay(enc) }))
+}
+
+// TestEncodeOpCases encodes every op case (package opcases, which covers
+// every contract) over a covering of 1 MiB windows, as the darwin tests
+// run them on the GPU.
+func TestEncodeOpCases(t *testing.T) {
+	cases, weights := opcases.All()
+	for _, c := range cases {
+		cov, err := Cover(int64(len(weights)), page, 1<<20, Extents(c.Plan))
+		require.NoError(t, err, c.Name)
+		_, err = NewCommandList(c.Plan, cov)
+		require.NoError(t, err, c.Name)
+	}
 }

@@ -3,170 +3,39 @@
 package metalrt
 
 import (
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/metalgraph/metalgraph/cpurt"
-	"github.com/metalgraph/metalgraph/internal/golden"
-	"github.com/metalgraph/metalgraph/internal/shareddata"
-	"github.com/metalgraph/metalgraph/models/mistral"
-	"github.com/metalgraph/metalgraph/passes"
-	"github.com/metalgraph/metalgraph/quant"
+	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 )
 
-// Bounds on |logit(Metal) − logit(CPU)| for whole models, by what the
-// model computes with. They are first estimates, to be tightened from
-// measurements on a Mac: the GPU kernels keep float activations where the
-// CPU runtime (like ggml's) quantises them to Q8_0/Q8_K or rounds them to
-// F16/BF16, so quantised models differ by what that quantisation costs.
-const (
-	modelTolF32   = 1e-3 // float weights, F32 cache: summation order only
-	modelTolF16   = 5e-2 // activations rounded to 11 bits on the CPU
-	modelTolQuant = 0.5  // Q8 activation steps on the CPU
-	modelTolKVF16 = 2e-2 // F16 cache rounding flips, carried by the cache
-)
-
-func modelTolerance(m *mistral.Model, kv quant.Type) float32 {
-	tol := float32(modelTolF32)
-	for _, w := range m.Weights.All() {
-		switch w.Type {
-		case quant.F32:
-		case quant.F16, quant.BF16:
-			tol = max(tol, modelTolF16)
-		default:
-			tol = max(tol, modelTolQuant)
-		}
-	}
-	if kv == quant.F16 {
-		tol += modelTolKVF16
-	}
-	return tol
+// metalSubject is this runtime in the whole-model comparisons with the CPU
+// runtime. Its bounds are first estimates, to be tightened from
+// measurements on a Mac; BF16 weights have F16's bound, as before CUDA
+// measured them.
+var metalSubject = runtimecheck.Subject[*Runtime, *Program]{
+	Name: "Metal",
+	Open: func(weights []byte) (*Runtime, error) { return New(weights, Options{}) },
+	Tolerances: runtimecheck.Tolerances{
+		F32:   1e-3, // summation order only
+		F16:   5e-2, // activations rounded to 11 bits on the CPU
+		BF16:  5e-2,
+		Quant: 0.5,  // Q8 activation steps on the CPU
+		KVF16: 2e-2, // F16 cache rounding flips, carried by the cache
+	},
 }
 
-// pair is one model on both runtimes, with programs per step size.
-type pair struct {
-	m        *mistral.Model
-	cfg      mistral.Config
-	cpu      *cpurt.Runtime
-	gpu      *Runtime
-	cpuProgs map[int]*cpurt.Program
-	gpuProgs map[int]*Program
-}
-
-func openPair(t *testing.T, file string, kv quant.Type) *pair {
-	t.Helper()
-	m, err := mistral.Open(shareddata.Path(t, "models", filepath.FromSlash(file)))
-	require.NoError(t, err)
-	t.Cleanup(func() { m.Close() })
-	cpu, err := cpurt.New(m.File.Bytes(), cpurt.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { cpu.Close() })
-	gpu, err := New(m.File.Bytes(), Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { gpu.Close() })
-	cfg := m.Config
-	cfg.KVType = kv
-	return &pair{m: m, cfg: cfg, cpu: cpu, gpu: gpu, cpuProgs: map[int]*cpurt.Program{}, gpuProgs: map[int]*Program{}}
-}
-
-// step runs tokens at pos0 on both runtimes and returns their logits.
-func (p *pair) step(t *testing.T, tokens []int32, pos0 int) (cpu, gpu []float32) {
-	t.Helper()
-	n := len(tokens)
-	if _, ok := p.cpuProgs[n]; !ok {
-		g, err := mistral.Build(p.cfg, p.m.Weights, n)
-		require.NoError(t, err)
-		res, err := passes.Run(g, passes.Target{Weights: p.m.Weights, WeightsSize: p.m.File.Size()}, passes.Options{})
-		require.NoError(t, err)
-		p.cpuProgs[n], err = p.cpu.Compile(res.Plan)
-		require.NoError(t, err)
-		p.gpuProgs[n], err = p.gpu.Compile(res.Plan)
-		require.NoError(t, err)
-	}
-	return runCopy(t, p.cpuProgs[n], tokens, pos0), runCopy(t, p.gpuProgs[n], tokens, pos0)
-}
-
-// TestModelsAgainstCPU runs each golden file's model and prompt on both
-// runtimes: the prompt in one step (the prefill kernels), then greedy
-// decoding one token per step from the CPU's choices (the decode kernels,
-// the KV cache carried between programs), comparing every position's
-// logits. The greedy choice must agree wherever the CPU's top-1/top-2
-// margin exceeds twice the tolerance; at the first near tie where it does
-// not, the comparison stops.
+// TestModelsAgainstCPU compares each golden file's model and prompt with
+// the CPU runtime, prefill then greedy decoding (runtimecheck.CompareModel).
 func TestModelsAgainstCPU(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(shareddata.Path(t, "models", "golden"), "*.once.*.txt"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			rec, err := golden.Read(path)
-			require.NoError(t, err)
-			kv := quant.F32
-			if rec.KVType == "f16" {
-				kv = quant.F16
-			}
-			p := openPair(t, rec.Model, kv)
-			tol := modelTolerance(p.m, kv)
-			vocab := p.cfg.Vocab
-			var diffs []float32
-			compare := func(pos int, cpu, gpu []float32) {
-				d := golden.MaxAbsDiff(gpu, cpu)
-				require.LessOrEqualf(t, d, tol, "position %d: max |Δlogit| %g", pos, d)
-				diffs = append(diffs, d)
-			}
-			prompt := rec.PromptIDs
-			cpu, gpu := p.step(t, prompt, 0)
-			for i := range prompt {
-				compare(i, cpu[i*vocab:(i+1)*vocab], gpu[i*vocab:(i+1)*vocab])
-			}
-			last := len(prompt) - 1
-			cpu, gpu = cpu[last*vocab:], gpu[last*vocab:]
-			pos := len(prompt)
-			for k := range 16 {
-				want, got := int32(golden.Argmax(cpu)), int32(golden.Argmax(gpu))
-				if want != got {
-					margin := golden.Margin(cpu)
-					require.LessOrEqualf(t, margin, 2*tol, "greedy step %d: Metal chose %d, CPU %d with margin %g", k, got, want, margin)
-					t.Logf("greedy step %d: near tie (margin %g); comparison stops", k, margin)
-					break
-				}
-				cpu, gpu = p.step(t, []int32{want}, pos)
-				compare(pos, cpu, gpu)
-				pos++
-			}
-			slices.Sort(diffs)
-			median := diffs[len(diffs)/2]
-			if tol == modelTolF32 {
-				// A systematic error (a wrong scale, rope or mask) shows at
-				// most positions; float models must agree to float noise.
-				require.LessOrEqualf(t, median, float32(modelTolF32)/10, "median |Δlogit| over %d positions", len(diffs))
-			}
-			t.Logf("%s (kv %s): %d positions, worst |Δlogit| %.3g, median %.3g (tolerance %g)",
-				rec.Model, rec.KVType, len(diffs), diffs[len(diffs)-1], median, tol)
-		})
-	}
+	runtimecheck.EachGolden(t, func(t *testing.T, path string) {
+		r := runtimecheck.CompareModel(t, metalSubject, path)
+		t.Logf("%s (kv %s): %d positions, worst |Δlogit| %.3g, median %.3g (tolerance %g)",
+			r.Model, r.KVType, r.Positions, r.Worst, r.Median, r.Tolerance)
+	})
 }
 
 // TestResetKV checks that a reset cache gives the first step's logits
 // again, and that the cache is shared between programs of one runtime.
 func TestResetKV(t *testing.T) {
-	p := openPair(t, "stories260K.gguf", quant.F32)
-	prompt := []int32{1, 403, 407, 261, 378}
-	_, first := p.step(t, prompt, 0)
-	_, next := p.step(t, []int32{5}, len(prompt))
-	p.gpu.ResetKV()
-	_, again := p.step(t, prompt, 0)
-	require.LessOrEqual(t, golden.MaxAbsDiff(again, first), float32(1e-5), "same prompt, same logits after a reset")
-	// Without the prompt in the cache, the next token sees zeros at the
-	// earlier positions: the logits change. Refill it and they match.
-	p.gpu.ResetKV()
-	_, alone := p.step(t, []int32{5}, len(prompt))
-	require.Greater(t, golden.MaxAbsDiff(alone, next), float32(1e-3), "the cache was cleared")
-	p.step(t, prompt, 0)
-	_, refilled := p.step(t, []int32{5}, len(prompt))
-	require.LessOrEqual(t, golden.MaxAbsDiff(refilled, next), float32(1e-5))
+	runtimecheck.CheckResetKV(t, metalSubject)
 }
