@@ -22,7 +22,7 @@ type Program struct {
 	rt       *Runtime
 	name     string
 	n, vocab int
-	limits   stepLimits
+	limits   plan.StepLimits
 
 	input, arena, logits uintptr // device
 	hostIn, hostLogits   unsafe.Pointer
@@ -42,7 +42,7 @@ type launch struct {
 }
 
 func newProgram(r *Runtime, pl *plan.Plan) (p *Program, err error) {
-	p = &Program{rt: r, name: pl.Name, n: pl.N, vocab: pl.Vocab, limits: limitsOf(pl)}
+	p = &Program{rt: r, name: pl.Name, n: pl.N, vocab: pl.Vocab, limits: plan.LimitsOf(pl)}
 	defer func() {
 		if err != nil {
 			p.release()
@@ -111,8 +111,8 @@ func (p *Program) N() int { return p.n }
 // vocabulary size. The slice is pinned memory of the program, overwritten
 // by its next Run.
 func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
-	if err := p.limits.check(p.name, p.n, tokens, pos0); err != nil {
-		return nil, err
+	if err := p.limits.Check(p.name, p.n, tokens, pos0); err != nil {
+		return nil, fmt.Errorf("cudart: %w", err)
 	}
 	r := p.rt
 	r.mu.Lock()

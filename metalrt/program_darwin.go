@@ -20,7 +20,7 @@ type Program struct {
 	rt     *Runtime
 	name   string
 	n      int
-	limits stepLimits
+	limits plan.StepLimits
 	list   *CommandList
 	enc    *metalEncoder
 
@@ -38,7 +38,7 @@ func (r *Runtime) newProgram(p *plan.Plan, list *CommandList, windows []metal.Bu
 	if got := p.Buffers[plan.Tokens].Size; got < 4*int64(p.N) {
 		return nil, fmt.Errorf("metalrt: plan %s: the tokens buffer has %d bytes, %d tokens need %d", p.Name, got, p.N, 4*p.N)
 	}
-	prog := &Program{rt: r, name: p.Name, n: p.N, limits: limitsOf(p), list: list}
+	prog := &Program{rt: r, name: p.Name, n: p.N, limits: plan.LimitsOf(p), list: list}
 	enc := &metalEncoder{queue: r.queue, pipelines: r.pipelines, windows: windows,
 		committed: make([]metal.CommandBufferObject, 0, list.CommandBuffers())}
 	enc.bufs[plan.KV] = r.kv
@@ -67,8 +67,8 @@ func (p *Program) N() int { return p.n }
 // rows of the vocabulary size. The slice belongs to the program and is
 // overwritten by its next Run.
 func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
-	if err := p.limits.check(p.name, p.n, tokens, pos0); err != nil {
-		return nil, err
+	if err := p.limits.Check(p.name, p.n, tokens, pos0); err != nil {
+		return nil, fmt.Errorf("metalrt: %w", err)
 	}
 	r := p.rt
 	r.mu.Lock()
