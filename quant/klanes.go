@@ -231,7 +231,11 @@ func QuantizeQ8_KLanes(src []float32, dst []byte) error {
 		return err
 	}
 	for i := 0; i < len(src)/QK_K; i++ {
-		encodeQ8_K(src[QK_K*i:QK_K*(i+1)], dst[292*i:292*(i+1)], true)
+		encodeQ8_K(src[QK_K*i:QK_K*(i+1)], dst[292*i:292*(i+1)], exactRounder)
 	}
 	return nil
 }
+
+// exactRounder is roundExactProducts, in assembly where the CPU has it
+// (the same bytes).
+var exactRounder = roundExactProducts

@@ -150,12 +150,28 @@ func quantQ8_0(x []float32, b []byte) {
 	}
 }
 
-func quantQ8_K(x []float32, b []byte) { encodeQ8_K(x, b, false) }
+func quantQ8_K(x []float32, b []byte) { encodeQ8_K(x, b, roundProducts) }
 
-// encodeQ8_K encodes one Q8_K block as ggml's quantize_row_q8_K_ref. With
-// fused it rounds the exact products iscale·x, as a GCC build of ggml
-// does: it contracts nearest_int(iscale*x), an add of 1.5·2^23, into an FMA.
-func encodeQ8_K(x []float32, b []byte, fused bool) {
+// roundProducts sets qs[j] to nearest_int(iscale·x[j]) with the product
+// rounded to float32 first, as ggml's reference code says.
+func roundProducts(x []float32, iscale float32, qs []byte) {
+	for j, v := range x {
+		qs[j] = byte(int8(min(127, nearestInt(iscale*v))))
+	}
+}
+
+// roundExactProducts is roundProducts on the exact products iscale·x, as
+// a GCC build of ggml computes them: it contracts nearest_int(iscale*x),
+// an add of 1.5·2^23, into an FMA.
+func roundExactProducts(x []float32, iscale float32, qs []byte) {
+	for j, v := range x {
+		qs[j] = byte(int8(min(127, int(math.RoundToEven(float64(iscale)*float64(v))))))
+	}
+}
+
+// encodeQ8_K encodes one Q8_K block as ggml's quantize_row_q8_K_ref, its
+// quants rounded by round (roundProducts or roundExactProducts).
+func encodeQ8_K(x []float32, b []byte, round func(x []float32, iscale float32, qs []byte)) {
 	x = x[:QK_K]
 	var amax, maxv float32
 	for _, v := range x {
@@ -177,15 +193,7 @@ func encodeQ8_K(x []float32, b []byte, fused bool) {
 		binary.LittleEndian.PutUint32(b[0:4], math.Float32bits(1/iscale))
 		return
 	}
-	for j, v := range x {
-		var q int
-		if fused {
-			q = int(math.RoundToEven(float64(iscale) * float64(v))) // the exact product
-		} else {
-			q = nearestInt(iscale * v)
-		}
-		qs[j] = byte(int8(min(127, q)))
-	}
+	round(x, iscale, qs)
 	for j := 0; j < QK_K/16; j++ {
 		var sum int16
 		for _, q := range qs[16*j : 16*j+16] {
