@@ -11,10 +11,10 @@ import (
 // Q4_0 mat-vecs run on quant's tile kernels in every variant: the runtime
 // repacks each Q4_0 weight once, when a program first binds it, into
 // tiles of eight rows (the same size as the rows, in memory of its own,
-// and tells Options.Release the originals are no longer read), and then a
-// decode step streams one tile after another with one conversion and one
-// FMA per eight rows and block, and a prefill multiplies four tokens per
-// pass over a tile. Their order is that of ggml's repacked Q4_0 kernels
+// kept in the runtime's TileStore, which releases the originals), and
+// then a decode step streams one tile after another with one conversion
+// and one FMA per eight rows and block, and larger steps multiply four
+// tokens per pass over a tile, or over two in 512-bit registers. Their order is that of ggml's repacked Q4_0 kernels
 // (quant/tile.go), the same for every step size, so a verification step
 // of speculative decoding sees what decoding sees.
 
