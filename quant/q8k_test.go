@@ -73,3 +73,22 @@ func TestExactRoundingTiesToEven(t *testing.T) {
 		}
 	}
 }
+
+// The rounding of one Q8_K block's products: the Go loop against the
+// assembly (under qemu the NEON figures say nothing of real cores).
+func BenchmarkExactRounders(b *testing.B) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	x := make([]float32, QK_K)
+	for j := range x {
+		x[j] = float32(rng.NormFloat64())
+	}
+	qs := make([]byte, QK_K)
+	for name, round := range map[string]func([]float32, float32, []byte){"go": roundExactProducts, "asm": exactRounder} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(4 * QK_K)
+			for b.Loop() {
+				round(x, 31.5, qs)
+			}
+		})
+	}
+}
