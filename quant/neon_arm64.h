@@ -1,5 +1,5 @@
 // NEON helpers shared by the arm64 kernels (lanes_arm64.s, tile_arm64.s,
-// klanes_arm64.s).
+// klanes_arm64.s, q8k_arm64.s).
 
 // Go's assembler has no mnemonic for these A64 instructions, so they are
 // encoded here; their operands are register numbers (5 means V5).
@@ -29,6 +29,19 @@
 #define SXTL2(d, n)      WORD $(0x4f08a400 | (n)<<5 | (d))           // Vd.8H = int16(Vn.16B), bytes 8-15
 #define SXTLH(d, n)      WORD $(0x0f10a400 | (n)<<5 | (d))           // Vd.4S = int32(Vn.4H), halves 0-3
 #define SXTL2H(d, n)     WORD $(0x4f10a400 | (n)<<5 | (d))           // Vd.4S = int32(Vn.8H), halves 4-7
+
+// Float64 lanes and saturating narrows (q8k_arm64.s); the suffix names
+// the source lanes.
+#define FCVTLS(d, n)     WORD $(0x0e617800 | (n)<<5 | (d))           // Vd.2D = float64(Vn.2S), lanes 0-1
+#define FCVTL2S(d, n)    WORD $(0x4e617800 | (n)<<5 | (d))           // Vd.2D = float64(Vn.4S), lanes 2-3
+#define FMULD(d, n, m)   WORD $(0x6e60dc00 | (m)<<16 | (n)<<5 | (d)) // Vd.2D = Vn · Vm
+#define FCVTNSD(d, n)    WORD $(0x4e61a800 | (n)<<5 | (d))           // Vd.2D = int64(Vn.2D), halves to even
+#define SQXTND(d, n)     WORD $(0x0ea14800 | (n)<<5 | (d))           // Vd.2S = int32(Vn.2D) saturated, upper half zeroed
+#define SQXTN2D(d, n)    WORD $(0x4ea14800 | (n)<<5 | (d))           // Vd.S[2-3] = int32(Vn.2D) saturated
+#define SQXTNS(d, n)     WORD $(0x0e614800 | (n)<<5 | (d))           // Vd.4H = int16(Vn.4S) saturated, upper half zeroed
+#define SQXTN2S(d, n)    WORD $(0x4e614800 | (n)<<5 | (d))           // Vd.H[4-7] = int16(Vn.4S) saturated
+#define SQXTNH(d, n)     WORD $(0x0e214800 | (n)<<5 | (d))           // Vd.8B = int8(Vn.8H) saturated, upper half zeroed
+#define SQXTN2H(d, n)    WORD $(0x4e214800 | (n)<<5 | (d))           // Vd.B[8-15] = int8(Vn.8H) saturated
 
 // The by-element forms take lane i of Vm (any of V0-V31): its index is
 // split into bits H (11) and L (21), the register into M (20) and Rm.
