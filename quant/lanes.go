@@ -56,7 +56,7 @@ var goKernels = laneKernels{
 var kernels = bestKernels()
 
 // LaneKernels names the implementation behind the lane-order functions on
-// this machine: "avx2", "dotprod" (arm64 with SDOT), "neon" or "go".
+// this machine: "avx512", "avx2", "dotprod" (arm64 with SDOT), "neon" or "go".
 func LaneKernels() string { return kernels.name }
 
 func goLaneDot(one func(w, a []byte) float32) laneDot {

@@ -1,0 +1,176 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX-512 (F, BW, VL, VNNI) kernels of the lane-order dot products. The
+// four-row and four-token kernels run the AVX2 algorithm on two rows (or
+// tokens) at once, one in each 256-bit half of a Z register, and split
+// the halves only for the final sums, so every float lane sees the same
+// operations in the same order as lanes_amd64.s. The integer lane sums
+// come from vpdpbusd (unsigned × signed bytes, four to a dword) with an
+// offset that keeps them exact for quants of -128:
+//   Q8_0: Σ w·a = Σ (w+128)·a - 128·Σ a, with w+128 = w XOR 0x80;
+//   Q4_0: Σ (q-8)·a = Σ q·a - 8·Σ a, q the unsigned nibble.
+// The activation's correction is computed once per block for all rows.
+//
+// Registers: Z0, Z1 accumulators (rows 0|1, 2|3), Z4 activation bytes,
+// Z5 its negated correction, Z12 the shared scale, Z14 the offset bytes,
+// Z9 and Z15 the Q4_0 unpacking constants, K1 the high-half mask.
+
+// HIGH_MASK sets K1 to the high eight words of a Y register, which are
+// also the high eight dwords of a Z register.
+#define HIGH_MASK MOVL $0xff00, AX; KMOVW AX, K1
+
+// BYTES sets z (whose low half is y) to the byte b in every byte.
+#define BYTES(b, z, y) MOVL b, AX; VMOVD AX, y; VPBROADCASTD y, z
+
+// Z15 = 0x0f bytes; Z9 = dword shifts 0,0,0,0,4,4,4,4 in each half, which
+// put the low nibbles of a block in the low 128 bits of a half and the
+// high nibbles in the high 128.
+#define Q4_CONSTS512 \
+	BYTES($0x0f0f0f0f, Z15, X15); BYTES($0x08080808, Z14, X14); \
+	MOVL $4, AX; VMOVD AX, X8; VPBROADCASTD X8, X8; VPXORD X9, X9, X9; \
+	VINSERTI128 $1, X8, Y9, Y9; VINSERTI64X4 $1, Y9, Z9, Z9
+
+// SCALES2 sets every lane of Z6's half h to d_h·(Z12), d_h the F16 scale
+// of the block at p (low half) or q (high half): exact in float32.
+#define SCALES2(p, q) \
+	VPBROADCASTW (p), Y6; VPBROADCASTW (q), K1, Y6; VCVTPH2PS Y6, Z6; VMULPS Z12, Z6, Z6
+
+// ACT sets Z4 to the Q8_0 activation block at p in both halves, Z5 to
+// minus the offset (Z14) times its lane sums and Z12 to its scale.
+#define ACT(p) \
+	VBROADCASTI64X4 2(p), Z4; VPXORD Z5, Z5, Z5; VPDPBUSD Z4, Z14, Z5; \
+	VPXORD Z6, Z6, Z6; VPSUBD Z5, Z6, Z5; \
+	VPBROADCASTW (p), Y12; VCVTPH2PS Y12, Z12
+
+// ACCUM adds the lane sums in Z8 times the scales of the blocks at p and q
+// to acc.
+#define ACCUM(p, q, acc) VCVTDQ2PS Z8, Z8; SCALES2(p, q); VFMADD231PS Z8, Z6, acc
+
+// Q8_PAIR accumulates the Q8_0 blocks at p and q times the activation of ACT.
+#define Q8_PAIR(p, q, acc) \
+	VMOVDQU 2(p), Y7; VINSERTI64X4 $1, 2(q), Z7, Z7; VPXORD Z14, Z7, Z7; \
+	VMOVDQA64 Z5, Z8; VPDPBUSD Z4, Z7, Z8; ACCUM(p, q, acc)
+
+// Q4_PAIR accumulates the Q4_0 blocks at p and q times the activation of ACT.
+#define Q4_PAIR(p, q, acc) \
+	VBROADCASTI32X4 2(p), Z7; VBROADCASTI32X4 2(q), K1, Z7; \
+	VPSRLVD Z9, Z7, Z7; VPANDD Z15, Z7, Z7; \
+	VMOVDQA64 Z5, Z8; VPDPBUSD Z4, Z7, Z8; ACCUM(p, q, acc)
+
+// Q4_TOKENS accumulates the activation blocks at p and q times the Q4_0
+// block unpacked into both halves of Z4 (scale in Z12).
+#define Q4_TOKENS(p, q, acc) \
+	VMOVDQU 2(p), Y7; VINSERTI64X4 $1, 2(q), Z7, Z7; \
+	VPXORD Z5, Z5, Z5; VPDPBUSD Z7, Z14, Z5; \
+	VPXORD Z8, Z8, Z8; VPDPBUSD Z7, Z4, Z8; VPSUBD Z5, Z8, Z8; ACCUM(p, q, acc)
+
+// HSUM leaves in lane 0 of x (the low half of y) the sum of the lanes of
+// y in the order of ggml's hsum_float_8. Uses X11.
+#define HSUM(y, x) \
+	VEXTRACTF128 $1, y, X11; VADDPS X11, x, x; \
+	VMOVHLPS x, x, X11; VADDPS X11, x, x; \
+	VMOVSHDUP x, X11; VADDSS X11, x, x
+
+// STORE_PAIRS writes the sums of the four halves of Z0 and Z1 to the four
+// floats at DI, rows 0|1 in Z0 and 2|3 in Z1.
+#define STORE_PAIRS \
+	VEXTRACTF64X4 $1, Z0, Y2; VEXTRACTF64X4 $1, Z1, Y3; \
+	HSUM(Y0, X0); HSUM(Y2, X2); HSUM(Y1, X1); HSUM(Y3, X3); \
+	VMOVSS X0, 0(DI); VMOVSS X2, 4(DI); VMOVSS X1, 8(DI); VMOVSS X3, 12(DI)
+
+// ROWS4_ARGS loads the four-row arguments: rows at SI, R8, R9, R10, the
+// next four rows (prefetched) at R11, the activation at DI, nb in CX.
+#define ROWS4_ARGS \
+	MOVQ w+8(FP), SI; MOVQ stride+16(FP), BX; MOVQ a+24(FP), DI; MOVQ nb+32(FP), CX; \
+	LEAQ (SI)(BX*1), R8; LEAQ (SI)(BX*2), R9; LEAQ (R8)(BX*2), R10; LEAQ (R9)(BX*2), R11
+
+// func dotQ8_0Q8_0Rows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
+TEXT ·dotQ8_0Q8_0Rows4AVX512(SB), NOSPLIT, $0-40
+	ROWS4_ARGS
+	HIGH_MASK
+	BYTES($0x80808080, Z14, X14)
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+loop:
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	ACT(DI)
+	Q8_PAIR(SI, R8, Z0)
+	Q8_PAIR(R9, R10, Z1)
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R9
+	ADDQ $34, R10
+	ADDQ $136, R11
+	ADDQ $34, DI
+	DECQ CX
+	JNZ loop
+	MOVQ dst+0(FP), DI
+	STORE_PAIRS
+	VZEROUPPER
+	RET
+
+// func dotQ4_0Q8_0Rows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
+TEXT ·dotQ4_0Q8_0Rows4AVX512(SB), NOSPLIT, $0-40
+	ROWS4_ARGS
+	HIGH_MASK
+	Q4_CONSTS512
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+loop:
+	PREFETCHT0 (R11)
+	PREFETCHT0 36(R11)
+	ACT(DI)
+	Q4_PAIR(SI, R8, Z0)
+	Q4_PAIR(R9, R10, Z1)
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R9
+	ADDQ $18, R10
+	ADDQ $72, R11
+	ADDQ $34, DI
+	DECQ CX
+	JNZ loop
+	MOVQ dst+0(FP), DI
+	STORE_PAIRS
+	VZEROUPPER
+	RET
+
+// func dotQ4_0Q8_0Tokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ4_0Q8_0Tokens4AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ stride+24(FP), BX
+	MOVQ nb+32(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (DI)(BX*2), R9
+	LEAQ (R8)(BX*2), R10
+	HIGH_MASK
+	Q4_CONSTS512
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+loop:
+	VPBROADCASTW (SI), Y12
+	VCVTPH2PS Y12, Z12
+	VBROADCASTI32X4 2(SI), Z4
+	VPSRLVD Z9, Z4, Z4
+	VPANDD Z15, Z4, Z4
+	Q4_TOKENS(DI, R8, Z0)
+	Q4_TOKENS(R9, R10, Z1)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $34, R8
+	ADDQ $34, R9
+	ADDQ $34, R10
+	DECQ CX
+	JNZ loop
+	MOVQ dst+0(FP), DI
+	STORE_PAIRS
+	VZEROUPPER
+	RET
