@@ -62,8 +62,9 @@ func BenchmarkLaneRowQ4_0(b *testing.B) { benchLaneRow(b, Q4_0) }
 func BenchmarkLaneRowQ8_0(b *testing.B) { benchLaneRow(b, Q8_0) }
 
 // benchMatVec times y = W·x for W of 4096 rows: row by row with the
-// portable and the lane-order dot product, four rows per call (Rows), and
-// four tokens per weight row (Tokens: one op is four mat-vecs).
+// portable and the lane-order dot product, and with each SIMD kernel set
+// four rows per call (rows) and four tokens per weight row (tokens4: one
+// op is four mat-vecs).
 func benchMatVec(b *testing.B, t Type) {
 	const rows = benchN
 	w, a := benchWeights(t, rows), benchActivations(b, 4)
@@ -84,18 +85,21 @@ func benchMatVec(b *testing.B, t Type) {
 			y[r] = d.portable(w[r*wb:(r+1)*wb], a0, benchN)
 		}
 	})
-	kind := "-" + LaneKernels()
-	run("lanes"+kind, func() {
+	run("lanes-"+LaneKernels(), func() {
 		for r := range rows {
 			y[r] = d.lanes(w[r*wb:(r+1)*wb], a0, benchN)
 		}
 	})
-	run("rows"+kind, func() { d.rows(y[:rows], w, a0, benchN) })
-	run("tokens4"+kind, func() {
-		for r := range rows {
-			d.tokens(y[4*r:4*r+4], w[r*wb:(r+1)*wb], a, benchN)
-		}
-	})
+	// Every SIMD set the CPU runs, so that they can be compared.
+	for _, ks := range kernelSets()[1:] {
+		ld := laneDotOf(ks, t)
+		run("rows-"+ks.name, func() { dotRows(ld, t, y[:rows], w, a0, benchN) })
+		run("tokens4-"+ks.name, func() {
+			for r := range rows {
+				dotTokens(ld, t, y[4*r:4*r+4], w[r*wb:(r+1)*wb], a, benchN)
+			}
+		})
+	}
 }
 
 func BenchmarkMatVecQ4_0(b *testing.B) { benchMatVec(b, Q4_0) }
