@@ -7,6 +7,12 @@ import "golang.org/x/sys/cpu"
 // The AVX-512 kernels of lanes512_amd64.s, with the AVX2 ones' arguments.
 
 //go:noescape
+func dotQ4_0Q8_0AVX512(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ8_0Q8_0AVX512(w, a *byte, nb int) float32
+
+//go:noescape
 func dotQ4_0Q8_0Rows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
 
 //go:noescape
@@ -24,11 +30,12 @@ func hasAVX512Lanes() bool {
 		x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI
 }
 
-// avx512Kernels are the AVX2 kernels with AVX-512 four-row and four-token
-// dot products, the mat-vec hot loops.
+// avx512Kernels are the AVX2 quantisers with AVX-512 dot products.
 var avx512Kernels = func() laneKernels {
 	ks := avx2Kernels
 	ks.name = "avx512"
+	ks.q4_0.one = func(w, a []byte) float32 { return dotQ4_0Q8_0AVX512(&w[0], &a[0], len(a)/34) }
+	ks.q8_0.one = func(w, a []byte) float32 { return dotQ8_0Q8_0AVX512(&w[0], &a[0], len(a)/34) }
 	ks.q4_0.rows4 = func(dst *[4]float32, w []byte, stride int, a []byte) {
 		dotQ4_0Q8_0Rows4AVX512(dst, &w[0], stride, &a[0], len(a)/34)
 	}

@@ -174,3 +174,70 @@ loop:
 	STORE_PAIRS
 	VZEROUPPER
 	RET
+
+// The one-row kernels keep one block per step (the float order allows no
+// other) and take only vpdpbusd from AVX-512, on Y registers: Y4 the
+// activation bytes, Y5 its offset (Y14) times its lane sums, Y8 the lane
+// sums, Y12 the activation scale, Y6 the block's d_w·d_a.
+
+// ONE_ACT loads the activation block at DI into Y4, Y5 and Y12.
+#define ONE_ACT \
+	VMOVDQU 2(DI), Y4; VPXORD Y5, Y5, Y5; VPDPBUSD Y4, Y14, Y5; \
+	VPBROADCASTW (DI), X12; VCVTPH2PS X12, Y12
+
+// ONE_ACCUM adds Y8 minus Y5, times the scales of the blocks at SI and DI,
+// to Y0.
+#define ONE_ACCUM \
+	VPSUBD Y5, Y8, Y8; VCVTDQ2PS Y8, Y8; \
+	VPBROADCASTW (SI), X6; VCVTPH2PS X6, Y6; VMULPS Y12, Y6, Y6; \
+	VFMADD231PS Y8, Y6, Y0
+
+
+// func dotQ8_0Q8_0AVX512(w, a *byte, nb int) float32
+TEXT ·dotQ8_0Q8_0AVX512(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	BYTES($0x80808080, Y14, X14)
+
+loop:
+	ONE_ACT
+	VMOVDQU 2(SI), Y7
+	VPXORD Y14, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPDPBUSD Y4, Y7, Y8
+	ONE_ACCUM
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ loop
+	HSUM(Y0, X0)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0Q8_0AVX512(w, a *byte, nb int) float32
+TEXT ·dotQ4_0Q8_0AVX512(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	Q4_CONSTS512
+
+loop:
+	ONE_ACT
+	VBROADCASTI128 2(SI), Y7
+	VPSRLVD Y9, Y7, Y7
+	VPAND Y15, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPDPBUSD Y4, Y7, Y8
+	ONE_ACCUM
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ loop
+	HSUM(Y0, X0)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
