@@ -21,6 +21,11 @@ func dotQ4_0Q8_0Tokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
 //go:noescape
 func dotQ8_0Q8_0Rows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
 
+// quantizeQ8_0AVX512 is quantizeQ8_0AVX2 on 512-bit registers.
+//
+//go:noescape
+func quantizeQ8_0AVX512(x *float32, dst *byte, nb int, evenHalves bool)
+
 // hasAVX512Lanes reports whether the CPU (and OS) run the AVX-512 kernels:
 // 512-bit registers and opmasks (F), word broadcasts under a mask (BW,
 // VL) and vpdpbusd (VNNI), besides what the AVX2 kernels need.
@@ -30,7 +35,7 @@ func hasAVX512Lanes() bool {
 		x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI
 }
 
-// avx512Kernels are the AVX2 quantisers with AVX-512 dot products.
+// avx512Kernels is the AVX2 set's algorithms on AVX-512 registers.
 var avx512Kernels = func() laneKernels {
 	ks := avx2Kernels
 	ks.name = "avx512"
@@ -49,5 +54,15 @@ var avx512Kernels = func() laneKernels {
 	ks.q8_0.tokens4 = func(dst *[4]float32, w, a []byte, stride int) {
 		dotQ8_0Q8_0Rows4AVX512(dst, &a[0], stride, &w[0], len(w)/34)
 	}
+	ks.quantizeQ8_0 = avx512Quantizer(false)
+	ks.quantizeQ8_0Lanes = avx512Quantizer(true)
 	return ks
 }()
+
+func avx512Quantizer(evenHalves bool) func(x []float32, dst []byte) {
+	return func(x []float32, dst []byte) {
+		if len(x) > 0 {
+			quantizeQ8_0AVX512(&x[0], &dst[0], len(x)/32, evenHalves)
+		}
+	}
+}

@@ -241,3 +241,84 @@ loop:
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// ROUND_AWAY512 is lanes_amd64.s's ROUND_AWAY on 16 floats: truncate, then
+// step away from zero where the dropped fraction is >= 0.5 (K2).
+// Z13 = 1.0, Z14 = 0.5, Z15 = the magnitude mask.
+#define ROUND_AWAY512(v) \
+	VRNDSCALEPS $3, v, Z6; VSUBPS Z6, v, Z7; VPANDD Z15, Z7, Z7; \
+	VCMPPS $0x0d, Z14, Z7, K2; VPANDND v, Z15, Z8; VPORD Z13, Z8, Z8; \
+	VADDPS Z8, Z6, K2, Z6; VCVTTPS2DQ Z6, v
+
+// ROUND_EVEN512 converts with halves to even, as ggml's AVX2 code does.
+#define ROUND_EVEN512(v) VRNDSCALEPS $0, v, v; VCVTTPS2DQ v, v
+
+// func quantizeQ8_0AVX512(x *float32, dst *byte, nb int, evenHalves bool)
+//
+// quantizeQ8_0AVX2 with a block in two Z registers; vpmovsdb saturates to
+// bytes as its two packs do, and keeps the quants in order.
+TEXT ·quantizeQ8_0AVX512(SB), NOSPLIT, $0-25
+	MOVQ x+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVBLZX evenHalves+24(FP), R8
+	BYTES($0x7fffffff, Z15, X15)
+	BYTES($0x3f000000, Z14, X14) // 0.5
+	BYTES($0x3f800000, Z13, X13) // 1.0
+	MOVL $0x42fe0000, AX // 127.0
+	VMOVD AX, X11
+	MOVL $0x7f800000, AX // +Inf
+	VMOVD AX, X10
+
+loop:
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VPANDD Z15, Z0, Z4
+	VPANDD Z15, Z1, Z5
+	VMAXPS Z5, Z4, Z4
+	VEXTRACTF64X4 $1, Z4, Y5
+	VMAXPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VMOVHLPS X4, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS X5, X4, X9 // amax
+	VDIVSS X11, X9, X4 // d = amax/127
+	VCVTPS2PH $0, X4, X5
+	VMOVD X5, AX
+	MOVW AX, 0(DI)
+	TESTQ R8, R8
+	JNZ ggmlid
+	VDIVSS X4, X13, X5 // id = 1/d
+	JMP haveid
+
+ggmlid:
+	VDIVSS X9, X11, X5 // id = 127/amax
+
+haveid:
+	// id = 0 where it is +Inf (amax 0 or tiny), as the reference.
+	VCMPSS $1, X10, X5, X6
+	VANDPS X6, X5, X5
+	VBROADCASTSS X5, Z5
+	VMULPS Z5, Z0, Z0
+	VMULPS Z5, Z1, Z1
+	TESTQ R8, R8
+	JNZ even
+	ROUND_AWAY512(Z0)
+	ROUND_AWAY512(Z1)
+	JMP pack
+
+even:
+	ROUND_EVEN512(Z0)
+	ROUND_EVEN512(Z1)
+
+pack:
+	VPMOVSDB Z0, 2(DI)
+	VPMOVSDB Z1, 18(DI)
+	ADDQ $128, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ loop
+	VZEROUPPER
+	RET

@@ -110,13 +110,19 @@ func benchMatVec(b *testing.B, t Type) {
 func BenchmarkMatVecQ4_0(b *testing.B) { benchMatVec(b, Q4_0) }
 func BenchmarkMatVecQ8_0(b *testing.B) { benchMatVec(b, Q8_0) }
 
-// BenchmarkQuantizeQ8_0Reference is BenchmarkQuantizeQ8_0 with the
-// portable encoder, for comparison with the SIMD path QuantizeRow takes.
-func BenchmarkQuantizeQ8_0Reference(b *testing.B) {
+// BenchmarkQuantizeQ8_0Kernels is BenchmarkQuantizeQ8_0 with each kernel
+// set the CPU runs ("go" is the portable encoder) and both rounding rules.
+func BenchmarkQuantizeQ8_0Kernels(b *testing.B) {
 	x := randomRow(rand.New(rand.NewPCG(3, 3)), benchN)
 	a := make([]byte, benchN/32*34)
-	b.SetBytes(4 * benchN)
-	for b.Loop() {
-		goKernels.quantizeQ8_0(x, a)
+	for _, ks := range kernelSets() {
+		for name, enc := range map[string]func(x []float32, dst []byte){"portable": ks.quantizeQ8_0, "lanes": ks.quantizeQ8_0Lanes} {
+			b.Run(name+"-"+ks.name, func(b *testing.B) {
+				b.SetBytes(4 * benchN)
+				for b.Loop() {
+					enc(x, a)
+				}
+			})
+		}
 	}
 }
