@@ -9,13 +9,16 @@
 // operations in the same order as lanes_amd64.s. The integer lane sums
 // come from vpdpbusd (unsigned × signed bytes, four to a dword) with an
 // offset that keeps them exact for quants of -128:
-//   Q8_0: Σ w·a = Σ (w+128)·a - 128·Σ a, with w+128 = w XOR 0x80;
-//   Q4_0: Σ (q-8)·a = Σ q·a - 8·Σ a, q the unsigned nibble.
-// The activation's correction is computed once per block for all rows.
+//   Q8_0 weights: Σ w·a = Σ (w+128)·a - 128·Σ a, with w+128 = w XOR 0x80;
+//   Q4_0 rows: Σ (q-8)·a = Σ q·a - 8·Σ a, q the unsigned nibble;
+//   Q4_0 tokens: Σ (q-8)·a = Σ (q-8)·(a+128) - 128·Σ (q-8).
+// The correction belongs to the operand shared by the four dot products
+// and is computed once per block.
 //
-// Registers: Z0, Z1 accumulators (rows 0|1, 2|3), Z4 activation bytes,
-// Z5 its negated correction, Z12 the shared scale, Z14 the offset bytes,
-// Z9 and Z15 the Q4_0 unpacking constants, K1 the high-half mask.
+// Registers: Z0, Z1 accumulators (rows or tokens 0|1, 2|3), Z4 the shared
+// block's signed bytes, Z5 its negated correction, Z12 its scale, Z14 the
+// offset bytes, Z9, Z13 and Z15 the Q4_0 unpacking constants, K1 the
+// high-half mask.
 
 // HIGH_MASK sets K1 to the high eight words of a Y register, which are
 // also the high eight dwords of a Z register.
@@ -24,11 +27,11 @@
 // BYTES sets z (whose low half is y) to the byte b in every byte.
 #define BYTES(b, z, y) MOVL b, AX; VMOVD AX, y; VPBROADCASTD y, z
 
-// Z15 = 0x0f bytes; Z9 = dword shifts 0,0,0,0,4,4,4,4 in each half, which
+// Z15 = 0x0f bytes, Z13 = 0x08 bytes; Z9 = dword shifts 0,0,0,0,4,4,4,4 in each half, which
 // put the low nibbles of a block in the low 128 bits of a half and the
 // high nibbles in the high 128.
 #define Q4_CONSTS512 \
-	BYTES($0x0f0f0f0f, Z15, X15); BYTES($0x08080808, Z14, X14); \
+	BYTES($0x0f0f0f0f, Z15, X15); BYTES($0x08080808, Z13, X13); \
 	MOVL $4, AX; VMOVD AX, X8; VPBROADCASTD X8, X8; VPXORD X9, X9, X9; \
 	VINSERTI128 $1, X8, Y9, Y9; VINSERTI64X4 $1, Y9, Z9, Z9
 
@@ -37,34 +40,30 @@
 #define SCALES2(p, q) \
 	VPBROADCASTW (p), Y6; VPBROADCASTW (q), K1, Y6; VCVTPH2PS Y6, Z6; VMULPS Z12, Z6, Z6
 
-// ACT sets Z4 to the Q8_0 activation block at p in both halves, Z5 to
-// minus the offset (Z14) times its lane sums and Z12 to its scale.
-#define ACT(p) \
-	VBROADCASTI64X4 2(p), Z4; VPXORD Z5, Z5, Z5; VPDPBUSD Z4, Z14, Z5; \
-	VPXORD Z6, Z6, Z6; VPSUBD Z5, Z6, Z5; \
-	VPBROADCASTW (p), Y12; VCVTPH2PS Y12, Z12
+// NEG_OFFSET sets Z5 to minus the offset (Z14) times the lane sums of the
+// signed bytes in Z4.
+#define NEG_OFFSET VPXORD Z5, Z5, Z5; VPDPBUSD Z4, Z14, Z5; VPXORD Z6, Z6, Z6; VPSUBD Z5, Z6, Z5
+
+// ACT sets Z4 to the Q8_0 activation block at p in both halves, Z5 by
+// NEG_OFFSET and Z12 to its scale.
+#define ACT(p) VBROADCASTI64X4 2(p), Z4; NEG_OFFSET; VPBROADCASTW (p), Y12; VCVTPH2PS Y12, Z12
 
 // ACCUM adds the lane sums in Z8 times the scales of the blocks at p and q
 // to acc.
 #define ACCUM(p, q, acc) VCVTDQ2PS Z8, Z8; SCALES2(p, q); VFMADD231PS Z8, Z6, acc
 
-// Q8_PAIR accumulates the Q8_0 blocks at p and q times the activation of ACT.
-#define Q8_PAIR(p, q, acc) \
+// OFFSET_PAIR accumulates the Q8_0 blocks at p and q times the signed
+// quants of Z4, with Z14 = 0x80 and Z5 from NEG_OFFSET.
+#define OFFSET_PAIR(p, q, acc) \
 	VMOVDQU 2(p), Y7; VINSERTI64X4 $1, 2(q), Z7, Z7; VPXORD Z14, Z7, Z7; \
 	VMOVDQA64 Z5, Z8; VPDPBUSD Z4, Z7, Z8; ACCUM(p, q, acc)
 
-// Q4_PAIR accumulates the Q4_0 blocks at p and q times the activation of ACT.
+// Q4_PAIR accumulates the Q4_0 blocks at p and q times the activation of
+// ACT, with Z14 = 0x08.
 #define Q4_PAIR(p, q, acc) \
 	VBROADCASTI32X4 2(p), Z7; VBROADCASTI32X4 2(q), K1, Z7; \
 	VPSRLVD Z9, Z7, Z7; VPANDD Z15, Z7, Z7; \
 	VMOVDQA64 Z5, Z8; VPDPBUSD Z4, Z7, Z8; ACCUM(p, q, acc)
-
-// Q4_TOKENS accumulates the activation blocks at p and q times the Q4_0
-// block unpacked into both halves of Z4 (scale in Z12).
-#define Q4_TOKENS(p, q, acc) \
-	VMOVDQU 2(p), Y7; VINSERTI64X4 $1, 2(q), Z7, Z7; \
-	VPXORD Z5, Z5, Z5; VPDPBUSD Z7, Z14, Z5; \
-	VPXORD Z8, Z8, Z8; VPDPBUSD Z7, Z4, Z8; VPSUBD Z5, Z8, Z8; ACCUM(p, q, acc)
 
 // HSUM leaves in lane 0 of x (the low half of y) the sum of the lanes of
 // y in the order of ggml's hsum_float_8. Uses X11.
@@ -99,8 +98,8 @@ loop:
 	PREFETCHT0 64(R11)
 	PREFETCHT0 128(R11)
 	ACT(DI)
-	Q8_PAIR(SI, R8, Z0)
-	Q8_PAIR(R9, R10, Z1)
+	OFFSET_PAIR(SI, R8, Z0)
+	OFFSET_PAIR(R9, R10, Z1)
 	ADDQ $34, SI
 	ADDQ $34, R8
 	ADDQ $34, R9
@@ -119,6 +118,7 @@ TEXT ·dotQ4_0Q8_0Rows4AVX512(SB), NOSPLIT, $0-40
 	ROWS4_ARGS
 	HIGH_MASK
 	Q4_CONSTS512
+	VMOVDQA64 Z13, Z14
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 
@@ -142,6 +142,9 @@ loop:
 	RET
 
 // func dotQ4_0Q8_0Tokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
+//
+// The Q4_0 quants q-8 are the signed operand, the activations offset by
+// 128 the unsigned one, so the correction is the weight's, once per block.
 TEXT ·dotQ4_0Q8_0Tokens4AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
@@ -152,6 +155,7 @@ TEXT ·dotQ4_0Q8_0Tokens4AVX512(SB), NOSPLIT, $0-40
 	LEAQ (R8)(BX*2), R10
 	HIGH_MASK
 	Q4_CONSTS512
+	BYTES($0x80808080, Z14, X14)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 
@@ -161,8 +165,10 @@ loop:
 	VBROADCASTI32X4 2(SI), Z4
 	VPSRLVD Z9, Z4, Z4
 	VPANDD Z15, Z4, Z4
-	Q4_TOKENS(DI, R8, Z0)
-	Q4_TOKENS(R9, R10, Z1)
+	VPSUBB Z13, Z4, Z4
+	NEG_OFFSET
+	OFFSET_PAIR(DI, R8, Z0)
+	OFFSET_PAIR(R9, R10, Z1)
 	ADDQ $18, SI
 	ADDQ $34, DI
 	ADDQ $34, R8
@@ -224,6 +230,7 @@ TEXT ·dotQ4_0Q8_0AVX512(SB), NOSPLIT, $0-28
 	MOVQ nb+16(FP), CX
 	VXORPS Y0, Y0, Y0
 	Q4_CONSTS512
+	VMOVDQA64 Y13, Y14
 
 loop:
 	ONE_ACT
