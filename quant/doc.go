@@ -47,8 +47,9 @@
 //   - The lane-order dot products (DotQ4_0Q8_0Lanes, DotQ8_0Q8_0Lanes and
 //     their Rows and Tokens forms) compute what ggml's AVX2 code computes,
 //     bit for bit (tested against an AVX2 build of ggml), except on quants
-//     of -128, which ggml multiplies wrongly. They run AVX2 assembly where
-//     the CPU has AVX2, FMA and F16C, NEON assembly on arm64 (SDOT where
+//     of -128, which ggml multiplies wrongly. They run AVX-512 assembly
+//     where the CPU has AVX-512 F, BW, VL and VNNI, AVX2 assembly where
+//     it has AVX2, FMA and F16C, NEON assembly on arm64 (SDOT where
 //     the CPU has it) and an exact Go emulation elsewhere (LaneKernels
 //     says which), with the same results on every machine; CI runs the
 //     arm64 kernels under qemu.
@@ -60,7 +61,7 @@
 //   - DotF16Vec, DotBF16Vec (one token) and DotF16TinyBLAS, DotBF16TinyBLAS
 //     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build,
 //     in AVX2 or NEON assembly or an exact Go emulation.
-//   - QuantizeRow(Q8_0, …) runs AVX2 or NEON assembly where it can,
+//   - QuantizeRow(Q8_0, …) runs AVX-512, AVX2 or NEON assembly where it can,
 //     bit-identical to the portable quantiser. QuantizeQ8_0Lanes rounds as
 //     ggml's AVX2 quantiser does, which changes rare quants whose scaled
 //     value is within a few ulps of a half by one; with the lane-order dot

@@ -14,8 +14,10 @@ import (
 // multiply-add into float32 lane l; at the end the 8 lanes are added as
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
 //
-// They give the same bits on every machine: AVX2 assembly where the CPU
-// has AVX2, FMA and F16C, NEON assembly on arm64 (with SDOT where the CPU
+// They give the same bits on every machine: AVX-512 assembly where the
+// CPU has AVX-512 F, BW, VL and VNNI (two rows or tokens per register, each
+// lane's float operations unchanged), AVX2 assembly where it has AVX2, FMA
+// and F16C, NEON assembly on arm64 (with SDOT where the CPU
 // has the dot-product extension), and otherwise a Go emulation with
 // exactly rounded float32 FMAs. They match ggml's AVX2 code bit for bit (tested
 // against an AVX2 build of ggml) except on quants of -128, which ggml's
@@ -56,7 +58,7 @@ var goKernels = laneKernels{
 var kernels = bestKernels()
 
 // LaneKernels names the implementation behind the lane-order functions on
-// this machine: "avx2", "dotprod" (arm64 with SDOT), "neon" or "go".
+// this machine: "avx512", "avx2", "dotprod" (arm64 with SDOT), "neon" or "go".
 func LaneKernels() string { return kernels.name }
 
 func goLaneDot(one func(w, a []byte) float32) laneDot {

@@ -62,10 +62,13 @@ func avx2Quantizer(evenHalves bool) func(x []float32, dst []byte) {
 	}
 }
 
-// bestKernels picks the AVX2 kernels when the CPU (and OS) support AVX2,
-// FMA and F16C, which they use for the integer sums, the accumulation and
-// the F16 scales.
+// bestKernels picks the AVX-512 kernels where the CPU runs them, else the
+// AVX2 kernels when the CPU (and OS) support AVX2, FMA and F16C, which
+// they use for the integer sums, the accumulation and the F16 scales.
 func bestKernels() laneKernels {
+	if hasAVX512Lanes() {
+		return avx512Kernels
+	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
 		return avx2Kernels
 	}

@@ -45,8 +45,13 @@ var benchDotsOf = map[Type]benchDots{
 
 func benchLaneRow(b *testing.B, t Type) {
 	w, a := benchWeights(t, 1), benchActivations(b, 1)
-	d := benchDotsOf[t]
-	for name, dot := range map[string]func(w, a []byte, n int) float32{"portable": d.portable, "lanes-" + LaneKernels(): d.lanes} {
+	dots := map[string]func(w, a []byte, n int) float32{"portable": benchDotsOf[t].portable}
+	// Every SIMD set the CPU runs, so that they can be compared.
+	for _, ks := range kernelSets()[1:] {
+		one := laneDotOf(ks, t).one
+		dots["lanes-"+ks.name] = func(w, a []byte, _ int) float32 { return one(w, a) }
+	}
+	for name, dot := range dots {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
 			var sink float32
@@ -62,8 +67,9 @@ func BenchmarkLaneRowQ4_0(b *testing.B) { benchLaneRow(b, Q4_0) }
 func BenchmarkLaneRowQ8_0(b *testing.B) { benchLaneRow(b, Q8_0) }
 
 // benchMatVec times y = W·x for W of 4096 rows: row by row with the
-// portable and the lane-order dot product, four rows per call (Rows), and
-// four tokens per weight row (Tokens: one op is four mat-vecs).
+// portable and the lane-order dot product, and with each SIMD kernel set
+// four rows per call (rows) and four tokens per weight row (tokens4: one
+// op is four mat-vecs).
 func benchMatVec(b *testing.B, t Type) {
 	const rows = benchN
 	w, a := benchWeights(t, rows), benchActivations(b, 4)
@@ -84,30 +90,39 @@ func benchMatVec(b *testing.B, t Type) {
 			y[r] = d.portable(w[r*wb:(r+1)*wb], a0, benchN)
 		}
 	})
-	kind := "-" + LaneKernels()
-	run("lanes"+kind, func() {
+	run("lanes-"+LaneKernels(), func() {
 		for r := range rows {
 			y[r] = d.lanes(w[r*wb:(r+1)*wb], a0, benchN)
 		}
 	})
-	run("rows"+kind, func() { d.rows(y[:rows], w, a0, benchN) })
-	run("tokens4"+kind, func() {
-		for r := range rows {
-			d.tokens(y[4*r:4*r+4], w[r*wb:(r+1)*wb], a, benchN)
-		}
-	})
+	// Every SIMD set the CPU runs, so that they can be compared.
+	for _, ks := range kernelSets()[1:] {
+		ld := laneDotOf(ks, t)
+		run("rows-"+ks.name, func() { dotRows(ld, t, y[:rows], w, a0, benchN) })
+		run("tokens4-"+ks.name, func() {
+			for r := range rows {
+				dotTokens(ld, t, y[4*r:4*r+4], w[r*wb:(r+1)*wb], a, benchN)
+			}
+		})
+	}
 }
 
 func BenchmarkMatVecQ4_0(b *testing.B) { benchMatVec(b, Q4_0) }
 func BenchmarkMatVecQ8_0(b *testing.B) { benchMatVec(b, Q8_0) }
 
-// BenchmarkQuantizeQ8_0Reference is BenchmarkQuantizeQ8_0 with the
-// portable encoder, for comparison with the SIMD path QuantizeRow takes.
-func BenchmarkQuantizeQ8_0Reference(b *testing.B) {
+// BenchmarkQuantizeQ8_0Kernels is BenchmarkQuantizeQ8_0 with each kernel
+// set the CPU runs ("go" is the portable encoder) and both rounding rules.
+func BenchmarkQuantizeQ8_0Kernels(b *testing.B) {
 	x := randomRow(rand.New(rand.NewPCG(3, 3)), benchN)
 	a := make([]byte, benchN/32*34)
-	b.SetBytes(4 * benchN)
-	for b.Loop() {
-		goKernels.quantizeQ8_0(x, a)
+	for _, ks := range kernelSets() {
+		for name, enc := range map[string]func(x []float32, dst []byte){"portable": ks.quantizeQ8_0, "lanes": ks.quantizeQ8_0Lanes} {
+			b.Run(name+"-"+ks.name, func(b *testing.B) {
+				b.SetBytes(4 * benchN)
+				for b.Loop() {
+					enc(x, a)
+				}
+			})
+		}
 	}
 }
