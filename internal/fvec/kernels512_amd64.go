@@ -5,7 +5,7 @@ package fvec
 import "golang.org/x/sys/cpu"
 
 // The AVX-512 bodies of kernels512_amd64.s, with the arguments and blocks
-// of their AVX2 twins. ExpSum and SiLUMul keep the AVX2 bodies.
+// of their AVX2 twins.
 
 //go:noescape
 func dotAVX512(x, y *float32, n int) float32
@@ -35,6 +35,12 @@ func sumSqAVX512(x *float32, n int) float64
 func maxAVX512(x *float32, n int) float32
 
 //go:noescape
+func expSumAVX512(dst, x *float32, n int, sub float32) float64
+
+//go:noescape
+func siluMulAVX512(dst, gate, up *float32, n int)
+
+//go:noescape
 func rotateAVX512(dst, x, cs *float32, n int)
 
 var avx512Kernels = kernelSet{
@@ -48,8 +54,8 @@ var avx512Kernels = kernelSet{
 	add:     func(dst, x, y []float32) { addAVX512(&dst[0], &x[0], &y[0], len(dst)) },
 	sumSq:   func(x []float32) float64 { return sumSqAVX512(&x[0], len(x)) },
 	max:     func(x []float32) float32 { return maxAVX512(&x[0], len(x)) },
-	expSum:  avx2Kernels.expSum,
-	siluMul: avx2Kernels.siluMul,
+	expSum:  func(dst, x []float32, sub float32) float64 { return expSumAVX512(&dst[0], &x[0], len(dst), sub) },
+	siluMul: func(dst, gate, up []float32) { siluMulAVX512(&dst[0], &gate[0], &up[0], len(dst)) },
 	rotate:  func(dst, x, cs []float32) { rotateAVX512(&dst[0], &x[0], &cs[0], len(dst)) },
 }
 

@@ -254,3 +254,137 @@ rotatetail:
 	VMOVUPS Y0, (DI)
 	VZEROUPPER
 	RET
+
+// The constants of EXP8 (kernels_amd64.s), one lane each, broadcast.
+DATA expz<>+0(SB)/4, $0x4b400000  // 0x1.8p23
+DATA expz<>+4(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expz<>+8(SB)/4, $0x3f317200  // ln 2, high part
+DATA expz<>+12(SB)/4, $0x35bfbe8e // ln 2, low part
+DATA expz<>+16(SB)/4, $0x3c072010 // polynomial, b^5
+DATA expz<>+20(SB)/4, $0x3d2b9f17 // b^4
+DATA expz<>+24(SB)/4, $0x3e2aaf33 // b^3
+DATA expz<>+28(SB)/4, $0x3efffedb // b^2
+DATA expz<>+32(SB)/4, $0x3f7ffff6 // b
+DATA expz<>+36(SB)/4, $0x3f800000 // 1.0
+DATA expz<>+40(SB)/4, $0x42fc0000 // 126.0
+DATA expz<>+44(SB)/4, $0x43400000 // 192.0
+DATA expz<>+48(SB)/4, $0x7fffffff // |x| mask
+DATA expz<>+52(SB)/4, $0x82000000 // scale split for n <= 0
+DATA expz<>+56(SB)/4, $0x7f000000 // 2^127
+GLOBL expz<>(SB), RODATA|NOPTR, $60
+
+#define ZSHIFT expz<>+0(SB)
+#define ZLOG2E expz<>+4(SB)
+#define ZLN2HI expz<>+8(SB)
+#define ZLN2LO expz<>+12(SB)
+#define ZP0 expz<>+16(SB)
+#define ZP1 expz<>+20(SB)
+#define ZP2 expz<>+24(SB)
+#define ZP3 expz<>+28(SB)
+#define ZP4 expz<>+32(SB)
+#define ZONE expz<>+36(SB)
+#define ZC126 expz<>+40(SB)
+#define ZC192 expz<>+44(SB)
+#define ZABS expz<>+48(SB)
+#define ZGNEG expz<>+52(SB)
+#define ZS1 expz<>+56(SB)
+
+// EXP16 is EXP8 on Z0, instruction for instruction, the blends' masks in
+// K1 (|n| > 126), K2 (|n| > 192) and K3 (n <= 0) for lack of EVEX vblendvps.
+#define EXP16 \
+	VBROADCASTSS ZSHIFT, Z1; VFMADD231PS.BCST ZLOG2E, Z0, Z1; \
+	VSUBPS.BCST ZSHIFT, Z1, Z2; \
+	VMOVAPS Z0, Z3; VFNMADD231PS.BCST ZLN2HI, Z2, Z3; VFNMADD231PS.BCST ZLN2LO, Z2, Z3; \
+	VPSLLD $23, Z1, Z4; VPADDD.BCST ZONE, Z4, Z5; \
+	VPANDD.BCST ZABS, Z2, Z6; VCMPPS.BCST $0x1e, ZC126, Z6, K1; \
+	VPANDD.BCST ZABS, Z2, Z1; VCMPPS.BCST $0x1e, ZC192, Z1, K2; \
+	VMULPS Z3, Z3, Z7; \
+	VBROADCASTSS ZP0, Z8; VFMADD213PS.BCST ZP1, Z3, Z8; \
+	VBROADCASTSS ZP2, Z9; VFMADD213PS.BCST ZP3, Z3, Z9; \
+	VFMADD213PS Z9, Z7, Z8; \
+	VMULPS.BCST ZP4, Z3, Z9; VFMADD213PS Z9, Z7, Z8; \
+	VMOVAPS Z8, Z10; VFMADD213PS Z5, Z5, Z10; \
+	VPXORD Z3, Z3, Z3; VCMPPS $0x12, Z3, Z2, K3; VBROADCASTSS.Z ZGNEG, K3, Z7; \
+	VPADDD.BCST ZS1, Z7, Z9; VPSUBD Z7, Z4, Z4; \
+	VFMADD213PS Z4, Z8, Z4; VMULPS Z9, Z4, Z4; \
+	VMULPS Z9, Z9, Z9; \
+	VBLENDMPS Z4, Z10, K1, Z10; \
+	VBLENDMPS Z9, Z10, K2, Z0
+
+// HSUM8ADD adds to X14, in float64, the sum of Y0's lanes in hsum8's order.
+#define HSUM8ADD \
+	VEXTRACTF128 $1, Y0, X1; VADDPS X0, X1, X1; \
+	VMOVHLPS X1, X1, X2; VADDPS X2, X1, X1; \
+	VMOVSHDUP X1, X2; VADDSS X2, X1, X1; \
+	VCVTSS2SD X1, X1, X1; VADDSD X1, X14, X14
+
+// func expSumAVX512(dst, x *float32, n int, sub float32) float64
+// Each step's low 8 lanes are summed before its high 8, as the AVX2 steps.
+TEXT ·expSumAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS sub+24(FP), Z15
+	VXORPD X14, X14, X14
+expsumloop:
+	CMPQ CX, $16
+	JB expsumtail
+	VMOVUPS (SI), Z0; VSUBPS Z15, Z0, Z0
+	EXP16
+	VMOVUPS Z0, (DI)
+	VEXTRACTF64X4 $1, Z0, Y11
+	HSUM8ADD
+	VMOVAPS Y11, Y0
+	HSUM8ADD
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ expsumloop
+	JMP expsumdone
+expsumtail:
+	VMOVUPS (SI), Y0; VSUBPS Y15, Y0, Y0
+	EXP16
+	VMOVUPS Y0, (DI)
+	HSUM8ADD
+expsumdone:
+	VMOVSD X14, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// SILU16 sets Z0 to Z11 / (1 + exp(-Z11)) * Z12, as siluMulAVX2's steps.
+#define SILU16 \
+	VPXORD Z0, Z0, Z0; VSUBPS Z11, Z0, Z0; \
+	EXP16; \
+	VADDPS.BCST ZONE, Z0, Z0; \
+	VDIVPS Z0, Z11, Z0; \
+	VMULPS Z12, Z0, Z0
+
+// func siluMulAVX512(dst, gate, up *float32, n int)
+// A tail of 8 runs in the low lanes; the high ones, zeroed by the VEX
+// loads, are computed and dropped.
+TEXT ·siluMulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+silumulloop:
+	CMPQ CX, $16
+	JB silumultail
+	VMOVUPS (SI), Z11
+	VMOVUPS (DX), Z12
+	SILU16
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ silumulloop
+	VZEROUPPER
+	RET
+silumultail:
+	VMOVUPS (SI), Y11
+	VMOVUPS (DX), Y12
+	SILU16
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
