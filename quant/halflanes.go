@@ -15,8 +15,9 @@ import "encoding/binary"
 // x holds the activations already rounded to the weight type, as ggml
 // converts them, so every product is exact and only the order of the
 // float32 additions decides the result. AVX2 assembly (F16C for the F16
-// conversion), NEON assembly on arm64 (each 8-lane accumulator a pair of
-// 4-lane registers) or an exact Go emulation gives the same bits everywhere.
+// conversion; AVX-512 for the vec orders where the CPU has it), NEON
+// assembly on arm64 (each 8-lane accumulator a pair of 4-lane registers)
+// or an exact Go emulation gives the same bits everywhere.
 
 // halfKernels is one implementation of the four orders. The vec forms
 // return the reduced sum of the first len(x)&^31 products (0 for none);

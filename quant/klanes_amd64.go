@@ -53,12 +53,7 @@ var avx2KLaneKernels = kLaneKernels{
 	q4K:  asmKDot(dotQ4_KAVX2, dotQ4_KRows4AVX2, dotQ4_KTokens4AVX2),
 	q5K:  asmKDot(dotQ5_KAVX2, dotQ5_KRows4AVX2, dotQ5_KTokens4AVX2),
 	q6K:  asmKDot(dotQ6_KAVX2, dotQ6_KRows4AVX2, dotQ6_KTokens4AVX2),
-	half: halfKernels{
-		f16Vec:   avx2Half(f16VecAVX2, 32),
-		bf16Vec:  avx2Half(bf16VecAVX2, 32),
-		f16Tiny:  avx2Half(f16TinyAVX2, 8),
-		bf16Tiny: avx2Half(bf16TinyAVX2, 8),
-	},
+	half: bestHalfKernels,
 }
 
 func avx2Half(k func(w *byte, x *float32, steps int) float32, step int) func(w []byte, x []float32) float32 {

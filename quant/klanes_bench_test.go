@@ -111,7 +111,7 @@ func benchHalf(b *testing.B, t Type, rows int) {
 	_, x := randomHalfRow(rng, t, benchN)
 	portable := map[Type]func(w []byte, x []float32) float32{F16: DotF16F32, BF16: DotBF16F32}[t]
 	dots := map[string]func(w []byte, x []float32) float32{"portable": portable}
-	for _, ks := range kKernelSets() {
+	for _, ks := range halfKernelSets() {
 		vec, tiny := ks.half.f16Vec, ks.half.f16Tiny
 		if t == BF16 {
 			vec, tiny = ks.half.bf16Vec, ks.half.bf16Tiny

@@ -26,6 +26,10 @@ func BenchmarkKernels(b *testing.B) {
 			{"Max", 4 * n, func() { Max(x) }},
 			{"ExpSum", 4 * n, func() { ExpSum(dst, x, 8) }},
 			{"SiLUMul", 8 * n, func() { SiLUMul(dst, x, y) }},
+			{"Scale", 4 * n, func() { Scale(dst, x, 1e-3) }},
+			{"Mul", 8 * n, func() { Mul(dst, x, y) }},
+			{"Add", 8 * n, func() { Add(dst, x, y) }},
+			{"Rotate", 8 * n, func() { Rotate(dst, x, y) }},
 		}
 		for _, set := range kernelSets() {
 			for _, k := range kernels {

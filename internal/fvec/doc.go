@@ -6,7 +6,9 @@
 //	fvec.Axpy(p, v, acc)               // acc += p·v, fused
 //	sum := fvec.ExpSum(e, scores, max) // ggml_vec_soft_max_f32
 //
-// On amd64 with AVX2, FMA and F16C the kernels are Go assembly, on arm64
+// On amd64 with AVX2, FMA and F16C the kernels are Go assembly (AVX-512
+// where the CPU has AVX-512 F: two 8-lane AVX2 registers to a 512-bit one,
+// the per-lane order unchanged), on arm64
 // NEON assembly (each 8-lane AVX2 register a pair of 4-lane ones, the same
 // instructions fused or not); elsewhere, and under the purego build tag,
 // portable Go computes the same bits (the fused multiply-adds through

@@ -3,6 +3,7 @@ package fvec
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,12 +11,19 @@ import (
 	"github.com/metalgraph/metalgraph/quant"
 )
 
-// kernelSets returns the portable set and, where the CPU has it, the
-// assembly: every set must compute the same bits.
+// archKernelSets are the assembly sets of this architecture that the CPU
+// runs besides the best one (amd64: AVX2 where AVX-512 is picked); filled
+// in by the architecture's tests.
+var archKernelSets []kernelSet
+
+// kernelSets returns the portable set and, where the CPU has them, the
+// assembly sets: every set must compute the same bits.
 func kernelSets() []kernelSet {
 	sets := []kernelSet{goKernels}
-	if best := bestKernels(); best.name != goKernels.name {
-		sets = append(sets, best)
+	for _, set := range append([]kernelSet{bestKernels()}, archKernelSets...) {
+		if !slices.ContainsFunc(sets, func(s kernelSet) bool { return s.name == set.name }) {
+			sets = append(sets, set)
+		}
 	}
 	return sets
 }
@@ -94,7 +102,10 @@ func outputs(n int, seed uint64) map[string][]float32 {
 // only, which == ignores).
 func TestKernelSetsAgree(t *testing.T) {
 	sets := kernelSets()
-	t.Logf("kernel sets: %d (best %q)", len(sets), bestKernels().name)
+	for _, set := range sets {
+		t.Logf("kernel set %s", set.name)
+	}
+	t.Logf("best %q", bestKernels().name)
 	for _, n := range testLengths() {
 		for seed := uint64(0); seed < 3; seed++ {
 			using(t, goKernels)

@@ -60,9 +60,12 @@ var avx2Kernels = kernelSet{
 	rotate:  func(dst, x, cs []float32) { rotateAVX2(&dst[0], &x[0], &cs[0], len(dst)) },
 }
 
-// bestKernels picks the assembly when the CPU (and OS) support AVX2, FMA
-// and F16C.
+// bestKernels picks the AVX-512 assembly where the CPU (and OS) support
+// it, else the AVX2 assembly where they support AVX2, FMA and F16C.
 func bestKernels() kernelSet {
+	if hasAVX512() {
+		return avx512Kernels
+	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
 		return avx2Kernels
 	}
