@@ -103,6 +103,10 @@ GLOBL shufQ6<>(SB), RODATA|NOPTR, $128
 	MOVQ w+8(FP), SI; MOVQ a+16(FP), DI; MOVQ stride+24(FP), BX; MOVQ nb+32(FP), CX; \
 	LEAQ (DI)(BX*1), R8; LEAQ (DI)(BX*2), R9; LEAQ (R8)(BX*2), R10
 
+#define TADVANCE4(bb) ADDQ $bb, SI; ADDQ $292, DI; ADDQ $292, R8; ADDQ $292, R9; ADDQ $292, R10
+
+#define ADVANCE4(bb) ADDQ $bb, SI; ADDQ $bb, R8; ADDQ $bb, R9; ADDQ $bb, R10; ADDQ $292, DI
+
 // Q4_K's min lanes are added as (m0+m2)+(m1+m3), then to the lanes' sum.
 #define MINS4_ADD(m, x) VMOVHLPS m, m, X11; VADDPS X11, m, m; VMOVSHDUP m, X11; VADDSS X11, m, m; VADDSS m, x, x
 

@@ -1,0 +1,260 @@
+//go:build !purego
+
+#include "textflag.h"
+#include "klanes_amd64.h"
+
+// AVX-512 (F, BW, VL) four-row and four-token kernels of the K-quant
+// lane-order dot products: the AVX2 algorithm of klanes_amd64.s run on
+// two rows (or two tokens) at once, the first in the low 256 bits of a Z
+// register and the second in the high 256. Every float lane sees the
+// AVX2 kernel's operations in its order, so the bits are the same; the
+// scales and the mins are unpacked per row with the AVX2 macros.
+// Registers: Z0 and Z1 float accumulators of rows (tokens) 0,1 and 2,3,
+// X4-X7 the min-correction accumulators (Q4_K, Q5_K), Z8 integer lanes,
+// Z9-Z11 scratch, Z12 scales, Z13 mins, then qh, X14 the Q8_K scale, Z15
+// 0x0f in every byte, Z16 the first row's scales, Z17 the two rows' dy·d,
+// Z18 1 in every byte (Q5_K), Z19 3 and Z21 32 (Q6_K), Z20 activations,
+// Z22 scratch, Z24-Z31 (Q6_K: Y24-Y31) the scale shuffles.
+
+#define Z_NIBBLES MOVL $0x0f0f0f0f, AX; VPBROADCASTD AX, Z15
+
+// The scale shuffles repeat in every 128 bits, as vpshufb works.
+#define Z_SHUFK4 \
+	VBROADCASTI32X4 shufK4<>+0(SB), Z24; VBROADCASTI32X4 shufK4<>+32(SB), Z25; \
+	VBROADCASTI32X4 shufK4<>+64(SB), Z26; VBROADCASTI32X4 shufK4<>+96(SB), Z27; \
+	VBROADCASTI32X4 shufK4<>+128(SB), Z28; VBROADCASTI32X4 shufK4<>+160(SB), Z29; \
+	VBROADCASTI32X4 shufK4<>+192(SB), Z30; VBROADCASTI32X4 shufK4<>+224(SB), Z31
+
+#define Z_ZERO \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; \
+	VXORPS X4, X4, X4; VXORPS X5, X5, X5; VXORPS X6, X6, X6; VXORPS X7, X7, X7
+
+// LOAD2 loads 32 bytes at off(pa) into the low half of z (y its low 256
+// bits) and 32 at off(pb) into the high half.
+#define LOAD2(pa, pb, off, y, z) VMOVDQU64 off(pa), y; VINSERTI64X4 $1, off(pb), z, z
+
+// D_PAIR sets Z17 to dy·d of block pa and activations ya in the low half
+// and of pb, yb in the high half (the F16 d at doff), rounded as
+// K_FINISH rounds them.
+#define D_PAIR(pa, pb, ya, yb, doff) \
+	VMOVSS 0(ya), X14; KF16(doff(pa), X11); VMULSS X11, X14, X11; VBROADCASTSS X11, Y17; \
+	VMOVSS 0(yb), X14; KF16(doff(pb), X11); VMULSS X11, X14, X11; VBROADCASTSS X11, Y11; \
+	VINSERTF64X4 $1, Y11, Z17, Z17
+
+#define Z_FINISH(acc) VCVTDQ2PS Z8, Z8; VFMADD231PS Z8, Z17, acc
+
+// Z4_SUB is K4_SUB for two rows, scale shuffle s.
+#define Z4_SUB(q, ya, yb, yoff, s) \
+	LOAD2(ya, yb, yoff, Y20, Z20); VPMADDUBSW Z20, q, q; VPSHUFB s, Z12, Z11; \
+	VPMADDWD Z11, q, q; VPADDD q, Z8, Z8
+
+// Z4_NIBBLES splits the 32 quant bytes at qoff of both blocks into Z10
+// (low nibbles) and Z9 (high).
+#define Z4_NIBBLES(pa, pb, qoff) \
+	LOAD2(pa, pb, qoff, Y9, Z9); VPANDD Z15, Z9, Z10; VPSRLW $4, Z9, Z9; VPANDD Z15, Z9, Z9
+
+#define Z4_PAIR(pa, pb, ya, yb, qoff, yoff0, yoff1, s0, s1) \
+	Z4_NIBBLES(pa, pb, qoff); Z4_SUB(Z10, ya, yb, yoff0, s0); Z4_SUB(Z9, ya, yb, yoff1, s1)
+
+// Q4K_MINS is Q4K_BLOCK's scales and min correction of one row.
+#define Q4K_MINS(p, y, accm) \
+	K_SCALES(p); K_MINS(p, y); VBROADCASTSS X9, X9; VCVTDQ2PS X13, X13; VFNMADD231PS X13, X9, accm
+
+#define Q4K_PAIR(pa, pb, ya, yb, acc, ma, mb) \
+	Q4K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q4K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+	VPXORD Z8, Z8, Z8; \
+	Z4_PAIR(pa, pb, ya, yb, 16, 4, 36, Z24, Z25); Z4_PAIR(pa, pb, ya, yb, 48, 68, 100, Z26, Z27); \
+	Z4_PAIR(pa, pb, ya, yb, 80, 132, 164, Z28, Z29); Z4_PAIR(pa, pb, ya, yb, 112, 196, 228, Z30, Z31); \
+	D_PAIR(pa, pb, ya, yb, 0); Z_FINISH(acc)
+
+// Q5_K: Q5K_BLOCK's min correction of one row, then the pair's quants
+// with the fifth bit from qh (Z13).
+#define Q5K_MINS(p, y, accm) \
+	K_SCALES(p); K_MINS(p, y); \
+	VPHADDD X13, X13, X13; VPHADDD X13, X13, X13; VCVTDQ2PS X13, X13; VFNMADD231SS X13, X9, accm
+
+#define Z5_HIGH(q, b) VPSRLW $b, Z13, Z11; VPANDD Z18, Z11, Z11; VPSLLW $4, Z11, Z11; VPORD Z11, q, q
+
+#define Z5_PAIR(pa, pb, ya, yb, qoff, yoff0, yoff1, s0, s1, b0, b1) \
+	Z4_NIBBLES(pa, pb, qoff); Z5_HIGH(Z10, b0); Z5_HIGH(Z9, b1); \
+	Z4_SUB(Z10, ya, yb, yoff0, s0); Z4_SUB(Z9, ya, yb, yoff1, s1)
+
+#define Q5K_PAIR(pa, pb, ya, yb, acc, ma, mb) \
+	Q5K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q5K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+	LOAD2(pa, pb, 16, Y13, Z13); VPXORD Z8, Z8, Z8; \
+	Z5_PAIR(pa, pb, ya, yb, 48, 4, 36, Z24, Z25, 0, 1); Z5_PAIR(pa, pb, ya, yb, 80, 68, 100, Z26, Z27, 2, 3); \
+	Z5_PAIR(pa, pb, ya, yb, 112, 132, 164, Z28, Z29, 4, 5); Z5_PAIR(pa, pb, ya, yb, 144, 196, 228, Z30, Z31, 6, 7); \
+	D_PAIR(pa, pb, ya, yb, 0); Z_FINISH(acc)
+
+#define Z5_CONSTS Z_NIBBLES; Z_SHUFK4; MOVL $0x01010101, AX; VPBROADCASTD AX, Z18
+
+// Q6_K: Q6_SUB for two rows. Y12 holds the first row's 16 scale bytes,
+// then the second's, so a shuffle row of Y24-Y31 (repeated in both 128
+// bits) widens to the first row's scale words, then the second's.
+#define Z6_SUB(bits, ns, hs, ya, yb, yoff, s) \
+	VPSRLW $ns, bits, Z11; VPANDD Z15, Z11, Z11; \
+	VPSRLW $hs, Z13, Z22; VPANDD Z19, Z22, Z22; VPSLLW $4, Z22, Z22; VPORD Z22, Z11, Z11; \
+	LOAD2(ya, yb, yoff, Y20, Z20); VPMADDUBSW Z20, Z11, Z11; VPMADDUBSW Z20, Z21, Z22; VPSUBW Z22, Z11, Z11; \
+	VPSHUFB s, Y12, Y22; VPMOVSXBW Y22, Z22; \
+	VPMADDWD Z22, Z11, Z11; VPADDD Z11, Z8, Z8
+
+#define Z6_HALF(pa, pb, ya, yb, ql, qh, y0, y1, y2, y3, s0, s1, s2, s3) \
+	LOAD2(pa, pb, ql, Y9, Z9); LOAD2(pa, pb, ql+32, Y10, Z10); LOAD2(pa, pb, qh, Y13, Z13); \
+	Z6_SUB(Z9, 0, 0, ya, yb, y0, s0); Z6_SUB(Z10, 0, 2, ya, yb, y1, s1); \
+	Z6_SUB(Z9, 4, 4, ya, yb, y2, s2); Z6_SUB(Z10, 4, 6, ya, yb, y3, s3)
+
+#define Q6K_PAIR(pa, pb, ya, yb, acc) \
+	VMOVDQU 192(pa), X12; VINSERTI128 $1, 192(pb), Y12, Y12; VPXORD Z8, Z8, Z8; \
+	Z6_HALF(pa, pb, ya, yb, 0, 128, 4, 36, 68, 100, Y24, Y25, Y26, Y27); \
+	Z6_HALF(pa, pb, ya, yb, 64, 160, 132, 164, 196, 228, Y28, Y29, Y30, Y31); \
+	D_PAIR(pa, pb, ya, yb, 208); Z_FINISH(acc)
+
+#define Z6_CONSTS \
+	Z_NIBBLES; \
+	MOVL $0x03030303, AX; VPBROADCASTD AX, Z19; MOVL $0x20202020, AX; VPBROADCASTD AX, Z21; \
+	VBROADCASTI32X4 shufQ6<>+0(SB), Y24; VBROADCASTI32X4 shufQ6<>+16(SB), Y25; \
+	VBROADCASTI32X4 shufQ6<>+32(SB), Y26; VBROADCASTI32X4 shufQ6<>+48(SB), Y27; \
+	VBROADCASTI32X4 shufQ6<>+64(SB), Y28; VBROADCASTI32X4 shufQ6<>+80(SB), Y29; \
+	VBROADCASTI32X4 shufQ6<>+96(SB), Y30; VBROADCASTI32X4 shufQ6<>+112(SB), Y31
+
+// SPLIT4 moves the four rows' (tokens') lanes to Y0-Y3.
+#define SPLIT4 VEXTRACTF64X4 $1, Z1, Y3; VMOVAPS Y1, Y2; VEXTRACTF64X4 $1, Z0, Y1
+
+#define KHSUM4 KHSUM(Y0, X0); KHSUM(Y1, X1); KHSUM(Y2, X2); KHSUM(Y3, X3)
+
+// The four-row kernels prefetch the next four rows as the AVX2 ones do,
+// R15 running one block of each ahead per block.
+#define AHEAD4_Q4K \
+	PREFETCHT0 0(R15); PREFETCHT0 64(R15); PREFETCHT0 128(R15); PREFETCHT0 192(R15); PREFETCHT0 256(R15); \
+	PREFETCHT0 320(R15); PREFETCHT0 384(R15); PREFETCHT0 448(R15); PREFETCHT0 512(R15); ADDQ $576, R15
+
+#define AHEAD4_Q5K \
+	PREFETCHT0 0(R15); PREFETCHT0 64(R15); PREFETCHT0 128(R15); PREFETCHT0 192(R15); PREFETCHT0 256(R15); \
+	PREFETCHT0 320(R15); PREFETCHT0 384(R15); PREFETCHT0 448(R15); PREFETCHT0 512(R15); \
+	PREFETCHT0 576(R15); PREFETCHT0 640(R15); ADDQ $704, R15
+
+#define AHEAD4_Q6K \
+	PREFETCHT0 0(R15); PREFETCHT0 64(R15); PREFETCHT0 128(R15); PREFETCHT0 192(R15); PREFETCHT0 256(R15); \
+	PREFETCHT0 320(R15); PREFETCHT0 384(R15); PREFETCHT0 448(R15); PREFETCHT0 512(R15); \
+	PREFETCHT0 576(R15); PREFETCHT0 640(R15); PREFETCHT0 704(R15); PREFETCHT0 768(R15); \
+	PREFETCHT0 832(R15); ADDQ $840, R15
+
+// func dotQ4_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
+TEXT ·dotQ4_KRows4AVX512(SB), NOSPLIT, $0-40
+	ROWS4_SETUP
+	Z_NIBBLES
+	Z_SHUFK4
+	Z_ZERO
+	LEAQ (R9)(BX*2), R15 // R15 is free: no globals after this
+
+loop:
+	AHEAD4_Q4K
+	Q4K_PAIR(SI, R8, DI, DI, Z0, X4, X5)
+	Q4K_PAIR(R9, R10, DI, DI, Z1, X6, X7)
+	ADVANCE4(144)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	MINS4_ADD(X4, X0); MINS4_ADD(X5, X1); MINS4_ADD(X6, X2); MINS4_ADD(X7, X3)
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ4_KTokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ4_KTokens4AVX512(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	Z_NIBBLES
+	Z_SHUFK4
+	Z_ZERO
+
+loop:
+	Q4K_PAIR(SI, SI, DI, R8, Z0, X4, X5)
+	Q4K_PAIR(SI, SI, R9, R10, Z1, X6, X7)
+	TADVANCE4(144)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	MINS4_ADD(X4, X0); MINS4_ADD(X5, X1); MINS4_ADD(X6, X2); MINS4_ADD(X7, X3)
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ5_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
+TEXT ·dotQ5_KRows4AVX512(SB), NOSPLIT, $0-40
+	ROWS4_SETUP
+	Z5_CONSTS
+	Z_ZERO
+	LEAQ (R9)(BX*2), R15 // R15 is free: no globals after this
+
+loop:
+	AHEAD4_Q5K
+	Q5K_PAIR(SI, R8, DI, DI, Z0, X4, X5)
+	Q5K_PAIR(R9, R10, DI, DI, Z1, X6, X7)
+	ADVANCE4(176)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	VADDSS X4, X0, X0; VADDSS X5, X1, X1; VADDSS X6, X2, X2; VADDSS X7, X3, X3
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ5_KTokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ5_KTokens4AVX512(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	Z5_CONSTS
+	Z_ZERO
+
+loop:
+	Q5K_PAIR(SI, SI, DI, R8, Z0, X4, X5)
+	Q5K_PAIR(SI, SI, R9, R10, Z1, X6, X7)
+	TADVANCE4(176)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	VADDSS X4, X0, X0; VADDSS X5, X1, X1; VADDSS X6, X2, X2; VADDSS X7, X3, X3
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ6_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
+TEXT ·dotQ6_KRows4AVX512(SB), NOSPLIT, $0-40
+	ROWS4_SETUP
+	Z6_CONSTS
+	Z_ZERO
+	LEAQ (R9)(BX*2), R15 // R15 is free: no globals after this
+
+loop:
+	AHEAD4_Q6K
+	Q6K_PAIR(SI, R8, DI, DI, Z0)
+	Q6K_PAIR(R9, R10, DI, DI, Z1)
+	ADVANCE4(210)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ6_KTokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
+TEXT ·dotQ6_KTokens4AVX512(SB), NOSPLIT, $0-40
+	TOKENS4_SETUP
+	Z6_CONSTS
+	Z_ZERO
+
+loop:
+	Q6K_PAIR(SI, SI, DI, R8, Z0)
+	Q6K_PAIR(SI, SI, R9, R10, Z1)
+	TADVANCE4(210)
+	DECQ CX
+	JNZ loop
+	SPLIT4
+	KHSUM4
+	STORE4K
+	VZEROUPPER
+	RET
