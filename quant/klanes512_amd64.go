@@ -4,8 +4,17 @@ package quant
 
 import "golang.org/x/sys/cpu"
 
-// The AVX-512 four-row and four-token kernels of klanes512_amd64.s, with
-// klanes_amd64.go's arguments.
+// The AVX-512 kernels of klanes512_amd64.s, with klanes_amd64.go's
+// arguments.
+
+//go:noescape
+func dotQ4_KAVX512(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KAVX512(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ6_KAVX512(w, a *byte, nb int) float32
 
 //go:noescape
 func dotQ4_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
@@ -25,13 +34,13 @@ func dotQ6_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
 //go:noescape
 func dotQ6_KTokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
 
-// avx512KLaneKernels pairs rows (tokens) in 512-bit registers; one row at
-// a time is the AVX2 kernel, as are the half-float dots.
+// avx512KLaneKernels pairs rows, tokens or a row's blocks in 512-bit
+// registers; the half-float dots are the AVX2 ones.
 var avx512KLaneKernels = kLaneKernels{
 	name: "avx512",
-	q4K:  asmKDot(dotQ4_KAVX2, dotQ4_KRows4AVX512, dotQ4_KTokens4AVX512),
-	q5K:  asmKDot(dotQ5_KAVX2, dotQ5_KRows4AVX512, dotQ5_KTokens4AVX512),
-	q6K:  asmKDot(dotQ6_KAVX2, dotQ6_KRows4AVX512, dotQ6_KTokens4AVX512),
+	q4K:  asmKDot(dotQ4_KAVX512, dotQ4_KRows4AVX512, dotQ4_KTokens4AVX512),
+	q5K:  asmKDot(dotQ5_KAVX512, dotQ5_KRows4AVX512, dotQ5_KTokens4AVX512),
+	q6K:  asmKDot(dotQ6_KAVX512, dotQ6_KRows4AVX512, dotQ6_KTokens4AVX512),
 	half: avx2KLaneKernels.half,
 }
 

@@ -43,6 +43,26 @@
 
 #define Z_FINISH(acc) VCVTDQ2PS Z8, Z8; VFMADD231PS Z8, Z17, acc
 
+// The one-row kernels take blocks 2i and 2i+1 in the halves and
+// accumulate the low half's lanes, then the high half's, into Y0 (an odd
+// last block: the low half only), the AVX2 kernel's order.
+#define Z_FINISH2 \
+	VCVTDQ2PS Z8, Z8; VFMADD231PS Y8, Y17, Y0; \
+	VEXTRACTF64X4 $1, Z8, Y9; VEXTRACTF64X4 $1, Z17, Y11; VFMADD231PS Y9, Y11, Y0
+
+#define Z_FINISH1 VCVTDQ2PS Y8, Y8; VFMADD231PS Y8, Y17, Y0
+
+// ONE_SETUP: SI and DI point at the weight and activation rows, CX counts
+// block pairs, R8 and R9 point at the pair's second blocks.
+#define ONE_SETUP \
+	MOVQ w+0(FP), SI; MOVQ a+8(FP), DI; MOVQ nb+16(FP), CX; \
+	VXORPS Y0, Y0, Y0; VXORPS X4, X4, X4; SHRQ $1, CX
+
+#define ONE_NEXT(bb) LEAQ bb(SI), R8; LEAQ 292(DI), R9
+
+// ODD_TAIL jumps to done unless nb is odd.
+#define ODD_TAIL MOVQ nb+16(FP), CX; TESTQ $1, CX; JZ done
+
 // Z4_SUB is K4_SUB for two rows, scale shuffle s.
 #define Z4_SUB(q, ya, yb, yoff, s) \
 	LOAD2(ya, yb, yoff, Y20, Z20); VPMADDUBSW Z20, q, q; VPSHUFB s, Z12, Z11; \
@@ -60,12 +80,18 @@
 #define Q4K_MINS(p, y, accm) \
 	K_SCALES(p); K_MINS(p, y); VBROADCASTSS X9, X9; VCVTDQ2PS X13, X13; VFNMADD231PS X13, X9, accm
 
-#define Q4K_PAIR(pa, pb, ya, yb, acc, ma, mb) \
-	Q4K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q4K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+// Q4K_LANES sets Z8 to the two blocks' integer lanes and Z17 to their
+// dy·d, the scales in Z12.
+#define Q4K_LANES(pa, pb, ya, yb) \
 	VPXORD Z8, Z8, Z8; \
 	Z4_PAIR(pa, pb, ya, yb, 16, 4, 36, Z24, Z25); Z4_PAIR(pa, pb, ya, yb, 48, 68, 100, Z26, Z27); \
 	Z4_PAIR(pa, pb, ya, yb, 80, 132, 164, Z28, Z29); Z4_PAIR(pa, pb, ya, yb, 112, 196, 228, Z30, Z31); \
-	D_PAIR(pa, pb, ya, yb, 0); Z_FINISH(acc)
+	D_PAIR(pa, pb, ya, yb, 0)
+
+// The pair macros leave the lanes in Z8 and dy·d in Z17 for Z_FINISH.
+#define Q4K_PAIR(pa, pb, ya, yb, ma, mb) \
+	Q4K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q4K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+	Q4K_LANES(pa, pb, ya, yb)
 
 // Q5_K: Q5K_BLOCK's min correction of one row, then the pair's quants
 // with the fifth bit from qh (Z13).
@@ -79,12 +105,15 @@
 	Z4_NIBBLES(pa, pb, qoff); Z5_HIGH(Z10, b0); Z5_HIGH(Z9, b1); \
 	Z4_SUB(Z10, ya, yb, yoff0, s0); Z4_SUB(Z9, ya, yb, yoff1, s1)
 
-#define Q5K_PAIR(pa, pb, ya, yb, acc, ma, mb) \
-	Q5K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q5K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+#define Q5K_LANES(pa, pb, ya, yb) \
 	LOAD2(pa, pb, 16, Y13, Z13); VPXORD Z8, Z8, Z8; \
 	Z5_PAIR(pa, pb, ya, yb, 48, 4, 36, Z24, Z25, 0, 1); Z5_PAIR(pa, pb, ya, yb, 80, 68, 100, Z26, Z27, 2, 3); \
 	Z5_PAIR(pa, pb, ya, yb, 112, 132, 164, Z28, Z29, 4, 5); Z5_PAIR(pa, pb, ya, yb, 144, 196, 228, Z30, Z31, 6, 7); \
-	D_PAIR(pa, pb, ya, yb, 0); Z_FINISH(acc)
+	D_PAIR(pa, pb, ya, yb, 0)
+
+#define Q5K_PAIR(pa, pb, ya, yb, ma, mb) \
+	Q5K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q5K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
+	Q5K_LANES(pa, pb, ya, yb)
 
 #define Z5_CONSTS Z_NIBBLES; Z_SHUFK4; MOVL $0x01010101, AX; VPBROADCASTD AX, Z18
 
@@ -103,11 +132,11 @@
 	Z6_SUB(Z9, 0, 0, ya, yb, y0, s0); Z6_SUB(Z10, 0, 2, ya, yb, y1, s1); \
 	Z6_SUB(Z9, 4, 4, ya, yb, y2, s2); Z6_SUB(Z10, 4, 6, ya, yb, y3, s3)
 
-#define Q6K_PAIR(pa, pb, ya, yb, acc) \
+#define Q6K_PAIR(pa, pb, ya, yb) \
 	VMOVDQU 192(pa), X12; VINSERTI128 $1, 192(pb), Y12, Y12; VPXORD Z8, Z8, Z8; \
 	Z6_HALF(pa, pb, ya, yb, 0, 128, 4, 36, 68, 100, Y24, Y25, Y26, Y27); \
 	Z6_HALF(pa, pb, ya, yb, 64, 160, 132, 164, 196, 228, Y28, Y29, Y30, Y31); \
-	D_PAIR(pa, pb, ya, yb, 208); Z_FINISH(acc)
+	D_PAIR(pa, pb, ya, yb, 208)
 
 #define Z6_CONSTS \
 	Z_NIBBLES; \
@@ -149,8 +178,8 @@ TEXT ·dotQ4_KRows4AVX512(SB), NOSPLIT, $0-40
 
 loop:
 	AHEAD4_Q4K
-	Q4K_PAIR(SI, R8, DI, DI, Z0, X4, X5)
-	Q4K_PAIR(R9, R10, DI, DI, Z1, X6, X7)
+	Q4K_PAIR(SI, R8, DI, DI, X4, X5); Z_FINISH(Z0)
+	Q4K_PAIR(R9, R10, DI, DI, X6, X7); Z_FINISH(Z1)
 	ADVANCE4(144)
 	DECQ CX
 	JNZ loop
@@ -169,8 +198,8 @@ TEXT ·dotQ4_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q4K_PAIR(SI, SI, DI, R8, Z0, X4, X5)
-	Q4K_PAIR(SI, SI, R9, R10, Z1, X6, X7)
+	Q4K_PAIR(SI, SI, DI, R8, X4, X5); Z_FINISH(Z0)
+	Q4K_PAIR(SI, SI, R9, R10, X6, X7); Z_FINISH(Z1)
 	TADVANCE4(144)
 	DECQ CX
 	JNZ loop
@@ -190,8 +219,8 @@ TEXT ·dotQ5_KRows4AVX512(SB), NOSPLIT, $0-40
 
 loop:
 	AHEAD4_Q5K
-	Q5K_PAIR(SI, R8, DI, DI, Z0, X4, X5)
-	Q5K_PAIR(R9, R10, DI, DI, Z1, X6, X7)
+	Q5K_PAIR(SI, R8, DI, DI, X4, X5); Z_FINISH(Z0)
+	Q5K_PAIR(R9, R10, DI, DI, X6, X7); Z_FINISH(Z1)
 	ADVANCE4(176)
 	DECQ CX
 	JNZ loop
@@ -209,8 +238,8 @@ TEXT ·dotQ5_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q5K_PAIR(SI, SI, DI, R8, Z0, X4, X5)
-	Q5K_PAIR(SI, SI, R9, R10, Z1, X6, X7)
+	Q5K_PAIR(SI, SI, DI, R8, X4, X5); Z_FINISH(Z0)
+	Q5K_PAIR(SI, SI, R9, R10, X6, X7); Z_FINISH(Z1)
 	TADVANCE4(176)
 	DECQ CX
 	JNZ loop
@@ -230,8 +259,8 @@ TEXT ·dotQ6_KRows4AVX512(SB), NOSPLIT, $0-40
 
 loop:
 	AHEAD4_Q6K
-	Q6K_PAIR(SI, R8, DI, DI, Z0)
-	Q6K_PAIR(R9, R10, DI, DI, Z1)
+	Q6K_PAIR(SI, R8, DI, DI); Z_FINISH(Z0)
+	Q6K_PAIR(R9, R10, DI, DI); Z_FINISH(Z1)
 	ADVANCE4(210)
 	DECQ CX
 	JNZ loop
@@ -248,13 +277,88 @@ TEXT ·dotQ6_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q6K_PAIR(SI, SI, DI, R8, Z0)
-	Q6K_PAIR(SI, SI, R9, R10, Z1)
+	Q6K_PAIR(SI, SI, DI, R8); Z_FINISH(Z0)
+	Q6K_PAIR(SI, SI, R9, R10); Z_FINISH(Z1)
 	TADVANCE4(210)
 	DECQ CX
 	JNZ loop
 	SPLIT4
 	KHSUM4
 	STORE4K
+	VZEROUPPER
+	RET
+
+// func dotQ4_KAVX512(w, a *byte, nb int) float32
+TEXT ·dotQ4_KAVX512(SB), NOSPLIT, $0-28
+	Z_NIBBLES
+	Z_SHUFK4
+	ONE_SETUP
+	JZ tail
+
+loop:
+	ONE_NEXT(144)
+	Q4K_PAIR(SI, R8, DI, R9, X4, X4); Z_FINISH2
+	ADDQ $288, SI
+	ADDQ $584, DI
+	DECQ CX
+	JNZ loop
+
+tail:
+	ODD_TAIL
+	Q4K_MINS(SI, DI, X4); Q4K_LANES(SI, SI, DI, DI); Z_FINISH1
+
+done:
+	KHSUM(Y0, X0)
+	MINS4_ADD(X4, X0)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ5_KAVX512(w, a *byte, nb int) float32
+TEXT ·dotQ5_KAVX512(SB), NOSPLIT, $0-28
+	Z5_CONSTS
+	ONE_SETUP
+	JZ tail
+
+loop:
+	ONE_NEXT(176)
+	Q5K_PAIR(SI, R8, DI, R9, X4, X4); Z_FINISH2
+	ADDQ $352, SI
+	ADDQ $584, DI
+	DECQ CX
+	JNZ loop
+
+tail:
+	ODD_TAIL
+	Q5K_MINS(SI, DI, X4); Q5K_LANES(SI, SI, DI, DI); Z_FINISH1
+
+done:
+	KHSUM(Y0, X0)
+	VADDSS X4, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ6_KAVX512(w, a *byte, nb int) float32
+TEXT ·dotQ6_KAVX512(SB), NOSPLIT, $0-28
+	Z6_CONSTS
+	ONE_SETUP
+	JZ tail
+
+loop:
+	ONE_NEXT(210)
+	Q6K_PAIR(SI, R8, DI, R9); Z_FINISH2
+	ADDQ $420, SI
+	ADDQ $584, DI
+	DECQ CX
+	JNZ loop
+
+tail:
+	ODD_TAIL
+	Q6K_PAIR(SI, SI, DI, DI); Z_FINISH1
+
+done:
+	KHSUM(Y0, X0)
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
