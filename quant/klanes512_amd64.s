@@ -93,6 +93,36 @@
 	Q4K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q4K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
 	Q4K_LANES(pa, pb, ya, yb)
 
+// The four-token kernels unpack each weight block once for the four
+// tokens: its scales and mins (Z12, in both halves, and X16; K_MINS
+// consumes X13, so each token's min correction starts from X16) and each
+// 32 bytes of quants, which T4_SUB multiplies by tokens 0,1 into Z8 and
+// by tokens 2,3 into Z23.
+#define T_SCALES K_SCALES(SI); VINSERTI64X4 $1, Y12, Z12, Z12; VMOVDQA64 X13, X16
+
+#define T4_SUB(q, yoff, s) \
+	VPSHUFB s, Z12, Z11; \
+	LOAD2(DI, R8, yoff, Y20, Z20); VPMADDUBSW Z20, q, Z22; VPMADDWD Z11, Z22, Z22; VPADDD Z22, Z8, Z8; \
+	LOAD2(R9, R10, yoff, Y20, Z20); VPMADDUBSW Z20, q, Z22; VPMADDWD Z11, Z22, Z22; VPADDD Z22, Z23, Z23
+
+#define T4_NIBBLES(qoff) VBROADCASTI64X4 qoff(SI), Z9; VPANDD Z15, Z9, Z10; VPSRLW $4, Z9, Z9; VPANDD Z15, Z9, Z9
+
+#define T4_PAIR(qoff, yoff0, yoff1, s0, s1) T4_NIBBLES(qoff); T4_SUB(Z10, yoff0, s0); T4_SUB(Z9, yoff1, s1)
+
+// T_FINISH accumulates tokens 0,1 into Z0 and tokens 2,3 into Z1.
+#define T_FINISH(doff) \
+	D_PAIR(SI, SI, DI, R8, doff); Z_FINISH(Z0); VMOVDQA64 Z23, Z8; D_PAIR(SI, SI, R9, R10, doff); Z_FINISH(Z1)
+
+#define Q4K_TMINS(y, accm) \
+	VMOVDQA64 X16, X13; K_MINS(SI, y); VBROADCASTSS X9, X9; VCVTDQ2PS X13, X13; VFNMADD231PS X13, X9, accm
+
+#define Q4K_TOKENS4 \
+	T_SCALES; Q4K_TMINS(DI, X4); Q4K_TMINS(R8, X5); Q4K_TMINS(R9, X6); Q4K_TMINS(R10, X7); \
+	VPXORD Z8, Z8, Z8; VPXORD Z23, Z23, Z23; \
+	T4_PAIR(16, 4, 36, Z24, Z25); T4_PAIR(48, 68, 100, Z26, Z27); \
+	T4_PAIR(80, 132, 164, Z28, Z29); T4_PAIR(112, 196, 228, Z30, Z31); \
+	T_FINISH(0)
+
 // Q5_K: Q5K_BLOCK's min correction of one row, then the pair's quants
 // with the fifth bit from qh (Z13).
 #define Q5K_MINS(p, y, accm) \
@@ -198,8 +228,7 @@ TEXT ·dotQ4_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q4K_PAIR(SI, SI, DI, R8, X4, X5); Z_FINISH(Z0)
-	Q4K_PAIR(SI, SI, R9, R10, X6, X7); Z_FINISH(Z1)
+	Q4K_TOKENS4
 	TADVANCE4(144)
 	DECQ CX
 	JNZ loop
