@@ -145,6 +145,20 @@
 	Q5K_MINS(pa, ya, ma); VMOVDQA64 Y12, Y16; Q5K_MINS(pb, yb, mb); VINSERTI64X4 $1, Y12, Z16, Z12; \
 	Q5K_LANES(pa, pb, ya, yb)
 
+#define Q5K_TMINS(y, accm) \
+	VMOVDQA64 X16, X13; K_MINS(SI, y); \
+	VPHADDD X13, X13, X13; VPHADDD X13, X13, X13; VCVTDQ2PS X13, X13; VFNMADD231SS X13, X9, accm
+
+#define T5_PAIR(qoff, yoff0, yoff1, s0, s1, b0, b1) \
+	T4_NIBBLES(qoff); Z5_HIGH(Z10, b0); Z5_HIGH(Z9, b1); T4_SUB(Z10, yoff0, s0); T4_SUB(Z9, yoff1, s1)
+
+#define Q5K_TOKENS4 \
+	T_SCALES; Q5K_TMINS(DI, X4); Q5K_TMINS(R8, X5); Q5K_TMINS(R9, X6); Q5K_TMINS(R10, X7); \
+	VBROADCASTI64X4 16(SI), Z13; VPXORD Z8, Z8, Z8; VPXORD Z23, Z23, Z23; \
+	T5_PAIR(48, 4, 36, Z24, Z25, 0, 1); T5_PAIR(80, 68, 100, Z26, Z27, 2, 3); \
+	T5_PAIR(112, 132, 164, Z28, Z29, 4, 5); T5_PAIR(144, 196, 228, Z30, Z31, 6, 7); \
+	T_FINISH(0)
+
 #define Z5_CONSTS Z_NIBBLES; Z_SHUFK4; MOVL $0x01010101, AX; VPBROADCASTD AX, Z18
 
 // Q6_K: Q6_SUB for two rows. Y12 holds the first row's 16 scale bytes,
@@ -167,6 +181,28 @@
 	Z6_HALF(pa, pb, ya, yb, 0, 128, 4, 36, 68, 100, Y24, Y25, Y26, Y27); \
 	Z6_HALF(pa, pb, ya, yb, 64, 160, 132, 164, 196, 228, Y28, Y29, Y30, Y31); \
 	D_PAIR(pa, pb, ya, yb, 208)
+
+// Q6_K's four-token form: T6_SUB unpacks a sub-block's quants (Z11) and
+// scale words (Z16) once and T6_TOKENS multiplies them by two tokens.
+#define T6_TOKENS(ya, yb, yoff, acc) \
+	LOAD2(ya, yb, yoff, Y20, Z20); VPMADDUBSW Z20, Z11, Z22; VPMADDUBSW Z20, Z21, Z14; VPSUBW Z14, Z22, Z22; \
+	VPMADDWD Z16, Z22, Z22; VPADDD Z22, acc, acc
+
+#define T6_SUB(bits, ns, hs, yoff, s) \
+	VPSRLW $ns, bits, Z11; VPANDD Z15, Z11, Z11; \
+	VPSRLW $hs, Z13, Z22; VPANDD Z19, Z22, Z22; VPSLLW $4, Z22, Z22; VPORD Z22, Z11, Z11; \
+	VPSHUFB s, Y12, Y16; VPMOVSXBW Y16, Z16; \
+	T6_TOKENS(DI, R8, yoff, Z8); T6_TOKENS(R9, R10, yoff, Z23)
+
+#define T6_HALF(ql, qh, y0, y1, y2, y3, s0, s1, s2, s3) \
+	VBROADCASTI64X4 ql(SI), Z9; VBROADCASTI64X4 ql+32(SI), Z10; VBROADCASTI64X4 qh(SI), Z13; \
+	T6_SUB(Z9, 0, 0, y0, s0); T6_SUB(Z10, 0, 2, y1, s1); T6_SUB(Z9, 4, 4, y2, s2); T6_SUB(Z10, 4, 6, y3, s3)
+
+#define Q6K_TOKENS4 \
+	VBROADCASTI32X4 192(SI), Y12; VPXORD Z8, Z8, Z8; VPXORD Z23, Z23, Z23; \
+	T6_HALF(0, 128, 4, 36, 68, 100, Y24, Y25, Y26, Y27); \
+	T6_HALF(64, 160, 132, 164, 196, 228, Y28, Y29, Y30, Y31); \
+	T_FINISH(208)
 
 #define Z6_CONSTS \
 	Z_NIBBLES; \
@@ -267,8 +303,7 @@ TEXT ·dotQ5_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q5K_PAIR(SI, SI, DI, R8, X4, X5); Z_FINISH(Z0)
-	Q5K_PAIR(SI, SI, R9, R10, X6, X7); Z_FINISH(Z1)
+	Q5K_TOKENS4
 	TADVANCE4(176)
 	DECQ CX
 	JNZ loop
@@ -306,8 +341,7 @@ TEXT ·dotQ6_KTokens4AVX512(SB), NOSPLIT, $0-40
 	Z_ZERO
 
 loop:
-	Q6K_PAIR(SI, SI, DI, R8); Z_FINISH(Z0)
-	Q6K_PAIR(SI, SI, R9, R10); Z_FINISH(Z1)
+	Q6K_TOKENS4
 	TADVANCE4(210)
 	DECQ CX
 	JNZ loop
