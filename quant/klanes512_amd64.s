@@ -3,18 +3,20 @@
 #include "textflag.h"
 #include "klanes_amd64.h"
 
-// AVX-512 (F, BW, VL) four-row and four-token kernels of the K-quant
-// lane-order dot products: the AVX2 algorithm of klanes_amd64.s run on
-// two rows (or two tokens) at once, the first in the low 256 bits of a Z
-// register and the second in the high 256. Every float lane sees the
+// AVX-512 (F, BW, VL) kernels of the K-quant lane-order dot products:
+// the AVX2 algorithm of klanes_amd64.s run on two rows, two tokens or a
+// row's two consecutive blocks at once, the first in the low 256 bits of
+// a Z register and the second in the high 256. Every float lane sees the
 // AVX2 kernel's operations in its order, so the bits are the same; the
 // scales and the mins are unpacked per row with the AVX2 macros.
-// Registers: Z0 and Z1 float accumulators of rows (tokens) 0,1 and 2,3,
-// X4-X7 the min-correction accumulators (Q4_K, Q5_K), Z8 integer lanes,
-// Z9-Z11 scratch, Z12 scales, Z13 mins, then qh, X14 the Q8_K scale, Z15
-// 0x0f in every byte, Z16 the first row's scales, Z17 the two rows' dy·d,
-// Z18 1 in every byte (Q5_K), Z19 3 and Z21 32 (Q6_K), Z20 activations,
-// Z22 scratch, Z24-Z31 (Q6_K: Y24-Y31) the scale shuffles.
+// Registers: Z0 and Z1 float accumulators of rows (tokens) 0,1 and 2,3
+// (the one-row kernels: Y0), X4-X7 the min-correction accumulators
+// (Q4_K, Q5_K), Z8 integer lanes (Z23 those of tokens 2,3), Z9-Z11
+// scratch, Z12 scales, Z13 mins, then qh, X14 the Q8_K scale, Z15 0x0f in
+// every byte, Z16 the first row's scales (four tokens: the mins, or
+// Q6_K's scale words), Z17 the two halves' dy·d, Z18 1 in every byte
+// (Q5_K), Z19 3 and Z21 32 (Q6_K), Z20 activations, Z14 and Z22 scratch,
+// Z24-Z31 (Q6_K: Y24-Y31) the scale shuffles.
 
 #define Z_NIBBLES MOVL $0x0f0f0f0f, AX; VPBROADCASTD AX, Z15
 
