@@ -56,8 +56,10 @@
 //   - The K-quant lane-order dot products (DotQ4_KQ8_KLanes, DotQ5_KQ8_KLanes,
 //     DotQ6_KQ8_KLanes and their Rows and Tokens forms) compute what ggml's
 //     AVX2 code built by GCC computes, bit for bit (tested against such a
-//     build), with AVX2 or NEON assembly (SDOT where the arm64 CPU has
-//     it) or an exact Go emulation (KLaneKernels says which). QuantizeQ8_KLanes rounds as that build's Q8_K quantiser does.
+//     build), with AVX2 assembly (the same algorithm on two rows, tokens
+//     or blocks per 512-bit register where the CPU has AVX-512 F, BW and
+//     VL), NEON assembly (SDOT where the arm64 CPU has it) or an exact Go
+//     emulation (KLaneKernels says which). QuantizeQ8_KLanes rounds as that build's Q8_K quantiser does.
 //   - DotF16Vec, DotBF16Vec (one token) and DotF16TinyBLAS, DotBF16TinyBLAS
 //     (tinyBLAS, several tokens) add in the orders of ggml's x86 AVX2 build,
 //     in AVX2 or NEON assembly or an exact Go emulation.

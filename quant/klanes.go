@@ -16,8 +16,8 @@ import "encoding/binary"
 // added to the lanes' sum last.
 //
 // Like the Q4_0 and Q8_0 ones they give the same bits on every machine:
-// AVX2 or NEON assembly or an exact Go emulation (KLaneKernels says
-// which). The integer sums are exact for any Q8_K input, as in ggml.
+// AVX2 (or AVX-512) or NEON assembly or an exact Go emulation
+// (KLaneKernels says which). The integer sums are exact for any Q8_K input, as in ggml.
 
 // kLaneKernels is one implementation of the K-quant lane-order dot
 // products and of the F16 and BF16 dots in ggml's x86 orders.
@@ -38,8 +38,8 @@ var goKLaneKernels = kLaneKernels{
 var kKernels = bestKLaneKernels()
 
 // KLaneKernels names the implementation behind the K-quant lane-order dot
-// products and the F16 and BF16 dots on this machine: "avx2", "dotprod"
-// or "neon" (arm64, with or without SDOT), or "go".
+// products and the F16 and BF16 dots on this machine: "avx512" or "avx2",
+// "dotprod" or "neon" (arm64, with or without SDOT), or "go".
 func KLaneKernels() string { return kKernels.name }
 
 // DotQ4_KQ8_KLanes is the dot product of a Q4_K weight row with a Q8_K

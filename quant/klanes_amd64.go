@@ -2,8 +2,6 @@
 
 package quant
 
-import "golang.org/x/sys/cpu"
-
 // The AVX2 kernels of klanes_amd64.s. Pointers and counts come from the
 // checked slices of the wrappers; nb and steps are at least 1.
 
@@ -60,10 +58,13 @@ func avx2Half(k func(w *byte, x *float32, steps int) float32, step int) func(w [
 	return func(w []byte, x []float32) float32 { return k(&w[0], &x[0], len(x)/step) }
 }
 
-// bestKLaneKernels picks the AVX2 kernels when the CPU (and OS) support
-// AVX2, FMA and F16C.
+// bestKLaneKernels picks the AVX-512 kernels where the CPU (and OS)
+// support them, else the AVX2 ones where AVX2, FMA and F16C are there.
 func bestKLaneKernels() kLaneKernels {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
+	switch {
+	case hasAVX512KLanes:
+		return avx512KLaneKernels
+	case hasAVX2KLanes:
 		return avx2KLaneKernels
 	}
 	return goKLaneKernels
