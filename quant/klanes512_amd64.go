@@ -35,13 +35,13 @@ func dotQ6_KRows4AVX512(dst *[4]float32, w *byte, stride int, a *byte, nb int)
 func dotQ6_KTokens4AVX512(dst *[4]float32, w, a *byte, stride int, nb int)
 
 // avx512KLaneKernels pairs rows, tokens or a row's blocks in 512-bit
-// registers; the half-float dots are the AVX2 ones.
+// registers; the half-float dots are the best this CPU runs.
 var avx512KLaneKernels = kLaneKernels{
 	name: "avx512",
 	q4K:  asmKDot(dotQ4_KAVX512, dotQ4_KRows4AVX512, dotQ4_KTokens4AVX512),
 	q5K:  asmKDot(dotQ5_KAVX512, dotQ5_KRows4AVX512, dotQ5_KTokens4AVX512),
 	q6K:  asmKDot(dotQ6_KAVX512, dotQ6_KRows4AVX512, dotQ6_KTokens4AVX512),
-	half: avx2KLaneKernels.half,
+	half: bestHalfKernels,
 }
 
 // hasAVX2KLanes and hasAVX512KLanes say which K-quant kernels this CPU
