@@ -146,19 +146,26 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 		ups = k.w[1][r0*rb : (r0+m)*rb]
 	}
 	for i0 := k.first(); i0 < k.n; {
-		tokens := 1
-		if k.n-i0 >= 3 {
-			tokens = min(4, k.n-i0)
+		tokens := min(4, k.n-i0)
+		if tokens >= 2 {
 			for t := range 4 {
-				i := i0 + min(t, tokens-1) // three tokens repeat the last
+				i := i0 + min(t, tokens-1) // fewer tokens repeat the last
 				st.acts[t] = k.p.act[i*k.actBytes : (i+1)*k.actBytes]
 				st.sums[t] = k.p.tileAct[i*sb : (i+1)*sb]
 			}
+		}
+		switch tokens {
+		case 3, 4:
 			k.fourTokens(st, &st.g, tiles, m)
 			if ups != nil {
 				k.fourTokens(st, &st.u, ups, m)
 			}
-		} else {
+		case 2:
+			k.twoTokens(st, &st.g, tiles, m)
+			if ups != nil {
+				k.twoTokens(st, &st.u, ups, m)
+			}
+		default:
 			a, s := k.p.act[i0*k.actBytes:(i0+1)*k.actBytes], k.p.tileAct[i0*sb:(i0+1)*sb]
 			for h := 0; h < m; h += rows {
 				quant.DotQ4_0Tile1((*[rows]float32)(st.g[0][h:]), tiles[h*rb:(h+rows)*rb], a, s, k.cols)
@@ -169,6 +176,16 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 		}
 		k.scatter(st, part, r0, m, i0, tokens)
 		i0 += tokens
+	}
+}
+
+// twoTokens sets dst[t][:m] for t < 2 to the m rows of tiles times the
+// first two tokens of st, tile by tile.
+func (k *matKernel) twoTokens(st *tileState, dst *[4][2 * quant.TileRows]float32, tiles []byte, m int) {
+	const rows = quant.TileRows
+	for h := 0; h < m; h += rows {
+		quant.DotQ4_0Tile2((*[rows]float32)(dst[0][h:]), (*[rows]float32)(dst[1][h:]),
+			tiles[h*k.rowBytes:(h+rows)*k.rowBytes], &st.acts, &st.sums, k.cols)
 	}
 }
 

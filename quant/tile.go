@@ -144,6 +144,24 @@ func (s tileSet) pairKernel() func(dst *[4][2 * TileRows]float32, tiles []byte, 
 	}
 }
 
+// DotQ4_0Tile2 is DotQ4_0Tile for the first two tokens of a and sums (the
+// others are not read) into dst0 and dst1, in one pass over the tile where the CPU has such a
+// kernel: a two-token step (a speculative verification of one draft) then
+// reads the weights once.
+func DotQ4_0Tile2(dst0, dst1 *[TileRows]float32, tile []byte, a, sums *[4][]byte, n int) {
+	nb := checkTile(tile, a[:2], sums[:2], n)
+	if nb == 0 {
+		*dst0, *dst1 = [TileRows]float32{}, [TileRows]float32{}
+		return
+	}
+	if tileKernels.two == nil {
+		tileKernels.one(dst0, tile, a[0], sums[0], nb)
+		tileKernels.one(dst1, tile, a[1], sums[1], nb)
+		return
+	}
+	tileKernels.two(dst0, dst1, tile, a, sums, nb)
+}
+
 // DotQ4_0Tile1 is DotQ4_0Tile for one token, a decode step's.
 func DotQ4_0Tile1(dst *[TileRows]float32, tile, a, sums []byte, n int) {
 	nb := checkTile(tile, [][]byte{a}, [][]byte{sums}, n)
@@ -170,6 +188,9 @@ func checkTile(tile []byte, a, sums [][]byte, n int) int {
 
 // tileSet is one implementation of the tile kernels over nb ≥ 1 blocks.
 type tileSet struct {
+	// two is four for the first two tokens of a and sums; nil runs one
+	// twice.
+	two func(dst0, dst1 *[TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
 	// pair is four over two consecutive tiles (tiles holds both); nil
 	// runs four twice.
 	pair func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int)

@@ -20,6 +20,11 @@ func tileVNNI(dst *[4][TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
 //go:noescape
 func tile1VNNI(dst *[TileRows]float32, tile, a, sums *byte, nb int)
 
+// tile2VNNI is tileVNNI for the first two tokens of a and sums.
+//
+//go:noescape
+func tile2VNNI(dst0, dst1 *[TileRows]float32, tile *byte, a, sums *[4]*byte, nb int)
+
 // tilePairVNNI is tileVNNI over the tile at tile and the one stride bytes
 // after it, in 512-bit registers.
 //
@@ -54,6 +59,10 @@ var vnniTiles = tileSet{
 	pair: func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int) {
 		ap, sp := tilePointers(a, sums)
 		tilePairVNNI(dst, &tiles[0], len(tiles)/2, &ap, &sp, nb)
+	},
+	two: func(dst0, dst1 *[TileRows]float32, tile []byte, a, sums *[4][]byte, nb int) {
+		ap, sp := tilePointers(a, sums)
+		tile2VNNI(dst0, dst1, &tile[0], &ap, &sp, nb)
 	},
 }
 

@@ -17,11 +17,11 @@
 #define AHEAD(r) PREFETCHT0 4608(r); PREFETCHT0 4672(r); PREFETCHT0 4736(r)
 #define AHEAD_AT(r, i) PREFETCHT0 4608(r)(i*1); PREFETCHT0 4672(r)(i*1); PREFETCHT0 4736(r)(i*1)
 
-// FOUR_ARGS loads the four-token kernels' arguments (tile *byte, then a,
-// sums *[4]*byte and nb int at the given frame offsets) and clears the
-// block offsets.
-#define FOUR_ARGS(aoff, soff, nboff) \
-	MOVQ tile+8(FP), SI; \
+// FOUR_ARGS loads the four-token kernels' arguments (tile *byte, a, sums
+// *[4]*byte and nb int, at the given frame offsets) and clears the block
+// offsets.
+#define FOUR_ARGS(toff, aoff, soff, nboff) \
+	MOVQ toff(FP), SI; \
 	MOVQ aoff(FP), CX; MOVQ 0(CX), R8; MOVQ 8(CX), R9; MOVQ 16(CX), R10; MOVQ 24(CX), R11; \
 	MOVQ soff(FP), CX; MOVQ 0(CX), R12; MOVQ 8(CX), R13; MOVQ 16(CX), AX; MOVQ 24(CX), DI; \
 	MOVQ nboff(FP), CX; XORQ DX, DX; XORQ BX, BX

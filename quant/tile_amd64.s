@@ -40,7 +40,7 @@
 // func tileAVX2(dst *[4][8]float32, tile *byte, a, sums *[4]*byte, nb int)
 TEXT ·tileAVX2(SB), NOSPLIT, $0-40
 	CONSTS
-	FOUR_ARGS(a+16, sums+24, nb+32)
+	FOUR_ARGS(tile+8, a+16, sums+24, nb+32)
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2

@@ -97,6 +97,15 @@ func TestTileKernelsFollowTheTileOrder(t *testing.T) {
 						require.True(t, sameFloat(second[tk][r], pair[tk][r]), "%s pair n=%d token %d row %d", name, n, tk, r)
 					}
 				}
+				if set.two != nil {
+					var two [2][TileRows]float32
+					set.two(&two[0], &two[1], tile, &a, &sums, n/32)
+					for tk := range 2 {
+						for r := range TileRows {
+							require.True(t, sameFloat(four[tk][r], two[tk][r]), "%s two n=%d token %d row %d", name, n, tk, r)
+						}
+					}
+				}
 				for tk := range 4 {
 					var one [TileRows]float32
 					set.one(&one, tile, a[tk], sums[tk], n/32)

@@ -29,7 +29,7 @@
 // func tileVNNI(dst *[4][8]float32, tile *byte, a, sums *[4]*byte, nb int)
 TEXT ·tileVNNI(SB), NOSPLIT, $0-40
 	VCONSTS
-	FOUR_ARGS(a+16, sums+24, nb+32)
+	FOUR_ARGS(tile+8, a+16, sums+24, nb+32)
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -125,7 +125,7 @@ TEXT ·tilePairVNNI(SB), NOSPLIT, $0-48
 	VMOVD DX, X15
 	VPBROADCASTD X15, Z15
 	MOVQ stride+16(FP), R15
-	FOUR_ARGS(a+24, sums+32, nb+40)
+	FOUR_ARGS(tile+8, a+24, sums+32, nb+40)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -164,5 +164,44 @@ loopz:
 	VMOVUPS Z1, 64(CX)
 	VMOVUPS Z2, 128(CX)
 	VMOVUPS Z3, 192(CX)
+	VZEROUPPER
+	RET
+
+#define DOT1(row, off, y, isum) VPDPBUSD.BCST off(row)(DX*1), y, isum
+
+// func tile2VNNI(dst0, dst1 *[8]float32, tile *byte, a, sums *[4]*byte, nb int)
+// uses the first two tokens of a and sums: a decode-sized step of two
+// tokens reads each tile block once for both.
+TEXT ·tile2VNNI(SB), NOSPLIT, $0-48
+	VCONSTS
+	FOUR_ARGS(tile+16, a+24, sums+32, nb+40)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+loop2:
+	AHEAD(SI)
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	CHUNK(16, Y8, Y9)
+	CHUNK(48, Y10, Y11)
+	DOT1(R8, 2, Y8, Y4); DOT1(R8, 18, Y9, Y5); DOT1(R8, 6, Y10, Y4); DOT1(R8, 22, Y11, Y5)
+	DOT1(R9, 2, Y8, Y6); DOT1(R9, 18, Y9, Y7); DOT1(R9, 6, Y10, Y6); DOT1(R9, 22, Y11, Y7)
+	CHUNK(80, Y8, Y9)
+	CHUNK(112, Y10, Y11)
+	DOT1(R8, 10, Y8, Y4); DOT1(R8, 26, Y9, Y5); DOT1(R8, 14, Y10, Y4); DOT1(R8, 30, Y11, Y5)
+	DOT1(R9, 10, Y8, Y6); DOT1(R9, 26, Y9, Y7); DOT1(R9, 14, Y10, Y6); DOT1(R9, 30, Y11, Y7)
+	VPADDD Y5, Y4, Y4
+	VPADDD Y7, Y6, Y6
+	VCVTPH2PS (SI), Y13
+	FINISH(Y4, R12, Y0)
+	FINISH(Y6, R13, Y1)
+	NEXT
+	JNZ loop2
+	MOVQ dst0+0(FP), CX
+	VMOVUPS Y0, (CX)
+	MOVQ dst1+8(FP), CX
+	VMOVUPS Y1, (CX)
 	VZEROUPPER
 	RET
