@@ -21,11 +21,14 @@ func TestContextTooLargeForMemory(t *testing.T) {
 	f := openFile(t, path)
 	s := f.session(t, engine.Options{Context: 1 << 24, MemoryLimit: 4 << 30})
 	const want = "the KV cache and activations for --ctx 16777216 need 20.0 GiB but 4.0 GiB is available; try --ctx 2097152 or --kv f16"
+	require.EqualError(t, s.CheckFits(1), want, "checked without compiling")
 	require.EqualError(t, s.Warm(1), want)
 	_, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{MaxTokens: 4})
 	require.EqualError(t, err, want)
 	require.Equal(t, 0, s.Pos(), "nothing was run")
 
 	// The model's own default context fits easily.
-	require.NoError(t, f.session(t, engine.Options{MemoryLimit: 4 << 30}).Warm(1, 64))
+	fits := f.session(t, engine.Options{MemoryLimit: 4 << 30})
+	require.NoError(t, fits.CheckFits(1))
+	require.NoError(t, fits.Warm(1, 64))
 }

@@ -136,6 +136,17 @@ func (s *Session) program(n int) (Program, error) {
 	return prog, nil
 }
 
+// CheckFits builds the plan of a step of n tokens and checks that its
+// buffers (the KV cache among them) fit in memory, without compiling it:
+// a caller can refuse a context too large before it reads the weights in.
+func (s *Session) CheckFits(n int) error {
+	pl, err := s.Plan(n)
+	if err != nil {
+		return err
+	}
+	return s.checkMemory(pl)
+}
+
 // Warm compiles the programs for the given step sizes ahead of time.
 func (s *Session) Warm(sizes ...int) error {
 	sort.Ints(sizes)

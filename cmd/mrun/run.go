@@ -200,9 +200,11 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		s.Close()
 		return nil, err
 	}
-	// The decode step's program allocates the KV cache: compiling it now
-	// fails a context too large for memory before the weights are read in.
-	if err = s.engine.Warm(1); err != nil {
+	// A context too large for memory fails before the weights are read in;
+	// then the file is read in with a progress line, and only then is the
+	// decode step compiled, which allocates the KV cache and repacks the
+	// CPU runtime's Q4_0 weights from the page cache.
+	if err = s.engine.CheckFits(1); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -214,6 +216,10 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 			s.Close()
 			return nil, err
 		}
+	}
+	if err = s.engine.Warm(1); err != nil {
+		s.Close()
+		return nil, err
 	}
 	fmt.Fprintf(e.stderr, "model %s: %s, %d layers, %d-token context, %s loaded in %s; backend %s\n",
 		f.model, modelName(m.Config), m.Config.Layers, s.engine.Config().Context,
