@@ -60,8 +60,8 @@ type pool struct {
 	mu       sync.Mutex
 	wake     *sync.Cond // parked workers wait here for gen to change
 	finished *sync.Cond // a parked caller waits here for pending to reach 0
-	sleepers atomic.Int64
-	waiting  atomic.Bool // the caller is parked or about to park
+	sleepers int        // workers parked on wake (under mu)
+	waiting  bool       // the caller is parked on finished (under mu)
 
 	errMu sync.Mutex
 	err   error // first panic of the phase, as an error
@@ -101,11 +101,11 @@ func (p *pool) run(units, grain int, fn task) error {
 	p.next.Store(0)
 	p.pending.Store(int64(helpers))
 	p.gen.Store((p.gen.Load()>>16+1)<<16 | uint64(helpers))
-	if p.sleepers.Load() > 0 {
-		p.mu.Lock()
+	p.mu.Lock()
+	if p.sleepers > 0 {
 		p.wake.Broadcast()
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	p.work(0)
 	p.awaitHelpers()
 	p.fn = nil
@@ -126,11 +126,11 @@ func (p *pool) awaitHelpers() {
 		return
 	}
 	p.mu.Lock()
-	p.waiting.Store(true)
+	p.waiting = true
 	for p.pending.Load() > 0 {
 		p.finished.Wait()
 	}
-	p.waiting.Store(false)
+	p.waiting = false
 	p.mu.Unlock()
 }
 
@@ -148,18 +148,23 @@ func (p *pool) loop(w int) {
 			continue
 		}
 		p.work(w)
-		if p.pending.Add(-1) == 0 && p.waiting.Load() {
+		if p.pending.Add(-1) == 0 {
 			p.mu.Lock()
-			p.finished.Signal()
+			if p.waiting {
+				p.finished.Signal()
+			}
 			p.mu.Unlock()
 		}
 	}
 }
 
-// awaitPhase returns the generation after seen, polling first. The
-// counters are sequentially consistent: a worker that parks has counted
-// itself a sleeper before its last look at gen, and run bumps gen before
-// it looks for sleepers, so one of the two always sees the other.
+// awaitPhase returns the generation after seen, polling first. Parking
+// and waking meet under the mutex: a worker counts itself a sleeper and
+// looks at gen under it, and run bumps gen before it looks for sleepers
+// under it, so either the worker sees the new phase or run wakes it. (A
+// handshake of atomics alone, each side storing then loading, would also
+// do under Go's memory model, but qemu-user's arm64 emulation lets the
+// load pass the store, and workers slept through phases there.)
 func (p *pool) awaitPhase(seen uint64) uint64 {
 	if p.spin {
 		start := time.Now()
@@ -174,8 +179,8 @@ func (p *pool) awaitPhase(seen uint64) uint64 {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sleepers.Add(1)
-	defer p.sleepers.Add(-1)
+	p.sleepers++
+	defer func() { p.sleepers-- }()
 	for {
 		if g := p.gen.Load(); g != seen {
 			return g
