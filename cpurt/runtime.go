@@ -123,12 +123,8 @@ func (r *Runtime) cache(p *plan.Plan) ([]byte, error) {
 		r.kv, r.kvLayout, r.kvSet = alignedBytes(size), slices.Clone(p.KV), true
 		return r.kv, nil
 	}
-	if int64(len(r.kv)) != size {
-		return nil, fmt.Errorf("cpurt: plan %s has a %d-byte KV cache, but this runtime's cache (from its first plan) has %d bytes",
-			p.Name, size, len(r.kv))
-	}
-	if !slices.Equal(r.kvLayout, p.KV) {
-		return nil, fmt.Errorf("cpurt: plan %s lays out the KV cache differently from this runtime's first plan", p.Name)
+	if err := plan.SameKV(p, int64(len(r.kv)), r.kvLayout); err != nil {
+		return nil, fmt.Errorf("cpurt: %w", err)
 	}
 	return r.kv, nil
 }

@@ -201,11 +201,8 @@ func (r *Runtime) cache(p *plan.Plan) error {
 		r.kv, r.kvSize, r.kvLayout, r.kvSet = ptr, size, slices.Clone(p.KV), true
 		return nil
 	}
-	if size != r.kvSize {
-		return fmt.Errorf("cudart: plan %s has a %d-byte KV cache, but this runtime's cache (from its first plan) has %d bytes", p.Name, size, r.kvSize)
-	}
-	if !slices.Equal(r.kvLayout, p.KV) {
-		return fmt.Errorf("cudart: plan %s lays out the KV cache differently from this runtime's first plan", p.Name)
+	if err := plan.SameKV(p, r.kvSize, r.kvLayout); err != nil {
+		return fmt.Errorf("cudart: %w", err)
 	}
 	return nil
 }

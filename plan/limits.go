@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // StepLimits are what a plan's steps may ask for: positions inside the KV
@@ -58,6 +59,19 @@ func (l StepLimits) Check(program string, n int, tokens []int32, pos0 int) error
 				return fmt.Errorf("token %d of the step has id %d, outside the vocabulary of %d tokens", i, t, l.Vocab)
 			}
 		}
+	}
+	return nil
+}
+
+// SameKV checks that plan p lays out the KV cache as a runtime's first
+// plan did (size bytes, layout): the programs of one runtime share its
+// cache, so a plan of another shape must not run on it.
+func SameKV(p *Plan, size int64, layout []KVLayout) error {
+	if got := p.Buffers[KV].Size; got != size {
+		return fmt.Errorf("plan %s has a %d-byte KV cache, but this runtime's cache (from its first plan) has %d bytes", p.Name, got, size)
+	}
+	if !slices.Equal(layout, p.KV) {
+		return fmt.Errorf("plan %s lays out the KV cache differently from this runtime's first plan", p.Name)
 	}
 	return nil
 }
