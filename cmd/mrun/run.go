@@ -239,16 +239,11 @@ func modelName(c mistral.Config) string {
 }
 
 func runGenerate(e *env, f runFlags, sf specFlags, prompt string) int {
-	s, err := openSession(e, f, engine.Options{})
+	s, spec, closeAll, err := sf.openWithDrafter(e, f)
 	if err != nil {
 		return e.fail(err)
 	}
-	defer s.Close()
-	spec, closeDraft, err := sf.open(e, f, s)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer closeDraft()
+	defer closeAll()
 	seed := f.seed
 	if seed < 0 {
 		seed = time.Now().UnixNano() & math.MaxInt32

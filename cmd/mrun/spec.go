@@ -73,6 +73,20 @@ func (f *specFlags) open(e *env, rf runFlags, target *session) (*engine.Speculat
 	return spec, d.Close, nil
 }
 
+// openWithDrafter opens the target model's session and, where the flags
+// ask for one, its drafter; closeAll closes both.
+func (f *specFlags) openWithDrafter(e *env, rf runFlags) (s *session, spec *engine.Speculation, closeAll func(), err error) {
+	if s, err = openSession(e, rf, engine.Options{}); err != nil {
+		return nil, nil, nil, err
+	}
+	spec, closeDraft, err := f.open(e, rf, s)
+	if err != nil {
+		s.Close()
+		return nil, nil, nil, err
+	}
+	return s, spec, func() { closeDraft(); s.Close() }, nil
+}
+
 func printSpecStats(w io.Writer, st engine.SpecStats, effectiveTPS float64) {
 	perStep := 0.0
 	if st.TargetSteps > 0 {
@@ -85,16 +99,11 @@ func printSpecStats(w io.Writer, st engine.SpecStats, effectiveTPS float64) {
 // runSpecBench compares decoding prompt with the drafter against plain
 // decoding (bench's --lookup / --draft mode).
 func runSpecBench(e *env, f runFlags, sf specFlags, prompt string, reps int) int {
-	s, err := openSession(e, f, engine.Options{})
+	s, spec, closeAll, err := sf.openWithDrafter(e, f)
 	if err != nil {
 		return e.fail(err)
 	}
-	defer s.Close()
-	spec, closeDraft, err := sf.open(e, f, s)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer closeDraft()
+	defer closeAll()
 	if f.seed >= 0 {
 		f.sampling.Seed = uint64(f.seed)
 	}
