@@ -182,12 +182,23 @@ func bindingCommand(b plan.Binding, i int, cov Covering) (command, error) {
 		}
 		c.buf.Window, c.offset = w, off
 	}
-	// Kernels read at least 4-byte words (floats, ints, packed blocks);
-	// Metal wants offsets aligned to what the kernel reads.
-	if c.offset%4 != 0 {
-		return command{}, fmt.Errorf("offset %d into %s is not a multiple of 4", c.offset, c.buf)
+	if a := bindingAlign(b.Buffer); c.offset%a != 0 {
+		return command{}, fmt.Errorf("offset %d into %s is not a multiple of %d", c.offset, c.buf, a)
 	}
 	return c, nil
+}
+
+// bindingAlign is the alignment a binding's offset needs: Metal wants
+// offsets aligned to what the kernel loads through them. Weights hold
+// packed blocks and rows read as 4-byte words or packed vectors; the KV
+// cache and the activations are also read as aligned float4 and half4
+// vectors (attention's Q·K rows), which need 16 bytes. plan_memory aligns
+// those offsets to 256; this catches a layout that breaks that.
+func bindingAlign(k plan.BufferKind) int64 {
+	if k == plan.Weights {
+		return 4
+	}
+	return 16
 }
 
 func (l *CommandList) add(c command) { l.cmds = append(l.cmds, c) }

@@ -114,7 +114,13 @@ func TestEncodeErrors(t *testing.T) {
 		}, handCovering, []string{"rmsnorm (norm) binding 1 (norm.weight)", "lie in no single buffer"}},
 		{"misaligned arena offset", func(p *plan.Plan) {
 			p.Commands[0].Dispatches[0].Bindings[0].Offset = 2
-		}, handCovering, []string{"binding 0 (x)", "offset 2 into arena is not a multiple of 4"}},
+		}, handCovering, []string{"binding 0 (x)", "offset 2 into arena is not a multiple of 16"}},
+		{"arena offset breaks vector alignment", func(p *plan.Plan) {
+			p.Commands[0].Dispatches[0].Bindings[2].Offset = 264
+		}, handCovering, []string{"binding 2 (xn)", "offset 264 into arena is not a multiple of 16"}},
+		{"misaligned weight offset", func(p *plan.Plan) {
+			p.Commands[0].Dispatches[0].Bindings[1].Offset = 66
+		}, handCovering, []string{"binding 1 (norm.weight)", "offset 66 into weights[0] is not a multiple of 4"}},
 		{"geometry refuses", func(p *plan.Plan) {
 			p.Commands[2].Dispatches[0].Grid = plan.Grid{32, 1, 1}
 		}, handCovering, []string{"matmul_q4_0 (c)", "grid"}},
