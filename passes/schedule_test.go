@@ -244,3 +244,18 @@ func TestScheduleErrors(t *testing.T) {
 	require.NoError(t, PlanMemory.Run(s))
 	require.ErrorContains(t, Schedule.Run(s), "op opaque has no kernel contract")
 }
+
+func TestCommandBufferSizes(t *testing.T) {
+	sizes := func(n int) []int {
+		var out []int
+		for _, cb := range commandBuffers(make([]plan.Dispatch, n)) {
+			out = append(out, len(cb.Dispatches))
+		}
+		return out
+	}
+	assert.Equal(t, []int{32, 113, 114}, sizes(259), "Mistral-7B: four blocks first, the rest in two bounded buffers")
+	assert.Equal(t, []int{32, 11}, sizes(43), "stories260K")
+	assert.Equal(t, []int{32, 128}, sizes(160))
+	assert.Equal(t, []int{32, 65, 65}, sizes(162))
+	assert.Equal(t, []int{5}, sizes(5), "a plan shorter than the first buffer is one buffer")
+}
