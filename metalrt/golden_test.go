@@ -67,6 +67,7 @@ func encodeChecked(t *testing.T, p *plan.Plan, maxLen int64) (string, Covering) 
 	sim := &simEncoder{t: t, cov: cov}
 	l.Replay(sim)
 	sim.check(p)
+	checkFlatMatches(t, l)
 	var b strings.Builder
 	l.Replay(Recorder{W: &b})
 	return b.String(), cov
