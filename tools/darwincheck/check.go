@@ -69,10 +69,12 @@ type listedPackage struct {
 	ForTest    string
 	GoFiles    []string
 	CgoFiles   []string
-	Imports    []string          // resolved: test variants included
-	ImportMap  map[string]string // source import path -> entry in Imports
-	Standard   bool
-	Module     *struct {
+	// The #cgo CPPFLAGS and CFLAGS directives, for the cgo tool.
+	CgoCPPFLAGS, CgoCFLAGS []string
+	Imports                []string          // resolved: test variants included
+	ImportMap              map[string]string // source import path -> entry in Imports
+	Standard               bool
+	Module                 *struct {
 		Main      bool
 		GoVersion string
 	}
@@ -84,7 +86,7 @@ type listedPackage struct {
 }
 
 // listFields names the fields requested from go list, keeping its output small.
-const listFields = "Dir,ImportPath,Name,ForTest,GoFiles,CgoFiles,Imports,ImportMap,Standard,Module,Error"
+const listFields = "Dir,ImportPath,Name,ForTest,GoFiles,CgoFiles,CgoCPPFLAGS,CgoCFLAGS,Imports,ImportMap,Standard,Module,Error"
 
 // Check type-checks the packages matched by patterns, and every package they
 // depend on, as built for darwin/arm64 with cgo. dir is the directory go list
@@ -174,7 +176,11 @@ func checkPackages(dir string, pkgs []*listedPackage, std bool) (*Result, error)
 		go func() {
 			defer wg.Done()
 			defer close(n.done)
-			for _, path := range n.list.Imports {
+			deps := n.list.Imports
+			if n.list.translatesCgo() {
+				deps = append(slices.Clone(deps), cgoImports...)
+			}
+			for _, path := range deps {
 				if dep := nodes[path]; n.follows(dep) {
 					<-dep.done
 				}
@@ -205,8 +211,10 @@ func checkPackages(dir string, pkgs []*listedPackage, std bool) (*Result, error)
 }
 
 // check loads one package: go list's own errors if it has any, else parse
-// and type-check its files. Function bodies are checked only where errors
-// are reported; importers need the declarations alone.
+// and type-check its files, the main module's cgo files as the cgo tool
+// translates them, other cgo files with FakeImportC. Function bodies are
+// checked only where errors are reported; importers need the declarations
+// alone.
 func (n *node) check(dir string, fset *token.FileSet, sizes types.Sizes, nodes map[string]*node, report bool) {
 	p := n.list
 	if p.Error != nil {
@@ -217,13 +225,16 @@ func (n *node) check(dir string, fset *token.FileSet, sizes types.Sizes, nodes m
 		n.types = types.Unsafe
 		return
 	}
-	files, diags := parseFiles(fset, p)
+	files, diags, err := n.files(fset)
+	if err != nil {
+		diags = append(diags, Diagnostic{Msg: err.Error()})
+	}
 	if len(diags) > 0 {
 		n.diags = append(n.diags, diags...)
 		return
 	}
 	conf := types.Config{
-		FakeImportC:      true,
+		FakeImportC:      !p.translatesCgo(),
 		Sizes:            sizes,
 		IgnoreFuncBodies: !report,
 		Importer:         n.importer(nodes),
@@ -289,9 +300,20 @@ type importerFunc func(path string) (*types.Package, error)
 
 func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
 
-// parseFiles parses a package's Go and cgo files concurrently.
-func parseFiles(fset *token.FileSet, p *listedPackage) ([]*ast.File, []Diagnostic) {
-	names := append(append([]string(nil), p.GoFiles...), p.CgoFiles...)
+// files parses the package's Go files and its cgo files, translated or not.
+func (n *node) files(fset *token.FileSet) ([]*ast.File, []Diagnostic, error) {
+	p := n.list
+	if !p.translatesCgo() {
+		files, diags := parseFiles(fset, p.Dir, append(slices.Clone(p.GoFiles), p.CgoFiles...))
+		return files, diags, nil
+	}
+	files, diags := parseFiles(fset, p.Dir, p.GoFiles)
+	cgo, cgoDiags, err := translateCgo(fset, p)
+	return append(files, cgo...), append(diags, cgoDiags...), err
+}
+
+// parseFiles parses files concurrently, names relative to dir.
+func parseFiles(fset *token.FileSet, dir string, names []string) ([]*ast.File, []Diagnostic) {
 	files := make([]*ast.File, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
@@ -299,7 +321,7 @@ func parseFiles(fset *token.FileSet, p *listedPackage) ([]*ast.File, []Diagnosti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			files[i], errs[i] = parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
+			files[i], errs[i] = parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
 		}()
 	}
 	wg.Wait()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -195,4 +196,67 @@ func TestParsePosition(t *testing.T) {
 		assert.False(t, ok, in)
 	}
 	assert.Equal(t, "go list failed", Diagnostic{Msg: "go list failed"}.String())
+}
+
+// cgoPreamble declares a struct, an enum and a function the way the Metal
+// runtime's replay does, with no Apple header.
+const cgoPreamble = `//go:build darwin
+
+package p
+
+/*
+#include <stdint.h>
+typedef struct { uint32_t op; uint64_t offset; } entry;
+enum { OP_ADD = 3 };
+static int apply(const entry *e, int n) { return n > 0 ? (int)e->offset + OP_ADD : 0; }
+*/
+import "C"
+
+import "unsafe"
+
+`
+
+func TestCheckTranslatesTheModulesCgo(t *testing.T) {
+	good := cgoPreamble + `type Entry struct {
+	Op     uint32
+	Offset uint64
+}
+
+var _ = [1]struct{}{}[unsafe.Sizeof(Entry{})-unsafe.Sizeof(C.entry{})]
+
+func Apply(es []Entry) int {
+	return int(C.apply((*C.entry)(unsafe.Pointer(&es[0])), C.int(len(es)))) + C.OP_ADD
+}
+`
+	root := writeModule(t, map[string]string{"p/replay.go": good})
+	res, err := Check(root, []string{"./..."}, Options{})
+	require.NoError(t, err)
+	assert.Empty(t, messages(t, root, res))
+
+	// want is the whole message, or where the C compiler's wording varies,
+	// its position followed by a name it must mention.
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"Go argument of the wrong C type", "C.int(len(es))", "len(es)",
+			"p/replay.go:23:57: cannot use len(es) (value of type int) as _Ctype_int value in argument to (_Cfunc_apply)"},
+		{"C function that does not exist", "C.apply(", "C.applyAll(",
+			"p/replay.go:23:13: could not determine what C.applyAll refers to"},
+		{"struct layouts that differ", "Offset uint64", "Offset uint32",
+			"p/replay.go:20:23: unsafe.Sizeof(Entry{}) - unsafe.Sizeof(_Ctype_entry{}) (constant -8 of type uintptr) overflows uintptr"},
+		{"error in the C preamble", "(int)e->offset", "(int)e->offsets", "p/replay.go:9: offsets"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, good, tc.from)
+			root := writeModule(t, map[string]string{"p/replay.go": strings.Replace(good, tc.from, tc.to, 1)})
+			res, err := Check(root, []string{"./..."}, Options{})
+			require.NoError(t, err)
+			got := messages(t, root, res)
+			require.Len(t, got, 1)
+			if pos, name, ok := strings.Cut(tc.want, ": "); ok && !strings.Contains(name, " ") {
+				assert.True(t, strings.HasPrefix(got[0], pos), "%q is not at %s", got[0], pos)
+				assert.Contains(t, got[0], name)
+				return
+			}
+			assert.Equal(t, tc.want, got[0])
+		})
+	}
 }

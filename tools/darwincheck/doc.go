@@ -12,24 +12,36 @@
 //
 // How: `go list -e -deps -json` (with -test unless -test=false) runs with
 // GOOS=darwin GOARCH=arm64 CGO_ENABLED=1, which applies darwin's build
-// constraints and names each package's GoFiles and CgoFiles without running
-// cgo. Every listed package, the standard library included, is then parsed
-// and checked from source with go/types, in dependency order and in
-// parallel, with arm64 gc sizes and FakeImportC. Nothing is cached on disk.
+// constraints and names each package's GoFiles and CgoFiles. Every listed
+// package, the standard library included, is then parsed and checked from
+// source with go/types, in dependency order and in parallel, with arm64 gc
+// sizes. Nothing is cached on disk.
+//
+// Cgo: the main module's cgo files are translated by the real cgo tool
+// (`go tool cgo`, for linux/arm64 so that it drives the host's C compiler),
+// which compiles their preambles and gives every C.name its real Go type;
+// the translation is type-checked in their place, positions mapped back.
+// So the C code, the existence and signatures of the C functions, struct
+// fields and layouts (unsafe.Sizeof assertions) and the types of values
+// passed to and from C are all checked. The price: those preambles must
+// need no Apple header (declare the few Objective-C runtime or framework
+// functions used), and a C compiler (CC, else gcc) must be installed.
+// Other cgo files (darwinkit's, which include Apple headers) are checked
+// with FakeImportC, under which every C.name is accepted anywhere.
 //
 // What is reported: type and syntax errors of every package outside the
 // standard library (the module's own and its dependencies, darwinkit
-// included), and go list's errors (missing or unresolvable imports, packages
-// named explicitly that build constraints exclude on darwin). darwinkit
-// v0.5.0 type-checks cleanly under FakeImportC, so its errors are reported
-// like any other. The standard library is checked for its declarations only,
-// which is what importers need: it is known to compile, so an error there
-// would be a limit of this checker; -std checks and reports its bodies too
-// (it is clean for darwin/arm64, runtime/cgo included).
+// included), the cgo tool's and the C compiler's errors, and go list's
+// errors (missing or unresolvable imports, packages named explicitly that
+// build constraints exclude on darwin). darwinkit v0.5.0 type-checks
+// cleanly under FakeImportC, so its errors are reported like any other.
+// The standard library is checked for its declarations only, which is what
+// importers need: it is known to compile, so an error there would be a
+// limit of this checker; -std checks and reports its bodies too (it is
+// clean for darwin/arm64, runtime/cgo included).
 //
-// What cannot be caught: with FakeImportC, every C.name is an invalid
-// operand that go/types accepts anywhere, so the cgo preamble, the C
-// functions' existence and the types of values passed to and from C are not
-// checked. Objective-C selectors are strings and are not checked either.
-// Those need a build on a Mac.
+// What cannot be caught: that Apple's headers declare what a preamble
+// declares itself, darwinkit's own C, and Objective-C selectors (strings,
+// checked against darwinkit's sources by metalrt's tests). Those need a
+// build on a Mac.
 package main
