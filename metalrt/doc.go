@@ -21,19 +21,26 @@
 //     weights, each at most the device's maximum buffer length, overlapping
 //     so that no tensor straddles two; Covering.Locate finds a tensor's window.
 //   - encoder.go: NewCommandList turns a plan into the calls of a Metal
-//     compute encoder (Encoder) once, at compile time; a step replays it.
-//     Recorder writes the calls down.
+//     compute encoder (Encoder) once, at compile time, checking offsets
+//     (16-byte aligned outside the weights, for the kernels' vector loads)
+//     and, through CheckPipeline, each pipeline's limits and its 32-wide
+//     simdgroups. Recorder writes the calls down.
+//   - flat.go: CommandList.Flatten lays the calls out as plain entries per
+//     command buffer (FlatList), which the darwin runtime replays from C.
 //   - selectors.go: the Objective-C selectors the glue sends itself.
 //
 // Darwin-only (//go:build darwin), thin: the device (a cgo declaration of
 // MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
 // 3.1 set explicitly and fast math off, a pipeline per kernel, no-copy
 // buffers over the covering's windows, shared buffers for the step, tokens,
-// KV cache, arena and logits, and the Encoder over darwinkit: messages with
-// protocol-typed arguments go through objc.Call in one small wrapper each
-// (darwinkit v0.5.0's own wrappers panic on them). Each step runs inside an
-// autorelease pool, commits every command buffer as soon as it is encoded
-// and waits for all of them.
+// KV cache, arena and logits. Set-up messages with protocol-typed arguments
+// go through objc.Call in one small wrapper each (darwinkit v0.5.0's own
+// wrappers panic on them). A step goes through C (replay_darwin.go): one
+// cgo call per command buffer makes it and its encoder, sends the span's
+// entries with plain objc_msgSend and commits it, so the GPU starts on the
+// first while the next is encoded; a last call waits for all of them. Nil
+// command buffers and encoders are errors; a step makes no Go allocation.
+// ResetKV zeroes the cache with a blit; new buffers start zeroed by Metal.
 //
 // # What is verified where
 //
@@ -49,7 +56,12 @@
 //     parameter structs, block layouts) by reading them;
 //   - that every selector the glue sends exists in darwinkit v0.5.0 and is
 //     checked with respondsToSelector: at start-up;
-//   - that the darwin code and its tests type-check for darwin/arm64;
+//   - that the darwin code and its tests type-check for darwin/arm64, the
+//     cgo files as the cgo tool translates them, their C preamble compiled
+//     by the host's C compiler (it declares the Objective-C runtime
+//     functions it calls instead of including Apple headers), with compile-
+//     time checks that FlatEntry matches the C struct it is read as;
+//   - that the flat list records exactly what the command list does;
 //   - that the one-dispatch test case of every contract is a valid plan
 //     that the CPU runtime runs;
 //   - that the kernels compute what the CPU runtime computes: g++
@@ -74,10 +86,13 @@
 //     CPU runtime computes, within a per-op tolerance
 //     (contracts_darwin_test.go);
 //   - that whole models (the shared test models, F32 and F16 caches) agree
-//     with the CPU runtime token by token (models_darwin_test.go);
+//     with the CPU runtime token by token, and that ResetKV clears the cache
+//     (models_darwin_test.go);
+//   - that a decode step makes no Go allocation (replay_darwin_test.go);
 //   - everything cgo, Objective-C and the GPU decide at run time: the cgo
-//     preamble, objc.Call result types, the ownership of Metal objects and
-//     the cost of encoding. None of the darwin code has run yet.
+//     preamble against Apple's headers, objc.Call result types, the
+//     ownership of Metal objects and the cost of encoding. None of the
+//     darwin code has run yet.
 //
 // Not done: indirect command buffers (which would move the per-step
 // encoding to the GPU) and encoding command buffers from several threads.

@@ -234,13 +234,37 @@ func (l *CommandList) Replay(enc Encoder) {
 // pipelines a runtime needs.
 func (l *CommandList) Kernels() []string { return append([]string(nil), l.kernels...) }
 
-// MaxThreads is the most threads per threadgroup a kernel's launches use,
-// which its pipeline must allow.
-func (l *CommandList) MaxThreads(kernel string) int { return l.threads[kernel] }
+// SimdWidth is the simdgroup width the kernels are written for: their
+// simd_sum reductions, lane indexing and threadgroup shapes assume 32
+// lanes, which every Apple GPU has so far.
+const SimdWidth = 32
 
-// MaxThreadgroupMemory is the most threadgroup memory a kernel's launches
-// reserve.
-func (l *CommandList) MaxThreadgroupMemory(kernel string) int { return l.memory[kernel] }
+// PipelineLimits is what Metal reports for a kernel's compute pipeline
+// and its device.
+type PipelineLimits struct {
+	MaxThreads   int // the pipeline's maxTotalThreadsPerThreadgroup
+	SimdWidth    int // the pipeline's threadExecutionWidth
+	StaticMemory int // the pipeline's staticThreadgroupMemoryLength
+	DeviceMemory int // the device's maxThreadgroupMemoryLength
+}
+
+// CheckPipeline fails, naming the pipeline, if a kernel's pipeline runs
+// simdgroups other than SimdWidth wide, or a launch of the list asks for
+// more threads or threadgroup memory than it allows. The runtime checks
+// every pipeline of the list (Kernels) before it runs.
+func (l *CommandList) CheckPipeline(kernel string, lim PipelineLimits) error {
+	key := PipelineKey(kernel)
+	if lim.SimdWidth != SimdWidth {
+		return fmt.Errorf("pipeline %s runs simdgroups of %d threads; the kernels assume %d", key, lim.SimdWidth, SimdWidth)
+	}
+	if t := l.threads[kernel]; t > lim.MaxThreads {
+		return fmt.Errorf("pipeline %s: launches of %d threads per threadgroup; it allows %d", key, t, lim.MaxThreads)
+	}
+	if m := l.memory[kernel] + lim.StaticMemory; m > lim.DeviceMemory {
+		return fmt.Errorf("pipeline %s: launches with %d bytes of threadgroup memory; the device allows %d", key, m, lim.DeviceMemory)
+	}
+	return nil
+}
 
 // CommandBuffers is the number of command buffers a replay commits.
 func (l *CommandList) CommandBuffers() int { return l.buffers }

@@ -95,10 +95,10 @@ commit cb=2
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rmsnorm", "matvec_f32", "matmul_q4_0"}, l.Kernels())
 	assert.Equal(t, 2, l.CommandBuffers())
-	assert.Equal(t, 32, l.MaxThreads("rmsnorm"))
-	assert.Equal(t, 128, l.MaxThreads("matmul_q4_0"))
-	assert.Equal(t, 8192, l.MaxThreadgroupMemory("matmul_q4_0"))
-	assert.Equal(t, 8192, l.MaxThreadgroupMemory("matvec_f32"))
+	assert.Equal(t, 32, l.threads["rmsnorm"])
+	assert.Equal(t, 128, l.threads["matmul_q4_0"])
+	assert.Equal(t, 8192, l.memory["matmul_q4_0"])
+	assert.Equal(t, 8192, l.memory["matvec_f32"])
 	assert.Equal(t, strings.Count(want, "\n"), l.Len())
 }
 
@@ -172,5 +172,27 @@ func TestEncodeOpCases(t *testing.T) {
 		require.NoError(t, err, c.Name)
 		_, err = NewCommandList(c.Plan, cov)
 		require.NoError(t, err, c.Name)
+	}
+}
+
+func TestCheckPipeline(t *testing.T) {
+	l, err := NewCommandList(handPlan(), handCovering)
+	require.NoError(t, err)
+	ok := PipelineLimits{MaxThreads: 1024, SimdWidth: 32, StaticMemory: 0, DeviceMemory: 32 << 10}
+	for _, k := range l.Kernels() {
+		require.NoError(t, l.CheckPipeline(k, ok), k)
+	}
+	for _, tc := range []struct {
+		edit func(*PipelineLimits)
+		want string
+	}{
+		{func(p *PipelineLimits) { p.SimdWidth = 64 }, "pipeline matmul_q4_0 runs simdgroups of 64 threads; the kernels assume 32"},
+		{func(p *PipelineLimits) { p.SimdWidth = 16 }, "pipeline matmul_q4_0 runs simdgroups of 16 threads; the kernels assume 32"},
+		{func(p *PipelineLimits) { p.MaxThreads = 64 }, "pipeline matmul_q4_0: launches of 128 threads per threadgroup; it allows 64"},
+		{func(p *PipelineLimits) { p.StaticMemory = 30 << 10 }, "pipeline matmul_q4_0: launches with 38912 bytes of threadgroup memory; the device allows 32768"},
+	} {
+		lim := ok
+		tc.edit(&lim)
+		assert.EqualError(t, l.CheckPipeline("matmul_q4_0", lim), tc.want)
 	}
 }

@@ -13,14 +13,13 @@ import (
 )
 
 // The messages below take protocol-typed objects (or a nil block), whose
-// darwinkit wrappers panic: they are sent with objc.Call and the selectors
-// of selectors.go, and nowhere else.
+// darwinkit wrappers panic, or are missing from darwinkit's type: they are
+// sent with objc.Call and the selectors of selectors.go, and nowhere else.
+// A step's messages are sent by the C replay (replay_darwin.go).
 
 var (
 	sNewPipeline = objc.Sel(selNewPipeline)
 	sNoCopy      = objc.Sel(selNoCopy)
-	sSetPipeline = objc.Sel(selSetPipeline)
-	sSetBuffer   = objc.Sel(selSetBuffer)
 	sEndEncoding = objc.Sel(selEndEncoding)
 )
 
@@ -40,16 +39,24 @@ func newNoCopyBuffer(dev metal.DeviceObject, p unsafe.Pointer, n int64, opts met
 	return objc.Call[metal.BufferObject](dev, sNoCopy, p, uint(n), opts, nil)
 }
 
-func setPipeline(enc metal.ComputeCommandEncoderObject, ps metal.ComputePipelineStateObject) {
-	objc.Call[objc.Void](enc, sSetPipeline, ps)
-}
-
-func setBuffer(enc metal.ComputeCommandEncoderObject, buf metal.BufferObject, offset int64, index int) {
-	objc.Call[objc.Void](enc, sSetBuffer, buf, uint(offset), uint(index))
-}
-
-func endEncoding(enc metal.ComputeCommandEncoderObject) {
+func endEncoding(enc objc.Object) {
 	objc.Call[objc.Void](enc, sEndEncoding)
+}
+
+// withPool runs f in an autorelease pool, for the Objective-C objects that
+// darwinkit's calls autorelease. A panic in f (a darwinkit wrapper given a
+// nil object) becomes an error: it would otherwise unwind through the
+// pool's C frame and end the process.
+func withPool(f func() error) (err error) {
+	objc.WithAutoreleasePool(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("metalrt: %v", p)
+			}
+		}()
+		err = f()
+	})
+	return err
 }
 
 // respondsToAll fails naming the selectors obj does not implement: an

@@ -13,16 +13,16 @@ import (
 	"github.com/metalgraph/metalgraph/plan"
 )
 
-// Program is a plan compiled for the Metal runtime: its command list, its
-// own step, tokens, arena and logits buffers, and the runtime's pipelines,
-// weight windows and KV cache. Programs are released by Runtime.Close.
+// Program is a plan compiled for the Metal runtime: its flat command
+// list bound to the runtime's pipelines, weight windows and KV cache and
+// to its own step, tokens, arena and logits buffers. Programs are released
+// by Runtime.Close.
 type Program struct {
 	rt     *Runtime
 	name   string
 	n      int
 	limits plan.StepLimits
-	list   *CommandList
-	enc    *metalEncoder
+	replay *replayer
 
 	owned  []metal.BufferObject // step, tokens, arena, logits
 	step   []int32              // views of shared buffers
@@ -31,17 +31,16 @@ type Program struct {
 	out    []float32 // what Run returns, a copy that outlives Close
 }
 
-func (r *Runtime) newProgram(p *plan.Plan, list *CommandList, windows []metal.BufferObject) (*Program, error) {
+func (r *Runtime) newProgram(p *plan.Plan, flat *FlatList, windows []metal.BufferObject) (*Program, error) {
 	if got, want := p.Buffers[plan.Logits].Size, 4*int64(p.N)*int64(p.Vocab); p.Vocab <= 0 || got < want {
 		return nil, fmt.Errorf("metalrt: plan %s: the logits buffer has %d bytes, %d rows of %d logits need %d", p.Name, got, p.N, p.Vocab, want)
 	}
 	if got := p.Buffers[plan.Tokens].Size; got < 4*int64(p.N) {
 		return nil, fmt.Errorf("metalrt: plan %s: the tokens buffer has %d bytes, %d tokens need %d", p.Name, got, p.N, 4*p.N)
 	}
-	prog := &Program{rt: r, name: p.Name, n: p.N, limits: plan.LimitsOf(p), list: list}
-	enc := &metalEncoder{queue: r.queue, pipelines: r.pipelines, windows: windows,
-		committed: make([]metal.CommandBufferObject, 0, list.CommandBuffers())}
-	enc.bufs[plan.KV] = r.kv
+	prog := &Program{rt: r, name: p.Name, n: p.N, limits: plan.LimitsOf(p)}
+	var bufs [len(plan.Plan{}.Buffers)]metal.BufferObject // by plan.BufferKind; weights through windows
+	bufs[plan.KV] = r.kv
 	for _, k := range []plan.BufferKind{plan.Step, plan.Tokens, plan.Arena, plan.Logits} {
 		buf, err := r.newShared(p.Buffers[k].Size, k.String()+" buffer")
 		if err != nil {
@@ -49,13 +48,20 @@ func (r *Runtime) newProgram(p *plan.Plan, list *CommandList, windows []metal.Bu
 			return nil, err
 		}
 		prog.owned = append(prog.owned, buf)
-		enc.bufs[k] = buf
+		bufs[k] = buf
 	}
-	prog.step = unsafe.Slice((*int32)(enc.bufs[plan.Step].Contents()), 4) // StepParams: 4 words
-	prog.tokens = unsafe.Slice((*int32)(enc.bufs[plan.Tokens].Contents()), p.N)
-	prog.logits = unsafe.Slice((*float32)(enc.bufs[plan.Logits].Contents()), p.N*p.Vocab)
+	prog.step = unsafe.Slice((*int32)(bufs[plan.Step].Contents()), 4) // StepParams: 4 words
+	prog.tokens = unsafe.Slice((*int32)(bufs[plan.Tokens].Contents()), p.N)
+	prog.logits = unsafe.Slice((*float32)(bufs[plan.Logits].Contents()), p.N*p.Vocab)
 	prog.out = make([]float32, p.N*p.Vocab)
-	prog.enc = enc
+	prog.replay = newReplayer(r.queue, flat,
+		func(key string) objc.Object { return r.pipelines[key].Object },
+		func(b BufferRef) objc.Object {
+			if b.Kind == plan.Weights {
+				return windows[b.Window].Object
+			}
+			return bufs[b.Kind].Object
+		})
 	return prog, nil
 }
 
@@ -63,9 +69,10 @@ func (r *Runtime) newProgram(p *plan.Plan, list *CommandList, windows []metal.Bu
 func (p *Program) N() int { return p.n }
 
 // Run executes one step: it writes the step parameters and the tokens,
-// replays the command list, waits for the GPU and returns the logits, N
-// rows of the vocabulary size. The slice belongs to the program and is
-// overwritten by its next Run.
+// replays the command list through C, waits for the GPU and returns the
+// logits, N rows of the vocabulary size. The slice belongs to the program
+// and is overwritten by its next Run. A step allocates no Go memory
+// (TestRunDoesNotAllocate).
 func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	if err := p.limits.Check(p.name, p.n, tokens, pos0); err != nil {
 		return nil, fmt.Errorf("metalrt: %w", err)
@@ -76,19 +83,12 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	if r.closed {
 		return nil, fmt.Errorf("metalrt: program %s: the runtime is closed", p.name)
 	}
-	if p.enc == nil {
+	if p.replay == nil {
 		return nil, fmt.Errorf("metalrt: program %s is closed", p.name)
 	}
 	p.step[0], p.step[1], p.step[2] = int32(pos0), int32(p.n), int32(pos0+p.n)
 	copy(p.tokens, tokens)
-	var err error
-	// Command buffers and encoders are autoreleased; Go threads have no pool.
-	objc.WithAutoreleasePool(func() {
-		p.enc.committed = p.enc.committed[:0]
-		p.list.Replay(p.enc)
-		err = p.enc.wait()
-	})
-	if err != nil {
+	if err := p.replay.run(); err != nil {
 		return nil, fmt.Errorf("metalrt: program %s: %w", p.name, err)
 	}
 	copy(p.out, p.logits)
@@ -104,7 +104,7 @@ func (p *Program) Close() error {
 	r := p.rt
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p.enc == nil || r.closed {
+	if p.replay == nil || r.closed {
 		return nil
 	}
 	p.release()
@@ -116,72 +116,5 @@ func (p *Program) release() {
 	for _, b := range p.owned {
 		b.Release()
 	}
-	p.owned, p.enc = nil, nil
-}
-
-// metalEncoder is the Encoder over darwinkit: each call is one message to
-// the current compute command encoder.
-type metalEncoder struct {
-	queue     metal.CommandQueueObject
-	pipelines map[string]metal.ComputePipelineStateObject
-	bufs      [len(plan.Plan{}.Buffers)]metal.BufferObject // by plan.BufferKind; weights unused
-	windows   []metal.BufferObject
-
-	cb        metal.CommandBufferObject
-	enc       metal.ComputeCommandEncoderObject
-	committed []metal.CommandBufferObject
-}
-
-func (e *metalEncoder) Begin(int) {
-	// The program keeps every buffer alive: no need for Metal to retain them.
-	e.cb = e.queue.CommandBufferWithUnretainedReferences()
-	e.enc = e.cb.ComputeCommandEncoderWithDispatchType(metal.DispatchTypeConcurrent)
-}
-
-func (e *metalEncoder) SetPipeline(key string) { setPipeline(e.enc, e.pipelines[key]) }
-
-func (e *metalEncoder) SetBuffer(b BufferRef, offset int64, index int) {
-	buf := e.bufs[b.Kind]
-	if b.Kind == plan.Weights {
-		buf = e.windows[b.Window]
-	}
-	setBuffer(e.enc, buf, offset, index)
-}
-
-func (e *metalEncoder) SetBytes(b []byte, index int) {
-	e.enc.SetBytesLengthAtIndex(unsafe.Pointer(&b[0]), uint(len(b)), uint(index))
-}
-
-func (e *metalEncoder) SetThreadgroupMemory(n, index int) {
-	e.enc.SetThreadgroupMemoryLengthAtIndex(uint(n), uint(index))
-}
-
-func (e *metalEncoder) Dispatch(groups, threads [3]int) {
-	e.enc.DispatchThreadgroupsThreadsPerThreadgroup(size(groups), size(threads))
-}
-
-func (e *metalEncoder) Barrier() { e.enc.MemoryBarrierWithScope(metal.BarrierScopeBuffers) }
-
-func (e *metalEncoder) End() { endEncoding(e.enc) }
-
-func (e *metalEncoder) Commit(int) {
-	e.cb.Commit()
-	e.committed = append(e.committed, e.cb)
-}
-
-// wait blocks until every committed command buffer has run (so that no
-// work of this step overlaps the next) and reports the first that failed.
-func (e *metalEncoder) wait() error {
-	var err error
-	for i, cb := range e.committed {
-		cb.WaitUntilCompleted()
-		if err == nil && cb.Status() == metal.CommandBufferStatusError {
-			err = fmt.Errorf("command buffer %d of %d failed: %s", i, len(e.committed), errorText(cb.Error().Ptr()))
-		}
-	}
-	return err
-}
-
-func size(v [3]int) metal.Size {
-	return metal.Size{Width: uint64(v[0]), Height: uint64(v[1]), Depth: uint64(v[2])}
+	p.owned, p.replay = nil, nil
 }

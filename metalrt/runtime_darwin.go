@@ -70,33 +70,58 @@ func New(weights []byte, o Options) (*Runtime, error) {
 		dev.Release()
 		return nil, err
 	}
-	objc.WithAutoreleasePool(func() {
+	err = withPool(func() error {
 		r.queue = dev.NewCommandQueue()
 		if r.queue.IsNil() {
-			err = errors.New("metalrt: the device made no command queue")
-			return
+			return errors.New("metalrt: the device made no command queue")
 		}
-		if err = checkEncoder(r.queue); err != nil {
-			return
+		if err := checkReplay(r.queue); err != nil {
+			return err
 		}
+		var err error
 		r.lib, err = compileLibrary(dev)
+		return err
 	})
 	if err != nil {
 		r.release()
 		return nil, err
 	}
+	registerReplaySelectors()
 	return r, nil
 }
 
-// checkEncoder asks a compute encoder whether it implements the messages
-// the runtime sends it with objc.Call, before any is sent.
-func checkEncoder(q metal.CommandQueueObject) error {
-	cb := q.CommandBuffer()
+// checkReplay asks a command queue, a command buffer and a compute encoder
+// whether they implement the messages the C replay sends them, before any
+// is sent: an unknown selector would abort the process.
+func checkReplay(q metal.CommandQueueObject) error {
+	if err := respondsToAll(q.Object, "command queue", queueSelectors); err != nil {
+		return err
+	}
+	cb := q.CommandBufferWithUnretainedReferences()
+	if cb.IsNil() {
+		return errors.New("metalrt: the command queue made no command buffer")
+	}
+	if err := respondsToAll(cb.Object, "command buffer", commandBufferSelectors); err != nil {
+		return err
+	}
 	enc := cb.ComputeCommandEncoderWithDispatchType(metal.DispatchTypeConcurrent)
 	if enc.IsNil() {
-		return errors.New("metalrt: the device made no compute encoder")
+		return errors.New("metalrt: the command buffer made no compute encoder")
 	}
-	err := respondsToAll(enc.Object, "compute command encoder", encoderSelectors)
+	if err := checkEncoder(enc.Object, "compute command encoder", encoderSelectors); err != nil {
+		return err
+	}
+	blit := cb.BlitCommandEncoder()
+	if blit.IsNil() {
+		return errors.New("metalrt: the command buffer made no blit encoder")
+	}
+	return checkEncoder(blit.Object, "blit command encoder", blitSelectors)
+}
+
+// checkEncoder checks an encoder's selectors and ends it: a command buffer
+// whose encoder is left open may not be released.
+func checkEncoder(enc objc.Object, what string, sels []string) error {
+	err := respondsToAll(enc, what, sels)
 	if enc.RespondsToSelector(sEndEncoding) {
 		endEncoding(enc)
 	}
@@ -153,24 +178,29 @@ func (r *Runtime) Compile(p *plan.Plan) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	flat, err := list.Flatten()
+	if err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, errors.New("metalrt: the runtime is closed")
 	}
 	var prog *Program
-	objc.WithAutoreleasePool(func() {
-		if err = r.makePipelines(p, list); err != nil {
-			return
+	err = withPool(func() error {
+		if err := r.makePipelines(p, list); err != nil {
+			return err
 		}
-		var windows []metal.BufferObject
-		if windows, err = r.makeWindows(cov); err != nil {
-			return
+		windows, err := r.makeWindows(cov)
+		if err != nil {
+			return err
 		}
-		if err = r.makeKV(p); err != nil {
-			return
+		if err := r.makeKV(p); err != nil {
+			return err
 		}
-		prog, err = r.newProgram(p, list, windows)
+		prog, err = r.newProgram(p, flat, windows)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -180,8 +210,9 @@ func (r *Runtime) Compile(p *plan.Plan) (*Program, error) {
 }
 
 // makePipelines makes the pipeline of every kernel the list uses, refusing
-// the plan if the library lacks any (naming them all) or a launch exceeds
-// a pipeline's threads or the device's threadgroup memory.
+// the plan if the library lacks any (naming them all), a pipeline's
+// simdgroups are not 32 wide, or a launch exceeds a pipeline's threads or
+// the device's threadgroup memory.
 func (r *Runtime) makePipelines(p *plan.Plan, l *CommandList) error {
 	var missing []string
 	for _, k := range l.Kernels() {
@@ -208,11 +239,10 @@ func (r *Runtime) makePipelines(p *plan.Plan, l *CommandList) error {
 	maxMem := int(r.dev.MaxThreadgroupMemoryLength())
 	for _, k := range l.Kernels() {
 		ps := r.pipelines[PipelineKey(k)]
-		if t, most := l.MaxThreads(k), int(ps.MaxTotalThreadsPerThreadgroup()); t > most {
-			return fmt.Errorf("metalrt: plan %s launches %s with %d threads per threadgroup; its pipeline allows %d", p.Name, k, t, most)
-		}
-		if m := l.MaxThreadgroupMemory(k) + int(ps.StaticThreadgroupMemoryLength()); m > maxMem {
-			return fmt.Errorf("metalrt: plan %s launches %s with %d bytes of threadgroup memory; the device allows %d", p.Name, k, m, maxMem)
+		lim := PipelineLimits{MaxThreads: int(ps.MaxTotalThreadsPerThreadgroup()), SimdWidth: int(ps.ThreadExecutionWidth()),
+			StaticMemory: int(ps.StaticThreadgroupMemoryLength()), DeviceMemory: maxMem}
+		if err := l.CheckPipeline(k, lim); err != nil {
+			return fmt.Errorf("metalrt: plan %s: %w", p.Name, err)
 		}
 	}
 	return nil
@@ -258,25 +288,36 @@ func (r *Runtime) makeKV(p *plan.Plan) error {
 	return nil
 }
 
-// newShared allocates a zeroed buffer in shared storage (+1), which the
-// CPU writes (step, tokens), reads (logits) or clears (KV) in place.
-// Metal makes no empty buffers, so an empty plan buffer gets 16 bytes.
+// newShared allocates a buffer in shared storage (+1), which the CPU
+// writes (step, tokens) or reads (logits) in place. Metal zero-fills new
+// buffers, so nothing is cleared here: the KV cache starts as the zeros
+// ResetKV leaves (and attention reads no row above a step's last
+// position), and clearing it on the CPU would touch every page of it, 4 GiB
+// for a 7B model at 32K positions. Metal makes no empty buffers, so an
+// empty plan buffer gets 16 bytes.
 func (r *Runtime) newShared(size int64, what string) (metal.BufferObject, error) {
 	n := max(size, 16)
 	buf := r.dev.NewBufferWithLengthOptions(uint(n), metal.ResourceStorageModeShared)
 	if buf.IsNil() {
 		return buf, fmt.Errorf("metalrt: allocating the %d-byte %s failed", n, what)
 	}
-	clear(unsafe.Slice((*byte)(buf.Contents()), n))
 	return buf, nil
 }
 
-// ResetKV zeroes the KV cache, for a new conversation.
+// ResetKV zeroes the KV cache, for a new conversation: a step then sees
+// zeros at positions no step of the new conversation wrote, as on the
+// other runtimes (runtimecheck.CheckResetKV, TestResetKV on a Mac). The GPU
+// fills it with a blit rather than the CPU walking through it; should the
+// blit fail, the CPU clears it, since ResetKV has no error to return.
 func (r *Runtime) ResetKV() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.kv.IsNil() && !r.closed {
-		clear(unsafe.Slice((*byte)(r.kv.Contents()), max(r.kvSize, 16)))
+	if r.kv.IsNil() || r.closed {
+		return
+	}
+	n := max(r.kvSize, 16)
+	if err := zeroOnGPU(r.queue, r.kv, n); err != nil {
+		clear(unsafe.Slice((*byte)(r.kv.Contents()), n))
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,8 +56,48 @@ func TestSelectorsExistInDarwinkit(t *testing.T) {
 }
 
 func TestSelectorsAreAllCheckedAtStartup(t *testing.T) {
-	checked := append(append([]string(nil), deviceSelectors...), encoderSelectors...)
-	assert.ElementsMatch(t, Selectors, checked, "every selector sent is asked for with respondsToSelector:")
+	distinct := func(lists ...[]string) []string {
+		return slices.Compact(slices.Sorted(slices.Values(slices.Concat(lists...))))
+	}
+	assert.Equal(t, distinct(Selectors), distinct(deviceSelectors, queueSelectors, commandBufferSelectors, encoderSelectors, blitSelectors),
+		"every selector sent is asked for with respondsToSelector:")
+	assert.Equal(t, distinct(Selectors), distinct(callSelectors, replaySelectors), "Selectors are those sent through objc.Call and from the C replay")
+	assert.Len(t, distinct(Selectors), len(Selectors), "Selectors lists each once")
+}
+
+// literalIdents returns the identifiers of the values of the composite
+// literal assigned to name in file (keys are checked to be distinct).
+func literalIdents(t *testing.T, file, name string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	require.NoError(t, err)
+	var idents []string
+	keys := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != name {
+			return true
+		}
+		for _, e := range vs.Values[0].(*ast.CompositeLit).Elts {
+			if kv, ok := e.(*ast.KeyValueExpr); ok {
+				key := types.ExprString(kv.Key)
+				assert.False(t, keys[key], "%s: key %s twice", name, key)
+				keys[key] = true
+				e = kv.Value
+			}
+			idents = append(idents, e.(*ast.Ident).Name)
+		}
+		return false
+	})
+	require.NotEmpty(t, idents, "%s in %s", name, file)
+	return idents
+}
+
+// TestReplaySelectorTable checks that the C replay's selector table, keyed
+// by its C enum, holds each of replaySelectors once.
+func TestReplaySelectorTable(t *testing.T) {
+	assert.ElementsMatch(t, literalIdents(t, "selectors.go", "replaySelectors"),
+		literalIdents(t, "replay_darwin.go", "replaySelectorTable"))
 }
 
 // TestDarwinGlueUsesTheSelectorTable reads the darwin sources: no
@@ -106,7 +148,7 @@ func TestDarwinGlueUsesTheSelectorTable(t *testing.T) {
 			return true
 		})
 	}
-	assert.Equal(t, len(Selectors), calls, "one objc.Call per selector, in one typed wrapper each")
+	assert.Equal(t, len(callSelectors), calls, "one objc.Call per selector, in one typed wrapper each")
 }
 
 func isSel(e ast.Expr, pkg, name string) bool {
