@@ -21,8 +21,9 @@ func (b BufferRef) String() string {
 }
 
 // Encoder receives a plan as the calls a Metal compute command encoder
-// takes. The darwin runtime implements it over darwinkit; Recorder writes
-// the calls down, so the encoding is tested on any OS.
+// takes. Recorder writes the calls down, so the encoding is tested on any
+// OS; the darwin runtime sends the same calls from C, from the list's flat
+// form (Flatten).
 //
 // Per command buffer the calls are Begin, then per dispatch SetPipeline,
 // SetBuffer per binding, SetBytes, SetThreadgroupMemory when the kernel
