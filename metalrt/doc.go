@@ -61,7 +61,13 @@
 //     by the host's C compiler (it declares the Objective-C runtime
 //     functions it calls instead of including Apple headers), with compile-
 //     time checks that FlatEntry matches the C struct it is read as;
-//   - that the flat list records exactly what the command list does;
+//   - that the flat list records exactly what the command list does, and
+//     that the C replay, compiled with gcc around testdata/replay_harness.c
+//     (fake objects, an objc_msgSend that jumps to a fake method per
+//     selector), sends exactly those calls for the hand plan, stories260K
+//     and Mistral-7B, waits for every command buffer, zeroes with a blit,
+//     and reports failed command buffers and nil ones or nil encoders
+//     (replay_c_test.go, on linux/amd64 and linux/arm64);
 //   - that the one-dispatch test case of every contract is a valid plan
 //     that the CPU runtime runs;
 //   - that the kernels compute what the CPU runtime computes: g++
@@ -92,7 +98,8 @@
 //   - everything cgo, Objective-C and the GPU decide at run time: the cgo
 //     preamble against Apple's headers, objc.Call result types, the
 //     ownership of Metal objects and the cost of encoding. None of the
-//     darwin code has run yet.
+//     darwin code has run on a Mac yet; the C replay has run only against
+//     the Linux fakes.
 //
 // Not done: indirect command buffers (which would move the per-step
 // encoding to the GPU) and encoding command buffers from several threads.
