@@ -47,7 +47,7 @@ func checkGolden(t *testing.T, name, got string) {
 }
 
 // modelPlan runs the full pass pipeline on a model for steps of n tokens.
-func modelPlan(t *testing.T, m *mistral.Model, n int) *plan.Plan {
+func modelPlan(t testing.TB, m *mistral.Model, n int) *plan.Plan {
 	t.Helper()
 	g, err := mistral.Build(m.Config, m.Weights, n)
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ import (
 
 // replayPreamble is the C of replay_darwin.go: its cgo preamble without
 // the #cgo lines.
-func replayPreamble(t *testing.T) string {
+func replayPreamble(t testing.TB) string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), "replay_darwin.go", nil, parser.ParseComments)
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func replayPreamble(t *testing.T) string {
 
 // buildHarness compiles testdata/replay_harness.c around the preamble with
 // the host's C compiler (gcc, as the emulator tests need g++).
-func buildHarness(t *testing.T) string {
+func buildHarness(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "preamble.h"), []byte(replayPreamble(t)), 0o644))
@@ -69,7 +69,7 @@ func buildHarness(t *testing.T) string {
 }
 
 // runHarness writes f for the harness and returns what it prints.
-func runHarness(t *testing.T, bin string, f *FlatList, args ...string) string {
+func runHarness(t testing.TB, bin string, f *FlatList, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, b []byte) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644)) }
@@ -152,4 +152,24 @@ func TestCReplayErrors(t *testing.T) {
 		"no encoder: MG_NO_ENCODER, nothing committed")
 	assert.Equal(t, all.String()+"wait cb=0\nwait cb=1\nfailed -1\nzero 1\npools 0\n", runHarness(t, bin, f, "nocb=2"),
 		"no command buffer for the fill: MG_NO_COMMAND_BUFFER")
+}
+
+// BenchmarkCReplay times the C replay of a Mistral-7B decode step (every
+// span encoded, then waited for) in the harness, whose fake methods return
+// at once: the replay's own cost per token, not Metal's.
+func BenchmarkCReplay(b *testing.B) {
+	p := modelPlan(b, testmodel.Mistral7B(b), 1)
+	cov, err := Cover(p.Buffers[plan.Weights].Size, page, gib, Extents(p))
+	require.NoError(b, err)
+	l, err := NewCommandList(p, cov)
+	require.NoError(b, err)
+	f, err := l.Flatten()
+	require.NoError(b, err)
+	bin := buildHarness(b)
+	out := runHarness(b, bin, f, fmt.Sprintf("bench=%d", b.N))
+	var ns float64
+	_, err = fmt.Sscanf(out, "%g ns/step", &ns)
+	require.NoError(b, err, out)
+	b.ReportMetric(ns, "ns/step")
+	b.ReportMetric(float64(len(f.Entries)), "entries/step")
 }

@@ -2,14 +2,16 @@
 // preamble.h) on Linux against fake Objective-C objects whose methods
 // print what a Recorder prints, so that a Go test can compare the two.
 //
-// usage: harness DIR [fail=I] [nocb=I] [noenc=I]
+// usage: harness DIR [fail=I] [nocb=I] [noenc=I] [bench=N]
 // DIR holds entries.bin (FlatEntry values), params.bin, spans.txt (start
 // end per line), pipelines.txt and buffers.txt (a name per line). fail
 // makes command buffer I report an error, nocb makes the queue return nil
 // for it, noenc makes it return a nil encoder.
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "preamble.h"
 
@@ -37,6 +39,12 @@ static char names[2][512][64]; // pipelines, buffers
 static struct obj pipelines[512], buffers[512], cbs[64], queue, encoder, blit;
 static int made, fail_cb = -1, nil_cb = -1, nil_enc = -1, pools;
 
+// quiet (bench=N) silences the fake methods: the harness then times N
+// replays of every span, the C replay's own cost with methods that do
+// nothing, not Metal's.
+static int quiet;
+#define say(...) (quiet ? 0 : printf(__VA_ARGS__))
+
 void *objc_autoreleasePoolPush(void) { return (void *)(long)++pools; }
 
 void objc_autoreleasePoolPop(void *pool) {
@@ -60,55 +68,55 @@ static id compute_encoder(id cb, SEL s, mg_uint type) {
 	if (idx(cb) == nil_enc) {
 		return 0;
 	}
-	printf("begin cb=%d\n", idx(cb));
+	say("begin cb=%d\n", idx(cb));
 	if (type != 1) {
-		printf("dispatch type %lu, not concurrent\n", type);
+		say("dispatch type %lu, not concurrent\n", type);
 	}
 	return (id)&encoder;
 }
 
-static void set_pipeline(id e, SEL s, id p) { printf("pipeline %s\n", names[0][idx(p)]); }
+static void set_pipeline(id e, SEL s, id p) { say("pipeline %s\n", names[0][idx(p)]); }
 
 static void set_buffer(id e, SEL s, id b, mg_uint offset, mg_uint index) {
-	printf("buffer %lu %s+%lu\n", index, names[1][idx(b)], offset);
+	say("buffer %lu %s+%lu\n", index, names[1][idx(b)], offset);
 }
 
 static void set_bytes(id e, SEL s, const void *p, mg_uint n, mg_uint index) {
-	printf("bytes %lu", index);
+	say("bytes %lu", index);
 	for (mg_uint i = 0; i + 4 <= n; i += 4) {
 		uint32_t w;
 		memcpy(&w, (const char *)p + i, 4);
-		printf(" %08x", w);
+		say(" %08x", w);
 	}
-	printf("\n");
+	say("\n");
 }
 
-static void set_threadgroup_memory(id e, SEL s, mg_uint n, mg_uint index) { printf("tgmem %lu %lu\n", index, n); }
+static void set_threadgroup_memory(id e, SEL s, mg_uint n, mg_uint index) { say("tgmem %lu %lu\n", index, n); }
 
 static void barrier(id e, SEL s, mg_uint scope) {
 	if (scope == 1) {
-		printf("barrier\n");
+		say("barrier\n");
 	} else {
-		printf("barrier of scope %lu\n", scope);
+		say("barrier of scope %lu\n", scope);
 	}
 }
 
 static void dispatch(id e, SEL s, mg_size g, mg_size t) {
-	printf("dispatch [%lu %lu %lu] x [%lu %lu %lu]\n", g.width, g.height, g.depth, t.width, t.height, t.depth);
+	say("dispatch [%lu %lu %lu] x [%lu %lu %lu]\n", g.width, g.height, g.depth, t.width, t.height, t.depth);
 }
 
-static void end_encoding(id e, SEL s) { printf(e == (id)&blit ? "end blit\n" : "end\n"); }
+static void end_encoding(id e, SEL s) { say(e == (id)&blit ? "end blit\n" : "end\n"); }
 
-static void commit(id cb, SEL s) { printf("commit cb=%d\n", idx(cb)); }
+static void commit(id cb, SEL s) { say("commit cb=%d\n", idx(cb)); }
 
-static void wait_until_completed(id cb, SEL s) { printf("wait cb=%d\n", idx(cb)); }
+static void wait_until_completed(id cb, SEL s) { say("wait cb=%d\n", idx(cb)); }
 
 static long status(id cb, SEL s) { return idx(cb) == fail_cb ? 5 : 4; } // error, completed
 
 static id blit_encoder(id cb, SEL s) { return (id)&blit; }
 
 static void fill(id e, SEL s, id b, mg_range r, uint8_t v) {
-	printf("fill %s [%lu, +%lu) with %u\n", names[1][idx(b)], r.location, r.length, v);
+	say("fill %s [%lu, +%lu) with %u\n", names[1][idx(b)], r.location, r.length, v);
 }
 
 static struct objc_selector sels[MG_SEL_COUNT] = {
@@ -164,10 +172,12 @@ static int read_names(const char *dir, const char *file, char (*out)[64], void *
 
 int main(int argc, char **argv) {
 	if (argc < 2) {
-		fprintf(stderr, "usage: harness DIR [fail=I] [nocb=I] [noenc=I]\n");
+		fprintf(stderr, "usage: harness DIR [fail=I] [nocb=I] [noenc=I] [bench=N]\n");
 		return 2;
 	}
+	int bench = 0;
 	for (int i = 2; i < argc; i++) {
+		sscanf(argv[i], "bench=%d", &bench);
 		sscanf(argv[i], "fail=%d", &fail_cb);
 		sscanf(argv[i], "nocb=%d", &nil_cb);
 		sscanf(argv[i], "noenc=%d", &nil_enc);
@@ -184,20 +194,37 @@ int main(int argc, char **argv) {
 	const uint8_t *params = slurp(dir, "params.bin", &n);
 	char *spans = slurp(dir, "spans.txt", &n);
 
-	// As replayer.run: encode and commit each span, then wait for those
-	// committed; then as ResetKV, zero buffer 0.
-	void *pool = mg_pool_push();
-	int count = 0, start, end, used;
-	for (char *p = spans; sscanf(p, "%d %d\n%n", &start, &end, &used) == 2; p += used) {
-		int rc = mg_encode(&queue, entries + start, end - start, pipeline_objs, buffer_objs, params, &committed[count]);
-		if (rc != MG_OK) {
-			printf("encode %d: %d\n", count, rc);
-			break;
-		}
-		count++;
+	int span[64][2], spans_n = 0, used;
+	for (char *p = spans; spans_n < 64 && sscanf(p, "%d %d\n%n", &span[spans_n][0], &span[spans_n][1], &used) == 2; p += used) {
+		spans_n++;
 	}
-	printf("failed %d\n", mg_wait(committed, count));
-	mg_pool_pop(pool);
+	quiet = bench > 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int rep = 0; rep < (bench > 0 ? bench : 1); rep++) {
+		// As replayer.run: encode and commit each span, then wait for those
+		// committed.
+		made = 0;
+		void *pool = mg_pool_push();
+		int count = 0;
+		for (; count < spans_n; count++) {
+			int s = span[count][0], rc;
+			rc = mg_encode(&queue, entries + s, span[count][1] - s, pipeline_objs, buffer_objs, params, &committed[count]);
+			if (rc != MG_OK) {
+				say("encode %d: %d\n", count, rc);
+				break;
+			}
+		}
+		say("failed %d\n", mg_wait(committed, count));
+		mg_pool_pop(pool);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (bench > 0) {
+		double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+		printf("%.0f ns/step\n", ns / bench);
+		return 0;
+	}
+	// As ResetKV: zero buffer 0.
 	printf("zero %d\n", mg_zero(&queue, buffer_objs[0], 4096));
 	printf("pools %d\n", pools);
 	return 0;
