@@ -16,7 +16,9 @@
 //   - kernels/*.metal and kernels.go: one MSL kernel per plan contract,
 //     named by it, embedded and joined into one library source (LibrarySource).
 //   - geometry.go: Geometry maps a dispatch to threadgroups, threads,
-//     threadgroup memory and the parameters' buffer index.
+//     threadgroup memory and the parameters' buffer index; SplitOf names
+//     the dispatches that run as a kernel and a reduction over a scratch
+//     buffer the program owns (attention decode, split-K over the context).
 //   - covering.go: Cover chooses page-aligned no-copy windows over the mapped
 //     weights, each at most the device's maximum buffer length, overlapping
 //     so that no tensor straddles two; Covering.Locate finds a tensor's window.
@@ -29,7 +31,7 @@
 // MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
 // 3.1 set explicitly and fast math off, a pipeline per kernel, no-copy
 // buffers over the covering's windows, shared buffers for the step, tokens,
-// KV cache, arena and logits, and the Encoder over darwinkit: messages with
+// KV cache, arena, logits and scratch, and the Encoder over darwinkit: messages with
 // protocol-typed arguments go through objc.Call in one small wrapper each
 // (darwinkit v0.5.0's own wrappers panic on them). Each step runs inside an
 // autorelease pool, commits every command buffer as soon as it is encoded

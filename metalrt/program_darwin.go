@@ -24,7 +24,7 @@ type Program struct {
 	list   *CommandList
 	enc    *metalEncoder
 
-	owned  []metal.BufferObject // step, tokens, arena, logits
+	owned  []metal.BufferObject // step, tokens, arena, logits, scratch
 	step   []int32              // views of shared buffers
 	tokens []int32
 	logits []float32
@@ -50,6 +50,15 @@ func (r *Runtime) newProgram(p *plan.Plan, list *CommandList, windows []metal.Bu
 		}
 		prog.owned = append(prog.owned, buf)
 		enc.bufs[k] = buf
+	}
+	if n := list.ScratchBytes(); n > 0 {
+		buf, err := r.newShared(int64(n), "scratch buffer")
+		if err != nil {
+			prog.release()
+			return nil, err
+		}
+		prog.owned = append(prog.owned, buf)
+		enc.bufs[scratchBuffer] = buf
 	}
 	prog.step = unsafe.Slice((*int32)(enc.bufs[plan.Step].Contents()), 4) // StepParams: 4 words
 	prog.tokens = unsafe.Slice((*int32)(enc.bufs[plan.Tokens].Contents()), p.N)
@@ -124,7 +133,7 @@ func (p *Program) release() {
 type metalEncoder struct {
 	queue     metal.CommandQueueObject
 	pipelines map[string]metal.ComputePipelineStateObject
-	bufs      [len(plan.Plan{}.Buffers)]metal.BufferObject // by plan.BufferKind; weights unused
+	bufs      [scratchBuffer + 1]metal.BufferObject // by plan.BufferKind, then scratch; weights unused
 	windows   []metal.BufferObject
 
 	cb        metal.CommandBufferObject
