@@ -12,7 +12,7 @@ import (
 )
 
 // TestContextTooLargeForMemory: stories260K claiming a 16M-token context
-// would need a 20 GiB KV cache, which a session limited to 4 GiB refuses
+// would need a 10 GiB (F16) KV cache, which a session limited to 4 GiB refuses
 // before allocating it, naming a context that fits.
 func TestContextTooLargeForMemory(t *testing.T) {
 	path := testmodel.Rewrite(t, shareddata.Path(t, "models", "stories260K.gguf"), func(m *testmodel.Model) {
@@ -20,7 +20,7 @@ func TestContextTooLargeForMemory(t *testing.T) {
 	})
 	f := openFile(t, path)
 	s := f.session(t, engine.Options{Context: 1 << 24, MemoryLimit: 4 << 30})
-	const want = "the KV cache and activations for --ctx 16777216 need 20.0 GiB but 4.0 GiB is available; try --ctx 2097152 or --kv f16"
+	const want = "the KV cache and activations for --ctx 16777216 need 10.0 GiB but 4.0 GiB is available; try --ctx 4194304"
 	require.EqualError(t, s.CheckFits(1), want, "checked without compiling")
 	require.EqualError(t, s.Warm(1), want)
 	_, err := engine.Generate(s, f.tok, "Once upon a time", engine.GenerateOptions{MaxTokens: 4})

@@ -16,7 +16,9 @@
 //   - kernels/*.metal and kernels.go: one MSL kernel per plan contract,
 //     named by it, embedded and joined into one library source (LibrarySource).
 //   - geometry.go: Geometry maps a dispatch to threadgroups, threads,
-//     threadgroup memory and the parameters' buffer index.
+//     threadgroup memory and the parameters' buffer index; SplitOf names
+//     the dispatches that run as a kernel and a reduction over a scratch
+//     buffer the program owns (attention decode, split-K over the context).
 //   - covering.go: Cover chooses page-aligned no-copy windows over the mapped
 //     weights, each at most the device's maximum buffer length, overlapping
 //     so that no tensor straddles two; Covering.Locate finds a tensor's window.
@@ -33,14 +35,15 @@
 // MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
 // 3.1 set explicitly and fast math off, a pipeline per kernel, no-copy
 // buffers over the covering's windows, shared buffers for the step, tokens,
-// KV cache, arena and logits. Set-up messages with protocol-typed arguments
-// go through objc.Call in one small wrapper each (darwinkit v0.5.0's own
-// wrappers panic on them). A step goes through C (replay_darwin.go): one
-// cgo call per command buffer makes it and its encoder, sends the span's
-// entries with plain objc_msgSend and commits it, so the GPU starts on the
-// first while the next is encoded; a last call waits for all of them. Nil
-// command buffers and encoders are errors; a step makes no Go allocation.
-// ResetKV zeroes the cache with a blit; new buffers start zeroed by Metal.
+// KV cache, arena, logits and scratch. Set-up messages with protocol-typed
+// arguments go through objc.Call in one small wrapper each (darwinkit
+// v0.5.0's own wrappers panic on them). A step goes through C
+// (replay_darwin.go): one cgo call per command buffer makes it and its
+// encoder, sends the span's entries with plain objc_msgSend and commits it,
+// so the GPU starts on the first while the next is encoded; a last call
+// waits for all of them. Nil command buffers and encoders are errors; a
+// step makes no Go allocation. ResetKV zeroes the cache with a blit; new
+// buffers start zeroed by Metal.
 //
 // # What is verified where
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/metalgraph/metalgraph/plan"
@@ -191,21 +193,28 @@ func buildEmulator(ctx context.Context, gxx, dir string, files []KernelFile, cou
 
 var reASanFibers = regexp.MustCompile(`(?m)^==\d+==WARNING: ASan doesn't fully support makecontext/swapcontext.*\n`)
 
-// emuEncoder is the Encoder that catches the one dispatch of a plan as the
-// darwin runtime would issue it.
+// emuEncoder is the Encoder that catches the dispatches of a plan as the
+// darwin runtime would issue them, each with the state it runs with.
 type emuEncoder struct {
 	buffers  map[int]emuBinding
 	bytes    map[int][]byte
 	tgmem    int
 	pipeline string
-	groups   [3]int
-	threads  [3]int
-	calls    int // dispatches
+	runs     []emuCall
 }
 
 type emuBinding struct {
 	ref    BufferRef
 	offset int64
+}
+
+// emuCall is what one Dispatch call ran with.
+type emuCall struct {
+	pipeline        string
+	groups, threads [3]int
+	tgmem           int
+	buffers         map[int]emuBinding
+	bytes           map[int][]byte
 }
 
 func (e *emuEncoder) Begin(int)                     {}
@@ -219,8 +228,7 @@ func (e *emuEncoder) SetBuffer(buf BufferRef, offset int64, index int) {
 	e.buffers[index] = emuBinding{buf, offset}
 }
 func (e *emuEncoder) Dispatch(groups, threads [3]int) {
-	e.groups, e.threads = groups, threads
-	e.calls++
+	e.runs = append(e.runs, emuCall{e.pipeline, groups, threads, e.tgmem, maps.Clone(e.buffers), maps.Clone(e.bytes)})
 }
 
 // emuDispatch is one dispatch as the emulator takes it (run.cpp's input).
@@ -258,58 +266,183 @@ func (d emuDispatch) encode() []byte {
 	return b.Bytes()
 }
 
-// emuPlanDispatch is the single dispatch of p as the encoder issues it:
-// every binding's bytes from contents (one slice per plan buffer kind),
-// exactly where the encoder binds them, and the parameter bytes at their
-// index. It also returns the plan's writable bindings, in the order of
-// the dispatch's writable buffers.
-func emuPlanDispatch(p *plan.Plan, cov Covering, contents [][]byte) (emuDispatch, []plan.Binding, error) {
+// emuSlot is one buffer of an emulated dispatch: Length bytes at Offset of
+// a plan buffer, or of the scratch buffer (Kind scratchBuffer).
+type emuSlot struct {
+	index int
+	plan.Binding
+}
+
+// emuStep is one dispatch the encoder issues for a plan, as the emulator
+// runs it, with its buffers still to be read from the plan's contents.
+type emuStep struct {
+	kernel          string
+	groups, threads [3]int
+	tgmem           int
+	slots           []emuSlot
+	params          []byte
+	paramsIndex     int
+}
+
+// emuTakes is what a kernel of the library takes: buffer indices, and
+// whether threadgroup memory (Metal keeps an encoder's threadgroup memory
+// length for later dispatches, the emulator wants it only where used).
+type emuTakes struct {
+	buffers []int
+	tgmem   bool
+}
+
+// emuKernelTakes maps each kernel of the library to what it takes.
+var emuKernelTakes = sync.OnceValues(func() (map[string]emuTakes, error) {
+	files, err := KernelFiles()
+	if err != nil {
+		return nil, err
+	}
+	src, err := parseMSL(files)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]emuTakes{}
+	for host, hs := range src.hosts {
+		var k emuTakes
+		for _, p := range hs[0].Kernel.Params {
+			if m := reBufferAttr.FindStringSubmatch(p.Attr); m != nil {
+				i, _ := strconv.Atoi(m[1])
+				k.buffers = append(k.buffers, i)
+			}
+			k.tgmem = k.tgmem || p.Attr == "threadgroup(0)"
+		}
+		out[host] = k
+	}
+	return out, nil
+})
+
+// emuPlanSteps is what the encoder issues for the single dispatch of p:
+// its kernel, then, for a split dispatch, its reduction, each with every
+// buffer the kernel takes exactly where the encoder binds it, and the
+// parameter bytes at their index. It also returns the size of the scratch
+// buffer the steps share.
+func emuPlanSteps(p *plan.Plan, cov Covering) ([]emuStep, int, error) {
 	ds := p.Dispatches()
 	if len(ds) != 1 {
-		return emuDispatch{}, nil, fmt.Errorf("plan %s has %d dispatches; the emulator runs one", p.Name, len(ds))
+		return nil, 0, fmt.Errorf("plan %s has %d dispatches; the emulator runs one", p.Name, len(ds))
 	}
 	d := ds[0]
+	l, err := NewCommandList(p, cov)
+	if err != nil {
+		return nil, 0, err
+	}
 	enc := &emuEncoder{buffers: map[int]emuBinding{}, bytes: map[int][]byte{}}
-	if err := Encode(p, cov, enc); err != nil {
-		return emuDispatch{}, nil, err
+	l.Replay(enc)
+	want := 1
+	if SplitOf(d) != nil {
+		want = 2
 	}
-	if enc.calls != 1 {
-		return emuDispatch{}, nil, fmt.Errorf("the encoder issued %d dispatches", enc.calls)
+	if len(enc.runs) != want {
+		return nil, 0, fmt.Errorf("the encoder issued %d dispatches, want %d", len(enc.runs), want)
 	}
-	out := emuDispatch{kernel: enc.pipeline, groups: enc.groups, threads: enc.threads, tgmem: enc.tgmem}
-	var writes []plan.Binding
-	for i, b := range d.Bindings {
-		got, ok := enc.buffers[i]
-		if !ok {
-			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): the encoder bound nothing at index %d", i, b.Value, i)
+	kernels, err := emuKernelTakes()
+	if err != nil {
+		return nil, 0, err
+	}
+	var steps []emuStep
+	for _, r := range enc.runs {
+		takes := kernels[r.pipeline]
+		s := emuStep{kernel: r.pipeline, groups: r.groups, threads: r.threads, paramsIndex: len(d.Bindings)}
+		if takes.tgmem {
+			s.tgmem = r.tgmem
 		}
-		off := got.offset
-		if got.ref.Kind == plan.Weights {
-			off += cov[got.ref.Window].Offset
+		for _, i := range takes.buffers {
+			if i == s.paramsIndex {
+				var ok bool
+				if s.params, ok = r.bytes[i]; !ok {
+					return nil, 0, fmt.Errorf("%s: the encoder set no parameter bytes at index %d", r.pipeline, i)
+				}
+				continue
+			}
+			slot, err := emuSlotAt(r, i, d, cov, l.ScratchBytes())
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", r.pipeline, err)
+			}
+			for _, o := range s.slots {
+				if o.Buffer == slot.Buffer && (o.Write || slot.Write) && o.Offset < slot.End() && slot.Offset < o.End() {
+					return nil, 0, fmt.Errorf("%s: buffers %d and %d overlap: the emulator gives each its own copy", r.pipeline, o.index, i)
+				}
+			}
+			s.slots = append(s.slots, slot)
 		}
-		if got.ref.Kind != b.Buffer || off != b.Offset {
-			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): the encoder bound %s+%d, the plan %s+%d", i, b.Value, got.ref, got.offset, b.Buffer, b.Offset)
+		steps = append(steps, s)
+	}
+	return steps, l.ScratchBytes(), nil
+}
+
+// emuSlotAt is what run r holds at buffer index i: the plan's binding i,
+// which it checks the encoder bound where the plan says, or the scratch
+// buffer, which the dispatch may write.
+func emuSlotAt(r emuCall, i int, d *plan.Dispatch, cov Covering, scratch int) (emuSlot, error) {
+	got, ok := r.buffers[i]
+	if !ok {
+		return emuSlot{}, fmt.Errorf("the encoder bound nothing at index %d", i)
+	}
+	if got.ref.Kind == scratchBuffer {
+		return emuSlot{i, plan.Binding{Buffer: scratchBuffer, Length: int64(scratch), Write: true}}, nil
+	}
+	if i >= len(d.Bindings) {
+		return emuSlot{}, fmt.Errorf("the encoder bound %s+%d at index %d, past the plan's bindings", got.ref, got.offset, i)
+	}
+	b := d.Bindings[i]
+	off := got.offset
+	if got.ref.Kind == plan.Weights {
+		off += cov[got.ref.Window].Offset
+	}
+	if got.ref.Kind != b.Buffer || off != b.Offset {
+		return emuSlot{}, fmt.Errorf("binding %d (%s): the encoder bound %s+%d, the plan %s+%d", i, b.Value, got.ref, got.offset, b.Buffer, b.Offset)
+	}
+	return emuSlot{i, b}, nil
+}
+
+// dispatch is the step with its buffers' bytes from bufs (one slice per
+// plan buffer kind, then the scratch buffer).
+func (s emuStep) dispatch(bufs [][]byte) (emuDispatch, error) {
+	out := emuDispatch{kernel: s.kernel, groups: s.groups, threads: s.threads, tgmem: s.tgmem}
+	for _, b := range s.slots {
+		src := bufs[b.Buffer]
+		if b.End() > int64(len(src)) {
+			return emuDispatch{}, fmt.Errorf("%s buffer %d (%s): %d bytes at %d in a %d-byte %s buffer", s.kernel, b.index, b.Value, b.Length, b.Offset, len(src), BufferRef{Kind: b.Buffer})
 		}
-		for j, o := range d.Bindings[:i] {
-			if o.Buffer == b.Buffer && (o.Write || b.Write) && o.Offset < b.Offset+b.Length && b.Offset < o.Offset+o.Length {
-				return emuDispatch{}, nil, fmt.Errorf("bindings %d and %d overlap: the emulator gives each binding its own copy", j, i)
+		out.buffers = append(out.buffers, emuBuffer{index: b.index, writable: b.Write, bytes: src[b.Offset:b.End()]})
+	}
+	out.buffers = append(out.buffers, emuBuffer{index: s.paramsIndex, bytes: s.params})
+	return out, nil
+}
+
+// emuRunPlan runs the dispatches the encoder issues for the single
+// dispatch of p, in order, each through run (which returns its writable
+// buffers), and writes their outputs into contents; the scratch buffer
+// lives from one to the next.
+func emuRunPlan(p *plan.Plan, cov Covering, contents [][]byte, run func(emuDispatch) ([]byte, error)) error {
+	steps, scratch, err := emuPlanSteps(p, cov)
+	if err != nil {
+		return err
+	}
+	bufs := append(slices.Clone(contents[:scratchBuffer]), make([]byte, scratch))
+	for _, s := range steps {
+		d, err := s.dispatch(bufs)
+		if err != nil {
+			return err
+		}
+		got, err := run(d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.kernel, err)
+		}
+		for _, b := range s.slots {
+			if b.Write {
+				copy(bufs[b.Buffer][b.Offset:], got[:b.Length])
+				got = got[b.Length:]
 			}
 		}
-		src := contents[b.Buffer]
-		if b.Offset+b.Length > int64(len(src)) {
-			return emuDispatch{}, nil, fmt.Errorf("binding %d (%s): %d bytes at %d in a %d-byte %s buffer", i, b.Value, b.Length, b.Offset, len(src), b.Buffer)
-		}
-		out.buffers = append(out.buffers, emuBuffer{index: i, writable: b.Write, bytes: src[b.Offset : b.Offset+b.Length]})
-		if b.Write {
-			writes = append(writes, b)
-		}
 	}
-	params, ok := enc.bytes[len(d.Bindings)]
-	if !ok {
-		return emuDispatch{}, nil, fmt.Errorf("the encoder set no parameter bytes at index %d", len(d.Bindings))
-	}
-	out.buffers = append(out.buffers, emuBuffer{index: len(d.Bindings), bytes: params})
-	return out, writes, nil
+	return nil
 }
 
 // emuRun runs d on the emulator bin and returns its writable buffers, in
@@ -362,23 +495,5 @@ func emuExec(ctx context.Context, bin string, d emuDispatch, keep string) ([]byt
 // runEmulator runs the single dispatch of p on the emulator bin and
 // writes its outputs into contents.
 func runEmulator(ctx context.Context, bin string, p *plan.Plan, cov Covering, contents [][]byte) error {
-	d, writes, err := emuPlanDispatch(p, cov, contents)
-	if err != nil {
-		return err
-	}
-	got, err := emuRun(ctx, bin, d, p.Name)
-	if err != nil {
-		return err
-	}
-	scatterOutputs(contents, writes, got)
-	return nil
-}
-
-// scatterOutputs copies the emulator's writable buffers, got, to where
-// the plan binds them in contents.
-func scatterOutputs(contents [][]byte, writes []plan.Binding, got []byte) {
-	for _, b := range writes {
-		copy(contents[b.Buffer][b.Offset:], got[:b.Length])
-		got = got[b.Length:]
-	}
+	return emuRunPlan(p, cov, contents, func(d emuDispatch) ([]byte, error) { return emuRun(ctx, bin, d, p.Name+"/"+d.kernel) })
 }

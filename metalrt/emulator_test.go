@@ -226,7 +226,18 @@ func raggedCases() ([]opcases.Case, []byte) {
 		}{
 			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 80, Capacity: 200}, 2, 150, 40},
 			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 6, Capacity: 64}, 1, 0, 0},
-			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 1, HeadDim: 128, Capacity: 1500}, 1, 1400, 0}, // 12 simdgroups
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 1, HeadDim: 128, Capacity: 1500}, 1, 1400, 0}, // 11 of 12 chunks
+			// Split-K decode: chunks of 128 rows, at most 32 per query head.
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4096}, 1, 0, 0},    // one row
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4096}, 1, 100, 0},  // less than a chunk
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4096}, 1, 1000, 0}, // 8 chunks, the last partial
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4096}, 1, 4095, 0}, // 32 chunks
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 64, Capacity: 8192}, 1, 5000, 0},  // 32 chunks of 160
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 64, Capacity: 1024}, 1, 700, 0},   // GQA 1:1
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 64, Capacity: 512}, 3, 300, 0},    // GQA 2:1, 3 tokens
+			{"attn_decode", opcases.AttnShape{Heads: 8, KVHeads: 1, HeadDim: 128, Capacity: 600}, 1, 599, 0},   // GQA 8:1: 2 head blocks
+			{"attn_decode", opcases.AttnShape{Heads: 6, KVHeads: 1, HeadDim: 64, Capacity: 300}, 2, 280, 200},  // blocks of 4 and 2, window
+			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 256, Capacity: 300}, 1, 299, 0},   // head_dim 256
 			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 6, Capacity: 64}, 9, 0, 0},
 			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 80, Capacity: 200}, 10, 100, 40},
 		} {
@@ -281,7 +292,13 @@ func TestKernelsOnEmulator(t *testing.T) {
 					t.Parallel()
 					contract, err := plan.Lookup(c.Plan.Commands[0].Dispatches[0].Kernel)
 					require.NoError(t, err)
-					cov, err := Cover(int64(len(g.weights)), page, 1<<20, Extents(c.Plan))
+					// Windows of 1 MiB spread most cases' inputs over several
+					// buffers; the long caches need windows of their size.
+					window := int64(1 << 20)
+					for _, e := range Extents(c.Plan) {
+						window = max(window, pageUp(e.Length, page)+page)
+					}
+					cov, err := Cover(int64(len(g.weights)), page, window, Extents(c.Plan))
 					require.NoError(t, err)
 					contents := emuContents(c, g.weights)
 					require.NoError(t, runEmulator(ctx, bin, c.Plan, cov, contents))
@@ -410,9 +427,11 @@ func TestEmuTable(t *testing.T) {
 	table, err := emuTable(src)
 	require.NoError(t, err)
 	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
-		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)tg, `+
-		`uint3(pos.tgpig), ushort(pos.tiitg), ushort3(pos.ntg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5}, true, 0x20},`)
-	assert.Equal(t, len(plan.Contracts()), strings.Count(table, "\n"))
+		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)b[6], (float*)tg, `+
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5, 6}, true, 0x20},`)
+	assert.Contains(t, table, `{"attn_decode_reduce", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode_reduce(`+
+		`(const StepParams*)b[0], (float*)b[4], *(AttnParams*)b[5], (const float*)b[6], uint3(pos.tgpig), ushort(pos.tiisg)); }, {0, 4, 5, 6}, false, 0x20},`)
+	assert.Equal(t, len(plan.Contracts())+1, strings.Count(table, "\n"), "a kernel per contract and attention decode's reduction")
 
 	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})
 	require.NoError(t, err)

@@ -14,11 +14,19 @@ type BufferRef struct {
 }
 
 func (b BufferRef) String() string {
-	if b.Kind == plan.Weights {
+	switch b.Kind {
+	case plan.Weights:
 		return fmt.Sprintf("weights[%d]", b.Window)
+	case scratchBuffer:
+		return "scratch"
 	}
 	return b.Kind.String()
 }
+
+// scratchBuffer is the kind of the program's own scratch buffer, which no
+// plan lays out: dispatches that split (SplitOf) leave partial results
+// there for their reduction.
+const scratchBuffer = plan.BufferKind(len(plan.Plan{}.Buffers))
 
 // Encoder receives a plan as the calls a Metal compute command encoder
 // takes. Recorder writes the calls down, so the encoding is tested on any
@@ -90,6 +98,7 @@ type CommandList struct {
 	cmds    []command
 	kernels []string
 	buffers int
+	scratch int // bytes
 	// Per kernel, the most threads per threadgroup and bytes of
 	// threadgroup memory any of its launches asks for.
 	threads, memory map[string]int
@@ -139,12 +148,7 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 				pipeline = key
 				l.add(command{op: opPipeline, key: key})
 			}
-			if _, ok := l.threads[d.Kernel]; !ok {
-				l.kernels = append(l.kernels, d.Kernel)
-			}
-			t := launch.Threads
-			l.threads[d.Kernel] = max(l.threads[d.Kernel], t[0]*t[1]*t[2])
-			l.memory[d.Kernel] = max(l.memory[d.Kernel], launch.ThreadgroupMemory)
+			l.use(d.Kernel, launch.Threads, launch.ThreadgroupMemory)
 			for i, b := range d.Bindings {
 				c, err := bindingCommand(b, i, cov)
 				if err != nil {
@@ -156,6 +160,14 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 				bound[i] = slot{true, c.buf, c.offset}
 				l.add(c)
 			}
+			split := SplitOf(d)
+			if split != nil {
+				if s := (slot{true, BufferRef{Kind: scratchBuffer}, 0}); bound[launch.ParamsIndex+1] != s {
+					bound[launch.ParamsIndex+1] = s
+					l.add(command{op: opBuffer, buf: s.buf, index: launch.ParamsIndex + 1})
+				}
+				l.scratch = max(l.scratch, split.Scratch)
+			}
 			l.add(command{op: opBytes, bytes: plan.Encode(d.Params), index: launch.ParamsIndex})
 			bound[launch.ParamsIndex] = slot{} // setBytes replaces a buffer bound there
 			if launch.ThreadgroupMemory > 0 {
@@ -165,6 +177,13 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 				l.add(command{op: opBarrier})
 			}
 			l.add(command{op: opDispatch, groups: launch.Threadgroups, threads: launch.Threads})
+			if split != nil {
+				pipeline = PipelineKey(split.Kernel)
+				l.add(command{op: opPipeline, key: pipeline})
+				l.use(split.Kernel, split.Threads, 0)
+				l.add(command{op: opBarrier})
+				l.add(command{op: opDispatch, groups: split.Threadgroups, threads: split.Threads})
+			}
 		}
 		l.add(command{op: opEnd})
 		l.add(command{op: opCommit, index: ci})
@@ -203,6 +222,16 @@ func bindingAlign(k plan.BufferKind) int64 {
 }
 
 func (l *CommandList) add(c command) { l.cmds = append(l.cmds, c) }
+
+// use notes that kernel runs with threads per threadgroup and memory bytes
+// of threadgroup memory.
+func (l *CommandList) use(kernel string, threads [3]int, memory int) {
+	if _, ok := l.threads[kernel]; !ok {
+		l.kernels = append(l.kernels, kernel)
+	}
+	l.threads[kernel] = max(l.threads[kernel], threads[0]*threads[1]*threads[2])
+	l.memory[kernel] = max(l.memory[kernel], memory)
+}
 
 // Replay issues the list to enc.
 func (l *CommandList) Replay(enc Encoder) {
@@ -266,6 +295,11 @@ func (l *CommandList) CheckPipeline(kernel string, lim PipelineLimits) error {
 	}
 	return nil
 }
+
+// ScratchBytes is the size of the scratch buffer the program binds: the
+// most any dispatch uses. Its users share it, as attention layers are
+// ordered by the barriers of the dispatches between them.
+func (l *CommandList) ScratchBytes() int { return l.scratch }
 
 // CommandBuffers is the number of command buffers a replay commits.
 func (l *CommandList) CommandBuffers() int { return l.buffers }

@@ -47,12 +47,13 @@ type FlatList struct {
 	Params    []byte      // every setBytes' bytes
 	Pipelines []string    // pipeline keys, in first-use order
 	Buffers   []BufferRef // buffers, in first-use order
+	Scratch   int         // bytes of the scratch buffer (CommandList.ScratchBytes)
 }
 
 // Flatten turns the list into a FlatList. It fails only on a number that
 // does not fit the entry's 32-bit field.
 func (l *CommandList) Flatten() (*FlatList, error) {
-	f := &FlatList{}
+	f := &FlatList{Scratch: l.scratch}
 	pipelines := map[string]uint32{}
 	buffers := map[BufferRef]uint32{}
 	start := 0

@@ -57,6 +57,7 @@ func checkFlatMatches(t *testing.T, l *CommandList) *FlatList {
 	replayFlat(t, f, Recorder{W: &got})
 	require.Equal(t, want.String(), got.String())
 	assert.Len(t, f.Spans, l.CommandBuffers())
+	assert.Equal(t, l.ScratchBytes(), f.Scratch)
 	return f
 }
 

@@ -17,6 +17,21 @@ type Launch struct {
 	ParamsIndex           int
 }
 
+// Split is a dispatch that runs as two kernels: its own, which leaves
+// partial results in Scratch bytes of the program's scratch buffer (bound
+// at the parameters' index + 1), then Kernel, right after it and behind a
+// barrier, with the bindings, parameters and scratch the first left bound,
+// to combine them. Attention decode is one (flash-decoding).
+type Split struct {
+	Scratch               int
+	Kernel                string
+	Threadgroups, Threads [3]int
+}
+
+// attnReduceKernel combines attention decode's chunks; no plan contract
+// names it, since the split is the Metal runtime's own.
+const attnReduceKernel = "attn_decode_reduce"
+
 // The shapes below are what the MSL kernels assume; kernels/common.metal
 // holds the same constants.
 const (
@@ -35,8 +50,10 @@ const (
 	attnThreads          = 256  // 8 simdgroups
 	attnSimdgroups       = 8
 	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
-	attnRowsPerSimdgroup = 128 // decode: cache positions per simdgroup before it adds simdgroups
-	attnMaxSimdgroups    = 16  // decode: 512 threads, which a pipeline of its registers allows
+	attnDecodeSimdgroups = 4
+	attnGroup            = 4   // query heads per decode threadgroup
+	attnChunk            = 128 // fewest cache rows per decode chunk
+	attnMaxChunks        = 32  // most decode chunks per query head and token
 	maxThreads           = 1024
 	maxThreadgroupMemory = 32 << 10 // bytes of threadgroup memory Apple GPUs give one threadgroup
 )
@@ -139,16 +156,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 			return Launch{}, err
 		}
 		if c.Family == "attn_decode" {
-			// One simdgroup per attnRowsPerSimdgroup positions the cache holds,
-			// from 8 to 16 and as threadgroup memory allows, so that long
-			// contexts get more parallel work. Per simdgroup: running max,
-			// running sum, HeadDim accumulators; the query is staged in the
-			// same memory before the merge.
-			part := (int(p.HeadDim) + 2) * 4
-			sg := min(max(attnSimdgroups, ceil(p.Capacity, attnRowsPerSimdgroup)), attnMaxSimdgroups, maxThreadgroupMemory/part)
-			l := flat(int(p.Heads), int(p.N), 32*sg)
-			l.ThreadgroupMemory = sg * part
-			return l, nil
+			return attnDecodeLaunch(p), nil
 		}
 		// One query per simdgroup, staged in threadgroup memory.
 		l := flat(int(p.Heads), ceil(p.N, attnSimdgroups), attnThreads)
@@ -165,6 +173,40 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		return flat(ceil(p.Count, eltThreads), 1, eltThreads), nil
 	}
 	return matGeometry(c, d)
+}
+
+// attnDecodeLaunch splits each query head's rows into up to attnMaxChunks
+// chunks of at least attnChunk rows (flash-decoding), one threadgroup per
+// chunk, KV head and block of attnGroup query heads sharing it, so that
+// each K/V row is read once. The chunk floor keeps short contexts in one
+// chunk: its threadgroup writes the output and the other chunks' leave at
+// once. The cap, 32 chunks, gives Mistral-7B (8 KV heads, GQA 4:1) 256
+// threadgroups of 128 rows at a 4K context (a few per core of an M-series
+// GPU); longer contexts lengthen the chunks rather than add partials for
+// the reduction to read. Threadgroup memory holds the block's queries,
+// then each simdgroup's (max, sum) and partial outputs for the merge.
+func attnDecodeLaunch(p plan.AttnParams) Launch {
+	l := flat(attnParts(p), int(p.KVHeads)*ceil(p.Heads/p.KVHeads, attnGroup), 32*attnDecodeSimdgroups)
+	l.Threadgroups[2] = int(p.N)
+	l.ThreadgroupMemory = (attnGroup*int(p.HeadDim) + attnDecodeSimdgroups*attnGroup*(int(p.HeadDim)+2)) * 4
+	return l
+}
+
+func attnParts(p plan.AttnParams) int { return min(ceil(p.Capacity, attnChunk), attnMaxChunks) }
+
+// SplitOf is how a dispatch that Geometry accepts splits, nil when it runs
+// as one kernel. Attention decode's chunks leave their (max, sum) and
+// head_dim partial outputs per token and query head in the scratch
+// buffer; one simdgroup per query head and token combines them.
+func SplitOf(d *plan.Dispatch) *Split {
+	c, err := plan.Lookup(d.Kernel)
+	p, ok := d.Params.(plan.AttnParams)
+	if err != nil || !ok || c.Family != "attn_decode" {
+		return nil
+	}
+	n, heads := int(p.N), int(p.Heads)
+	return &Split{Scratch: n * heads * attnParts(p) * (int(p.HeadDim) + 2) * 4, Kernel: attnReduceKernel,
+		Threadgroups: [3]int{heads, n, 1}, Threads: [3]int{32, 1, 1}}
 }
 
 // matGeometry covers the mat-vec, multi-token mat-vec and tiled families in

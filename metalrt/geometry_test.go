@@ -58,6 +58,8 @@ func covered(t *testing.T, c plan.Contract, l Launch) (x, y int) {
 		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
 	case c.Family == "attn_prefill":
 		return l.Threadgroups[0], l.Threadgroups[1] * attnSimdgroups
+	case c.Family == "attn_decode": // blocks of query heads by tokens; x is chunks
+		return l.Threadgroups[1] * attnGroup, l.Threadgroups[2]
 	case c.Family == "rmsnorm":
 		return l.Threadgroups[0], 1
 	case c.Family == "embed" || c.Family == "kv_write" || c.Family == "swiglu" || c.Family == "add":
@@ -116,7 +118,7 @@ func TestGeometryTable(t *testing.T) {
 		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"attn_decode_f16", 1, Launch{[3]int{32, 1, 1}, [3]int{512, 1, 1}, 16 * 130 * 4, 5}}, // 4096 positions: 16 simdgroups
+		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, (4*128 + 4*4*130) * 4, 5}}, // 32 chunks × 8 KV heads of 4 query heads
 		{"attn_prefill_f32", 17, Launch{[3]int{32, 3, 1}, [3]int{256, 1, 1}, 8 * 128 * 4, 5}},
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
@@ -124,6 +126,40 @@ func TestGeometryTable(t *testing.T) {
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, launch(c.kernel, c.n), c.kernel)
+	}
+}
+
+// Attention decode runs as chunks per KV head and block of query heads,
+// then a reduction per query head and token; it alone splits.
+func TestGeometryAttnDecodeSplit(t *testing.T) {
+	cases := []struct {
+		heads, kvHeads, headDim, n, capacity int32
+		groups                               [3]int
+		scratch                              int
+	}{
+		{32, 8, 128, 1, 4096, [3]int{32, 8, 1}, 32 * 32 * 130 * 4},  // Mistral-7B at 4K: 256 threadgroups
+		{32, 8, 128, 1, 32768, [3]int{32, 8, 1}, 32 * 32 * 130 * 4}, // longer caches lengthen the chunks
+		{32, 8, 128, 3, 100, [3]int{1, 8, 3}, 3 * 32 * 1 * 130 * 4}, // one chunk
+		{64, 8, 128, 1, 300, [3]int{3, 16, 1}, 64 * 3 * 130 * 4},    // GQA 8:1: two blocks of 4 query heads
+		{6, 1, 64, 2, 129, [3]int{2, 2, 2}, 2 * 6 * 2 * 66 * 4},     // GQA 6:1: blocks of 4 and 2
+		{4, 4, 6, 1, 64, [3]int{1, 4, 1}, 4 * 8 * 4},                // head_dim 6, one chunk
+	}
+	for _, c := range cases {
+		d := &plan.Dispatch{Kernel: "attn_decode_f16", Grid: plan.Grid{int(c.heads), int(c.n), 1},
+			Params: plan.AttnParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.headDim, N: c.n, Capacity: c.capacity, Scale: 0.1}}
+		l, err := Geometry(d)
+		require.NoError(t, err)
+		assert.Equal(t, c.groups, l.Threadgroups, "%+v", c)
+		assert.Equal(t, [3]int{128, 1, 1}, l.Threads)
+		assert.Equal(t, 16*int(c.headDim)+64*(int(c.headDim)+2), l.ThreadgroupMemory, "4 queries, then (max, sum) and head_dim outputs of 4 simdgroups × 4 heads")
+		want := &Split{Scratch: c.scratch, Kernel: attnReduceKernel, Threadgroups: [3]int{int(c.heads), int(c.n), 1}, Threads: [3]int{32, 1, 1}}
+		assert.Equal(t, want, SplitOf(d), "%+v", c)
+		assert.LessOrEqual(t, c.groups[0], 32, "a simdgroup's lanes hold the chunks' (max, sum) in the reduction")
+	}
+	for _, c := range plan.Contracts() {
+		if c.Family != "attn_decode" {
+			assert.Nil(t, SplitOf(dispatchOf(t, c, 1)), c.Name)
+		}
 	}
 }
 

@@ -215,6 +215,19 @@ func (s *simEncoder) check(p *plan.Plan) {
 				assert.Equal(t, l.ThreadgroupMemory, r.tgmem, where)
 			}
 			assert.Equal(t, d.Barrier && !r.firstInCommandBuf, r.barrier, "%s barrier", where)
+			if split := SplitOf(d); split != nil {
+				require.Less(t, i, len(s.runs), "%s: no reduction", where)
+				red := s.runs[i]
+				i++
+				scratch := bound{buf: BufferRef{Kind: scratchBuffer}}
+				assert.Equal(t, scratch, r.slots[l.ParamsIndex+1], "%s: scratch", where)
+				assert.Equal(t, r.slots, red.slots, "%s: the reduction runs with the same bindings", where)
+				assert.Equal(t, PipelineKey(split.Kernel), red.pipeline, where)
+				assert.Equal(t, split.Threadgroups, red.groups, where)
+				assert.Equal(t, split.Threads, red.threads, where)
+				assert.True(t, red.barrier, "%s: the reduction waits for the chunks", where)
+				assert.Equal(t, ci, red.cb, where)
+			}
 		}
 	}
 	assert.Equal(t, len(s.runs), i, "more dispatches than the plan")

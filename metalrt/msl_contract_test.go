@@ -394,8 +394,16 @@ func contractErrors(t *testing.T, src *mslSource) []string {
 				}
 			}
 		}
-		if len(buffers) != len(c.Roles)+1 {
-			bad(c, "%d buffer parameters, want %d roles + params", len(buffers), len(c.Roles))
+		want := len(c.Roles) + 1
+		if split := SplitOf(dispatchOf(t, c, 1)); split != nil {
+			want++
+			known[PipelineKey(split.Kernel)] = true
+			if p := buffers[want-1]; p.Name != "scratch" || p.Type != "device float*" {
+				bad(c, "buffer(%d) is %s %s, want the scratch buffer, device float* scratch", want-1, p.Type, p.Name)
+			}
+		}
+		if len(buffers) != want {
+			bad(c, "%d buffer parameters, want %d roles + params (+ scratch)", len(buffers), len(c.Roles))
 		}
 		for i, role := range c.Roles {
 			p, ok := buffers[i]
@@ -456,7 +464,7 @@ func kernelSource(t *testing.T) *mslSource {
 func TestMSLImplementsEveryContract(t *testing.T) {
 	src := kernelSource(t)
 	assert.Empty(t, contractErrors(t, src))
-	assert.Len(t, src.hosts, len(plan.Contracts()))
+	assert.Len(t, src.hosts, len(plan.Contracts())+1, "a kernel per contract and attention decode's reduction")
 }
 
 // The checker itself catches the mistakes it exists for.
@@ -518,17 +526,22 @@ func TestMSLSnakeNames(t *testing.T) {
 func TestMSLConstantsMatchGeometry(t *testing.T) {
 	src := kernelSource(t)
 	want := map[string]int{
-		"MV_ROWS_PER_SIMDGROUP": matvecRows / (matvecThreads / 32),
-		"MV_SIMDGROUPS":         matvecThreads / 32,
-		"MT_SIMDGROUPS":         mtmatvecThreads / 32,
-		"MT_MAX_N":              mtmatvecMaxN,
-		"MM_ROWS":               matmulRows,
-		"MM_TOKENS":             matmulTokens,
-		"MM_K":                  matmulK,
-		"MM_THREADS":            matmulThreads,
-		"ATTN_SIMDGROUPS":       attnSimdgroups,
-		"ATTN_MAX_DIM_PER_LANE": attnMaxHeadDim / 32,
-		"ELT_THREADS":           eltThreads,
+		"MV_ROWS_PER_SIMDGROUP":  matvecRows / (matvecThreads / 32),
+		"MV_SIMDGROUPS":          matvecThreads / 32,
+		"MT_SIMDGROUPS":          mtmatvecThreads / 32,
+		"MT_MAX_N":               mtmatvecMaxN,
+		"MM_ROWS":                matmulRows,
+		"MM_TOKENS":              matmulTokens,
+		"MM_K":                   matmulK,
+		"MM_THREADS":             matmulThreads,
+		"ATTN_SIMDGROUPS":        attnSimdgroups,
+		"ATTN_MAX_DIM_PER_LANE":  attnMaxHeadDim / 32,
+		"ATTN_DECODE_SIMDGROUPS": attnDecodeSimdgroups,
+		"ATTN_GROUP":             attnGroup,
+		"ATTN_CHUNK":             attnChunk,
+		"ATTN_MAX_CHUNKS":        attnMaxChunks,
+		"ATTN_LANE_DIMS":         attnMaxHeadDim / 32,
+		"ELT_THREADS":            eltThreads,
 	}
 	for name, v := range want {
 		assert.Equal(t, strconv.Itoa(v), src.defines[name], name)

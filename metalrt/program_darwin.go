@@ -24,7 +24,7 @@ type Program struct {
 	limits plan.StepLimits
 	replay *replayer
 
-	owned  []metal.BufferObject // step, tokens, arena, logits
+	owned  []metal.BufferObject // step, tokens, arena, logits, scratch
 	step   []int32              // views of shared buffers
 	tokens []int32
 	logits []float32
@@ -39,7 +39,7 @@ func (r *Runtime) newProgram(p *plan.Plan, flat *FlatList, windows []metal.Buffe
 		return nil, fmt.Errorf("metalrt: plan %s: the tokens buffer has %d bytes, %d tokens need %d", p.Name, got, p.N, 4*p.N)
 	}
 	prog := &Program{rt: r, name: p.Name, n: p.N, limits: plan.LimitsOf(p)}
-	var bufs [len(plan.Plan{}.Buffers)]metal.BufferObject // by plan.BufferKind; weights through windows
+	var bufs [scratchBuffer + 1]metal.BufferObject // by plan.BufferKind, then scratch; weights through windows
 	bufs[plan.KV] = r.kv
 	for _, k := range []plan.BufferKind{plan.Step, plan.Tokens, plan.Arena, plan.Logits} {
 		buf, err := r.newShared(p.Buffers[k].Size, k.String()+" buffer")
@@ -49,6 +49,15 @@ func (r *Runtime) newProgram(p *plan.Plan, flat *FlatList, windows []metal.Buffe
 		}
 		prog.owned = append(prog.owned, buf)
 		bufs[k] = buf
+	}
+	if flat.Scratch > 0 {
+		buf, err := r.newShared(int64(flat.Scratch), "scratch buffer")
+		if err != nil {
+			prog.release()
+			return nil, err
+		}
+		prog.owned = append(prog.owned, buf)
+		bufs[scratchBuffer] = buf
 	}
 	prog.step = unsafe.Slice((*int32)(bufs[plan.Step].Contents()), 4) // StepParams: 4 words
 	prog.tokens = unsafe.Slice((*int32)(bufs[plan.Tokens].Contents()), p.N)

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		name: "bench",
-		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal|cuda] [--ctx N] [--kv f32|f16] [--check-tensors] [" + specArgs + " [--spec-prompt TEXT] [--temp T] [--seed N]]",
+		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal|cuda] [--ctx N] [--kv f16|f32] [--check-tensors] [" + specArgs + " [--spec-prompt TEXT] [--temp T] [--seed N]]",
 		summary: "measure prompt processing (pp) and generation (tg) speed like llama-bench: a table of tokens/s, " +
 			"mean ± sd over the repetitions, then a line per pp and tg test with its mean, and the peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {

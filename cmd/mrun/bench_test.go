@@ -183,7 +183,7 @@ func TestBenchMeasuresASharedModel(t *testing.T) {
 	require.GreaterOrEqual(t, len(lines), 4, out)
 	assert.Regexp(t, `^\| model +\| +size \| +params \| backend \| threads \| +kv \| test \| +t/s \|$`, lines[0])
 	assert.Regexp(t, `^(\| -+:? )+\|$`, lines[1])
-	row := `^\| stories260K\.gguf \| 1\.12 MiB \| 292\.8 K \| cpu +\| +2 \| f32 \| +%s \| +[0-9.]+ ± [0-9.]+ \|$`
+	row := `^\| stories260K\.gguf \| 1\.12 MiB \| 292\.8 K \| cpu +\| +2 \| f16 \| +%s \| +[0-9.]+ ± [0-9.]+ \|$`
 	assert.Regexp(t, strings.ReplaceAll(row, "%s", "pp8"), lines[2])
 	assert.Regexp(t, strings.ReplaceAll(row, "%s", "tg4"), lines[3])
 	for _, pattern := range []string{`prefill\s+8 tokens:\s+([\d.]+)`, `decode\s+4 tokens:\s+([\d.]+)`} {
@@ -202,7 +202,7 @@ func TestBenchMeasuresASharedModel(t *testing.T) {
 	assert.Equal(t, model, doc.Model)
 	assert.Equal(t, "cpu", doc.Backend)
 	assert.Equal(t, 2, doc.Threads)
-	assert.Equal(t, "f32", doc.KVType)
+	assert.Equal(t, "f16", doc.KVType)
 	assert.Equal(t, 8, doc.NCtx, "the context is sized for the longest test")
 	assert.Positive(t, doc.ModelNParams)
 	assert.Positive(t, doc.PeakRSSBytes)

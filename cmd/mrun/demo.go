@@ -28,7 +28,7 @@ func init() {
 				if len(args) > 0 {
 					return e.usageError("unexpected argument %q", args[0])
 				}
-				f := runFlags{tokens: *n, threads: *threads, backend: *backend, kv: "f32",
+				f := runFlags{tokens: *n, threads: *threads, backend: *backend, kv: "f16",
 					sampling: sample.Options{Temperature: 0}}
 				f.model = "-" // openDemoModel sets it; check() wants one
 				if problem := f.check(); problem != "" {

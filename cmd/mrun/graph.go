@@ -15,14 +15,13 @@ import (
 	"github.com/metalgraph/metalgraph/graph"
 	"github.com/metalgraph/metalgraph/models/mistral"
 	"github.com/metalgraph/metalgraph/passes"
-	"github.com/metalgraph/metalgraph/quant"
 	"github.com/metalgraph/metalgraph/tools/graphviz"
 )
 
 func init() {
 	register(&command{
 		name: "graph",
-		args: "-m FILE [--tokens N] [--ctx N] [--kv f32|f16] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/ [--force]] [--collapse]",
+		args: "-m FILE [--tokens N] [--ctx N] [--kv f16|f32] [--after PASS|all | --plan] [--passes] [--disable P1,P2] [-o out.dot|out.svg|DIR/ [--force]] [--collapse]",
 		summary: "draw a model's graph for a step of N tokens (as built, or after an optimisation pass) or its plan " +
 			"as Graphviz DOT or SVG, and tabulate what each pass does",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -31,7 +30,7 @@ func init() {
 			fs.StringVar(&o.model, "model", "", "model `FILE` (same as -m)")
 			fs.IntVar(&o.tokens, "tokens", 1, "tokens per step, `N`: 1 is the decode step, more a prefill or verification step")
 			fs.IntVar(&o.ctx, "ctx", 0, fmt.Sprintf("KV cache positions `N` to plan for (0 = the model's context, at most %d, as the engine does)", engine.DefaultContext))
-			fs.StringVar(&o.kv, "kv", "f32", "KV cache element `TYPE`, f32 or f16, as run's --kv")
+			fs.StringVar(&o.kv, "kv", "f16", "KV cache element `TYPE`, f16 or f32, as run's --kv")
 			fs.StringVar(&o.out, "o", "", "write to `FILE`: .dot or .gv for DOT, .svg rendered by Graphviz's dot (default: DOT on standard output); "+
 				"with --after all, one file per pass beside it, out.NN-PASS.dot (NN its place in the pipeline, 00-build the graph as built); "+
 				"a directory DIR/ (created if missing) holds DIR/NN-PASS.dot; files must not exist (see --force)")
@@ -192,9 +191,7 @@ func drawGraph(e *env, o graphOptions) int {
 	default:
 		cfg.Context = o.ctx
 	}
-	if o.kv == "f16" {
-		cfg.KVType = quant.F16
-	}
+	cfg.KVType = kvType(o.kv)
 	g, err := mistral.Build(cfg, m.Weights, o.tokens)
 	if err != nil {
 		return e.fail(fmt.Errorf("%s: %w", o.model, err))

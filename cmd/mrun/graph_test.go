@@ -424,15 +424,15 @@ func TestGraphPlan(t *testing.T) {
 	}
 
 	// --ctx sizes the KV cache the plan binds: 5 layers × K and V × 64
-	// positions × 32 floats.
+	// positions × 32 halves (the default F16 cache).
 	rc, out, errOut := mrun(t, "", "graph", "-m", p, "--plan", "--ctx", "64", "--disable", "fuse_qkv")
 	require.Equal(t, 0, rc, errOut)
-	assert.True(t, strings.Contains(out, `\nkv: 80.00 KiB\n`), "the buffers note shows the KV cache")
+	assert.True(t, strings.Contains(out, `\nkv: 40.00 KiB\n`), "the buffers note shows the KV cache")
 	assert.True(t, strings.Contains(out, "· 53 dispatches in 2 command buffers"), "Q, K and V unfused")
 
 	rc, out, errOut = mrun(t, "", "graph", "-m", p, "--passes", "--ctx", "64")
 	require.Equal(t, 0, rc, errOut)
-	assert.Equal(t, []string{"80.00 KiB", fmt.Sprint(5*2*64*32*4, " B")}, table(t, out)["KV cache"])
+	assert.Equal(t, []string{"40.00 KiB", fmt.Sprint(5*2*64*32*2, " B")}, table(t, out)["KV cache"])
 }
 
 func TestGraphPassErrors(t *testing.T) {
@@ -497,7 +497,7 @@ func TestGraphPasses7B(t *testing.T) {
 		st := res.Plan.Stats()
 		assert.Equal(t, ideal, st.WeightBytesRead, "fused=%v: each weight read once", fused)
 		assert.Contains(t, out, "\nweights read: 1.000× the ideal\n")
-		assert.Equal(t, int64(32*2*4096*1024*4), st.KVBytes, "32 layers × K and V × 4096 positions × 8 heads of 128 F32")
+		assert.Equal(t, int64(32*2*4096*1024*2), st.KVBytes, "32 layers × K and V × 4096 positions × 8 heads of 128 F16 (the default cache)")
 		dispatches[fused] = st.Dispatches
 	}
 	assert.Equal(t, dispatches[true]+8*m.Config.Layers, dispatches[false], "fusion saves 8 dispatches a layer")

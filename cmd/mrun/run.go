@@ -54,7 +54,7 @@ func (f *runFlags) declareModel(fs *flag.FlagSet, threadsUsage string) {
 	fs.IntVar(&f.threads, "threads", 0, threadsUsage)
 	fs.IntVar(&f.ctx, "ctx", 0, fmt.Sprintf("context size in tokens (0 = the model's, at most %d)", engine.DefaultContext))
 	fs.StringVar(&f.backend, "backend", "auto", "backend: "+strings.Join(runtimes.Names, ", "))
-	fs.StringVar(&f.kv, "kv", "f32", "KV cache type: f32 or f16")
+	fs.StringVar(&f.kv, "kv", "f16", "KV cache type: f16 (as llama.cpp) or f32")
 	fs.BoolVar(&f.checkTensors, "check-tensors", false, "scan every weight for NaN and infinity at load (reads the whole file), like llama.cpp's")
 }
 
@@ -100,10 +100,18 @@ func (f *runFlags) checkModel() string {
 	return ""
 }
 
+// kvType is the cache element type a checked --kv value names.
+func kvType(kv string) quant.Type {
+	if kv == "f32" {
+		return quant.F32
+	}
+	return quant.F16
+}
+
 func init() {
 	register(&command{
 		name:    "run",
-		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal|cuda] [--kv f32|f16] [--check-tensors] " + specArgs,
+		args:    "-m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S] [--threads N] [--ctx N] [--backend auto|cpu|metal|cuda] [--kv f16|f32] [--check-tensors] " + specArgs,
 		summary: "generate text from a prompt, printing it as it is produced (statistics on stderr)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
 			var f runFlags
@@ -177,9 +185,7 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		s.Close()
 		return nil, err
 	}
-	if f.kv == "f16" {
-		m.Config.KVType = quant.F16
-	}
+	m.Config.KVType = kvType(f.kv)
 	s.tiles = runtimes.NewTiles(file.Release)
 	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles}
 	var upload *progress // shown by GPU runtimes that copy the weights

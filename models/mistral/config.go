@@ -31,7 +31,8 @@ type Config struct {
 	Window int
 	// TiedEmbeddings: the output projection reuses token_embd.weight.
 	TiedEmbeddings bool
-	// KVType is the KV cache's element type, F32 or F16.
+	// KVType is the KV cache's element type, F16 (the default, as
+	// llama.cpp's) or F32.
 	KVType quant.Type
 }
 
@@ -49,7 +50,7 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("architecture %q is not supported (want llama or mistral)", arch)
 	}
-	c := Config{Arch: arch, RopeBase: 10000, RopeScale: 1, Eps: 1e-5, KVType: quant.F32}
+	c := Config{Arch: arch, RopeBase: 10000, RopeScale: 1, Eps: 1e-5, KVType: quant.F16}
 	c.Name, _ = f.String("general.name")
 	m := &metadata{f: f, arch: arch}
 	c.Dim = m.size("embedding_length", 1, required)

@@ -9,6 +9,7 @@ import (
 	"github.com/metalgraph/metalgraph/internal/shareddata"
 	"github.com/metalgraph/metalgraph/models/mistral"
 	"github.com/metalgraph/metalgraph/ops"
+	"github.com/metalgraph/metalgraph/quant"
 )
 
 // referenceTolerance bounds |reference − llama.cpp| per logit for the F32
@@ -25,6 +26,7 @@ func TestReferenceEvaluatorMatchesLlamaCpp(t *testing.T) {
 	m, err := mistral.Open(shareddata.Path(t, "models", "stories260K.gguf"))
 	require.NoError(t, err)
 	defer m.Close()
+	m.Config.KVType = quant.F32 // the golden's cache; the default is F16
 	want, err := golden.Read(shareddata.Path(t, "models", "golden", "stories260K.once.kvf32.txt"))
 	require.NoError(t, err)
 
