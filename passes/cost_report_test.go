@@ -34,7 +34,8 @@ func TestWriteCost(t *testing.T) {
 			rows[f[0]] = f[1:]
 		}
 		st := res.Plan.Stats()
-		kvRead, kvWritten := int64(5*2*64*32*4/n), int64(5*2*32*4)
+		e := int64(cfg.KVType.BlockBytes()) // F16 by default: 2 bytes an element
+		kvRead, kvWritten := 5*2*64*32*e/int64(n), 5*2*32*e
 		assert.Equal(t, []string{size(kvRead), fmt.Sprint(kvRead, " B")}, rows["KV cache read"], "n=%d", n)
 		assert.Equal(t, []string{size(kvWritten), fmt.Sprint(kvWritten, " B")}, rows["KV cache written"], "n=%d", n)
 		assert.Equal(t, fmt.Sprint(st.WeightBytesRead/int64(n), " B"), rows["weights"][1], "n=%d", n)
@@ -50,7 +51,7 @@ func TestWriteCost(t *testing.T) {
 			assert.Equal(t, []string{fmt.Sprint(len(cb.Dispatches)), fmt.Sprint(barriers)}, rows[fmt.Sprint(i)], "n=%d command buffer %d", n, i)
 		}
 		assert.Equal(t, []string{fmt.Sprint(st.Dispatches), fmt.Sprint(st.Barriers)}, rows["all"], "n=%d", n)
-		total := (st.WeightBytesRead + 5*2*64*32*4 + int64(n)*kvWritten + st.ActivationBytes) / int64(n)
+		total := (st.WeightBytesRead + 5*2*64*32*e + int64(n)*kvWritten + st.ActivationBytes) / int64(n)
 		assert.Equal(t, fmt.Sprint(total, " B"), rows["total"][1], "n=%d", n)
 		err = WriteCost(&strings.Builder{}, res.Plan, 65)
 		require.ErrorContains(t, err, "context 65 exceeds the 64 positions of the cache")

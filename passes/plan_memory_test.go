@@ -170,7 +170,7 @@ func TestPlanMemoryKVLayoutIndependentOfN(t *testing.T) {
 	require.Len(t, one, 2*st.Config.Layers)
 	for i, l := range one {
 		assert.Zero(t, l.Offset%arenaAlign)
-		assert.Equal(t, int64(st.Config.Context*st.Config.KVHeads*st.Config.HeadDim*4), l.Length, l.Name)
+		assert.Equal(t, int64(st.Config.Context*st.Config.KVHeads*st.Config.HeadDim*st.Config.KVType.BlockBytes()), l.Length, l.Name)
 		if i > 0 {
 			assert.GreaterOrEqual(t, l.Offset, one[i-1].Offset+one[i-1].Length)
 		}

@@ -160,15 +160,15 @@ func TestScheduleKernelsAndParams(t *testing.T) {
 		n       int
 		disable []string
 		qkv     string
-		attn    string
+		attn    string // named by the cache type, F16 by default
 	}{
-		{1, nil, "matvec_f32_qkv", "attn_decode_f32"},
-		{5, nil, "mtmatvec_f32_qkv", "attn_decode_f32"},
-		{64, nil, "matmul_f32_qkv", "attn_prefill_f32"},
+		{1, nil, "matvec_f32_qkv", "attn_decode_f16"},
+		{5, nil, "mtmatvec_f32_qkv", "attn_decode_f16"},
+		{64, nil, "matmul_f32_qkv", "attn_prefill_f16"},
 		// Without select_variants mat-vecs run as matvec and attention by
 		// AttnDecodeMax.
-		{5, []string{"select_variants"}, "matvec_f32_qkv", "attn_decode_f32"},
-		{64, []string{"select_variants"}, "matvec_f32_qkv", "attn_prefill_f32"},
+		{5, []string{"select_variants"}, "matvec_f32_qkv", "attn_decode_f16"},
+		{64, []string{"select_variants"}, "matvec_f32_qkv", "attn_prefill_f16"},
 	}
 	for _, c := range cases {
 		s := runPipeline(t, storiesGraph(t, st, c.n), target, c.disable...)

@@ -68,7 +68,7 @@ func TestWriteTable(t *testing.T) {
 			// 83 nodes less 10 fused twice each, less 5 rope_kv fusions of
 			// three nodes: 53 dispatches, as many as nodes.
 			assert.Equal(t, []string{"53"}, row("dispatches"))
-			assert.Equal(t, []string{"2.50 MiB", "2621440 B"}, row("KV cache"), "5 layers × K and V × 2048 × 32 × 4 B")
+			assert.Equal(t, []string{"1.25 MiB", "1310720 B"}, row("KV cache"), "5 layers × K and V × 2048 × 32 × 2 B (F16, the default)")
 			// Every weight F32: the blocks' 5 × (64+64+64·64·2+64·32·2+64·172·3) floats,
 			// the output norm and matrix, and n rows of the embedding table.
 			ideal := int64(4 * (5*(64+64+64*64*2+64*32*2+64*172*3) + 64 + 512*64 + n*64))
