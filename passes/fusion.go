@@ -23,39 +23,95 @@ type fusion struct {
 // replaced (one residual add feeds the next), so inputs are mapped through
 // the replacements made so far. Each fused node takes the place of the
 // first node it replaces, and Sort keeps that order wherever the
-// dependencies allow, so dumps read like the unfused graph.
+// dependencies allow, so dumps read like the unfused graph. The old nodes
+// go in one batch at the end: removing them fusion by fusion made a
+// 1,000-block model's passes take seconds.
 func applyFusions(g *graph.Graph, fs []fusion) error {
+	names := takenNames(g)
 	repl := map[*graph.Value]*graph.Value{}
+	fusedAt := map[*graph.Node]*graph.Node{} // first old node → fused node
+	fused := map[*graph.Node]bool{}
+	var old []*graph.Node
 	for _, f := range fs {
 		for i, in := range f.inputs {
 			if r, ok := repl[in]; ok {
 				f.inputs[i] = r
 			}
 		}
-		pos := len(g.Nodes)
-		for i, n := range g.Nodes {
-			if n == f.old[0] {
-				pos = i
-				break
-			}
-		}
-		n, err := g.Add(uniqueName(g, f.name), f.op, f.inputs...)
+		n, err := g.Add(names.unique(f.name), f.op, f.inputs...)
 		if err != nil {
 			return err
 		}
 		if len(n.Outputs) != len(f.replaced) {
 			return fmt.Errorf("fused node %s has %d outputs, replaces %d values", n.Name, len(n.Outputs), len(f.replaced))
 		}
-		// Move n from the end to pos.
-		copy(g.Nodes[pos+1:], g.Nodes[pos:len(g.Nodes)-1])
-		g.Nodes[pos] = n
+		names.add(n, 1)
+		for _, o := range f.old {
+			names.add(o, -1) // free for later fusions, as if already removed
+		}
+		fusedAt[f.old[0]], fused[n] = n, true
 		for i, v := range f.replaced {
 			g.ReplaceUses(v, n.Outputs[i])
 			repl[v] = n.Outputs[i]
 		}
-		g.Remove(f.old...)
+		old = append(old, f.old...)
 	}
+	nodes := make([]*graph.Node, 0, len(g.Nodes))
+	for _, n := range g.Nodes {
+		if fused[n] {
+			continue // placed at its first old node
+		}
+		if f, ok := fusedAt[n]; ok {
+			nodes = append(nodes, f)
+		}
+		nodes = append(nodes, n)
+	}
+	g.Nodes = nodes
+	g.Remove(old...)
 	return g.Sort()
+}
+
+// nameCounts counts the nodes and values holding each name a fused node
+// cannot take: a node's name, a value's name and every prefix of a value
+// name before a ':' (output i > 0 of node N is the value "N:i").
+type nameCounts map[string]int
+
+func takenNames(g *graph.Graph) nameCounts {
+	c := nameCounts{}
+	for _, n := range g.Nodes {
+		c[n.Name]++
+	}
+	for _, v := range g.Values {
+		c.value(v.Name, 1)
+	}
+	return c
+}
+
+func (c nameCounts) value(name string, delta int) {
+	c[name] += delta
+	for i := range len(name) {
+		if name[i] == ':' {
+			c[name[:i]] += delta
+		}
+	}
+}
+
+// add counts n and its outputs once more (delta 1) or once less (-1).
+func (c nameCounts) add(n *graph.Node, delta int) {
+	c[n.Name] += delta
+	for _, v := range n.Outputs {
+		c.value(v.Name, delta)
+	}
+}
+
+// unique returns base, or base.2, base.3 ... if base (or a value named
+// after it) is taken, since Verify wants unique node and value names.
+func (c nameCounts) unique(base string) string {
+	name := base
+	for i := 2; c[name] > 0; i++ {
+		name = fmt.Sprintf("%s.%d", base, i)
+	}
+	return name
 }
 
 // soleProducer returns the node producing v when its op is a T, v has
@@ -84,25 +140,4 @@ func graphOutputs(g *graph.Graph) map[*graph.Value]bool {
 // "blk.3/attn_q"), so fused nodes are named within the same block.
 func scope(name string) string {
 	return name[:strings.LastIndex(name, "/")+1]
-}
-
-// uniqueName returns base, or base.2, base.3 ... if base (or a value named
-// after it) is taken, since Verify wants unique node and value names.
-func uniqueName(g *graph.Graph, base string) string {
-	taken := func(name string) bool {
-		if g.NodeNamed(name) != nil {
-			return true
-		}
-		for _, v := range g.Values {
-			if v.Name == name || strings.HasPrefix(v.Name, name+":") {
-				return true
-			}
-		}
-		return false
-	}
-	name := base
-	for i := 2; taken(name); i++ {
-		name = fmt.Sprintf("%s.%d", base, i)
-	}
-	return name
 }
