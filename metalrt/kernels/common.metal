@@ -614,18 +614,30 @@ struct DecQ6_K {
 
 // ---- mat-vec helpers shared by the three variants ----
 
-// qkv_row returns the weight row of global row r of a fused Q/K/V
-// projection (Wq rows, then Wk, then Wv), clamped into Wv past the end.
-inline device const uchar *qkv_row(device const uchar *wq, device const uchar *wk, device const uchar *wv,
-                                   int r, constant QKVParams &p, ulong rb) {
+// QKVLocal is global row r of a fused Q/K/V projection (Wq rows, then Wk,
+// then Wv) in its matrix (0, 1, 2): qkv_local clamps it into Wv past the
+// end.
+struct QKVLocal {
+    int matrix, row;
+};
+
+inline QKVLocal qkv_local(int r, constant QKVParams &p) {
     if (r < p.rows_q) {
-        return wq + rb * ulong(r);
+        return QKVLocal{0, r};
     }
     r -= p.rows_q;
     if (r < p.rows_kv) {
-        return wk + rb * ulong(r);
+        return QKVLocal{1, r};
     }
-    return wv + rb * ulong(min(r - p.rows_kv, p.rows_kv - 1));
+    return QKVLocal{2, min(r - p.rows_kv, p.rows_kv - 1)};
+}
+
+// qkv_row returns the weight row of global row r of a fused Q/K/V
+// projection.
+inline device const uchar *qkv_row(device const uchar *wq, device const uchar *wk, device const uchar *wv,
+                                   int r, constant QKVParams &p, ulong rb) {
+    const QKVLocal m = qkv_local(r, p);
+    return (m.matrix == 0 ? wq : m.matrix == 1 ? wk : wv) + rb * ulong(m.row);
 }
 
 // qkv_store writes output row r of token t to q, k or v.

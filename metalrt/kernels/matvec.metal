@@ -40,6 +40,8 @@ template <typename B, short N> struct MvShape {
 //                  matrix's and its last R/2 another's for the same outputs
 //   row(r0, r, R)  weight row r of a simdgroup whose first output is r0,
 //                  clamped into the matrix
+//   index(r0, r, R)
+//                  that row's index in its matrix
 //   live(r0, r, R) whether row r is in the matrix: rows past its end are
 //                  neither loaded nor stored
 //   put(t, r0, r, R, v)
@@ -52,7 +54,8 @@ struct MvForm {
     int rows, cols;
     ulong rb;
     enum { halves = 1 };
-    device const uchar *row(int r0, short r, short) const { return w + rb * ulong(min(r0 + r, rows - 1)); }
+    int index(int r0, short r, short) const { return min(r0 + r, rows - 1); }
+    device const uchar *row(int r0, short r, short R) const { return w + rb * ulong(index(r0, r, R)); }
     bool live(int r0, short r, short) const { return r0 + r < rows; }
     void put(int t, int r0, short r, short, thread const float *v) const {
         if (r0 + r < rows) {
@@ -70,7 +73,8 @@ struct AccForm {
     int rows, cols;
     ulong rb;
     enum { halves = 1 };
-    device const uchar *row(int r0, short r, short) const { return w + rb * ulong(min(r0 + r, rows - 1)); }
+    int index(int r0, short r, short) const { return min(r0 + r, rows - 1); }
+    device const uchar *row(int r0, short r, short R) const { return w + rb * ulong(index(r0, r, R)); }
     bool live(int r0, short r, short) const { return r0 + r < rows; }
     void put(int t, int r0, short r, short, thread const float *v) const {
         if (r0 + r < rows) {
@@ -89,6 +93,7 @@ struct QKVForm {
     int cols;
     ulong rb;
     enum { halves = 1 };
+    int index(int r0, short r, short) const { return qkv_local(r0 + r, *p).row; }
     device const uchar *row(int r0, short r, short) const { return qkv_row(wq, wk, wv, r0 + r, *p, rb); }
     bool live(int r0, short r, short) const { return r0 + r < p->rows_q + 2 * p->rows_kv; }
     void put(int t, int r0, short r, short, thread const float *s) const { qkv_store(q, k, v, t, r0 + r, *p, s[r]); }
@@ -102,10 +107,8 @@ struct GateUpForm {
     int rows, cols;
     ulong rb;
     enum { halves = 2 };
-    device const uchar *row(int r0, short r, short R) const {
-        const short h = R / 2;
-        return (r < h ? gate : up) + rb * ulong(min(r0 + r % h, rows - 1));
-    }
+    int index(int r0, short r, short R) const { return min(r0 + r % (R / 2), rows - 1); }
+    device const uchar *row(int r0, short r, short R) const { return (r < R / 2 ? gate : up) + rb * ulong(index(r0, r, R)); }
     bool live(int r0, short r, short R) const { return r0 + r % (R / 2) < rows; }
     void put(int t, int r0, short r, short R, thread const float *v) const {
         if (r0 + r < rows) {
@@ -114,21 +117,39 @@ struct GateUpForm {
     }
 };
 
-// mv_stage copies bytes b0 .. b0 + len of the simdgroup's R rows into
-// dst, row r at r·stride, in words of U: lane l takes words l, l + 32, ...
-// of the rows laid end to end.
+// mv_stage copies bytes b0 .. b0 + len of the simdgroup's live rows into
+// dst, row r at r·stride, in words of U. Lane l takes words l, l + 32, ...
+// of a sequence of runs: the whole 32-byte sectors of each row's bytes
+// (its body), then the parts of sectors at their two ends (head, tail),
+// which the neighbouring tiles share. So a load instruction of the
+// simdgroup reads whole sectors but for those ends, even where a tile's
+// bytes are no whole number of sectors (Q6_K: 420) or a row starts inside
+// one (the matrix itself is assumed to start on a sector, as GGUF aligns
+// tensors to 32 bytes).
 template <typename U, short R, typename Form>
 inline void mv_stage(thread const Form &f, int r0, ulong b0, int len, int stride, ushort lane, threadgroup uchar *dst) {
-    const int per_row = len / int(sizeof(U));
-    short r = 0;
+    int run = -1, words = 0; // runs 0..R−1 are the rows' bodies, then each row's head and tail
+    device const U *src = (device const U *)f.row(r0, 0, R);
+    threadgroup U *to = (threadgroup U *)dst;
     for (int u = lane;; u += 32) {
-        for (; r < R && (u >= per_row || !f.live(r0, r, R)); r++) {
-            u -= f.live(r0, r, R) ? per_row : 0;
+        while (u >= words) {
+            u -= words;
+            if (++run == 3 * R) {
+                return;
+            }
+            const short r = run < R ? run : (run - R) / 2;
+            int at = 0, n = 0;
+            if (f.live(r0, r, R)) {
+                const int lead = int((f.rb * ulong(f.index(r0, r, R)) + b0) % 32);
+                const int head = min(len, (32 - lead) % 32), body = (len - head) / 32 * 32;
+                at = run < R ? head : (run - R) % 2 == 0 ? 0 : head + body;
+                n = run < R ? body : (run - R) % 2 == 0 ? head : len - head - body;
+            }
+            words = n / int(sizeof(U));
+            src = (device const U *)(f.row(r0, r, R) + b0 + at);
+            to = (threadgroup U *)(dst + r * stride + at);
         }
-        if (r == R) {
-            return;
-        }
-        ((threadgroup U *)(dst + r * stride))[u] = ((device const U *)(f.row(r0, r, R) + b0))[u];
+        to[u] = src[u];
     }
 }
 
