@@ -85,9 +85,9 @@ struct EltParams {
 
 // ---- launch shapes (geometry.go has the same numbers) ----
 
-#define MV_SIMDGROUPS 8          // mat-vecs (rows per simdgroup: MvShape)
-#define MT_MAX_N 8               // tokens of a multi-token mat-vec
-#define MV_MEMORY 32768          // mat-vecs: threadgroup memory they may fill
+#define MV_SIMDGROUPS 8         // mat-vecs (rows per simdgroup: MvShape)
+#define MT_MAX_N 8              // tokens of a multi-token mat-vec
+#define MV_MEMORY 32768         // mat-vecs: threadgroup memory they may fill
 #define MM_ROWS 64              // tiled: weight rows per tile
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step
@@ -228,14 +228,6 @@ inline float2 nibble_dot(threadgroup const ushort *q, thread const float *v) {
         const ushort u = q[i];
         s.x += v[2 * i] * float(u & 0x000F) + v[2 * i + 1] * float(u & 0x0F00);
         s.y += v[8 + 2 * i] * float(u & 0x00F0) + v[9 + 2 * i] * float(u & 0xF000);
-    }
-    return s;
-}
-
-inline float dot16(thread const float *a, thread const float *b) {
-    float s = 0.0f;
-    for (short i = 0; i < 16; i++) {
-        s += a[i] * b[i];
     }
     return s;
 }

@@ -19,8 +19,10 @@
 // tenth of the weight bytes for 4-bit weights (Q4_0: 4 / (80 · 0.5625)),
 // where llama.cpp's 8 rows re-read them from cache ten times over; a
 // 4096-row matrix still makes 52 threadgroups of 8 simdgroups (an M-series
-// Max has 40 cores), each lane with 5 to 12 loads in flight per tile, at
-// the cost of one copy through threadgroup memory.
+// Max has 40 cores), each lane with 20 to 28 independent word loads per
+// tile to keep in flight, at the cost of one copy through threadgroup
+// memory and of threadgroup memory that allows one or two threadgroups a
+// core.
 
 // MvShape is the launch of decoder B for N tokens: tiles of C columns
 // (SEG bytes), R rows per simdgroup: B::mv_rows, or as many (even, for the
