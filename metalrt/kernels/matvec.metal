@@ -33,7 +33,7 @@ template <typename B, short N> struct MvShape {
         C = B::mv_cols,
         SEG = B::mv_seg,
         FIT = (MV_MEMORY - N * C * 4) / (MV_SIMDGROUPS * SEG) / 2 * 2,
-        R = FIT < B::mv_rows ? FIT : B::mv_rows,
+        R = int(FIT) < int(B::mv_rows) ? int(FIT) : int(B::mv_rows),
     };
 };
 
