@@ -89,9 +89,9 @@ func TestLoadAccounting(t *testing.T) {
 }
 
 // efficiencyCases are the hot decode kernels at Mistral-7B's shapes: the
-// mat-vecs at its row lengths (4096 and 14336 columns) over 512 rows (16
-// mat-vec threadgroups; reuse grows with their number towards its value at
-// 4096 rows), the multi-token mat-vec at N = 2, 4, 8, and attention
+// mat-vecs at its row lengths (4096 and 14336 columns) over 512 rows (7
+// threadgroups of 80 rows for 4-bit weights, the last partial: its rows
+// past the end are not loaded), the multi-token mat-vec at N = 2, 4, 8, and attention
 // decode at a 4096-token context with GQA 4:1 (8 query heads over 2 KV
 // heads of 128).
 func efficiencyCases() ([]opcases.Case, []byte) {
@@ -101,7 +101,7 @@ func efficiencyCases() ([]opcases.Case, []byte) {
 		name := fmt.Sprintf("%s/rows=512/cols=%d/n=%d", plan.Name(fam, t), cols, n)
 		cases = append(cases, opcases.Mat(w, name, fam, t, 512, cols, n))
 	}
-	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
+	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.F16} {
 		for _, cols := range []int{4096, 14336} {
 			mat("matvec", t, cols, 1)
 		}

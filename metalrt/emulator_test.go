@@ -152,8 +152,8 @@ func newEmuGroup(t *testing.T, name string, cases []opcases.Case, weights []byte
 
 // raggedCases are the tails opcases.All leaves out, run on the emulator
 // only: mat-vec and multi-token mat-vec rows longer than one activation
-// tile, ending inside one; rows that fill no whole threadgroup of 8 or 32
-// (75; the qkv
+// tile, ending inside one, every multi-token instance, rows of bytes not
+// 4-aligned; rows that fill no whole threadgroup (75; the qkv
 // split 57/9/9 also puts the q/k and k/v boundaries inside simdgroups),
 // float weight rows that end inside a 16-column chunk and a 32-column tile
 // step (100 columns), embed rows that end inside a threadgroup, rope and
@@ -204,6 +204,25 @@ func raggedCases() ([]opcases.Case, []byte) {
 	} {
 		name := fmt.Sprintf("%s/rows=16/cols=%d/n=%d", plan.Name(mt.variant, mt.t), mt.cols, mt.n)
 		cases = append(cases, opcases.Mat(w, name, mt.variant, mt.t, 16, mt.cols, mt.n))
+	}
+	// The multi-token mat-vec's instance for each N (fewer rows per
+	// simdgroup as N grows: 10 down to 6 for Q4_0, 6 down to 2 for Q8_0),
+	// over two tiles and a part; and rows whose bytes are not 4-aligned
+	// (3 Q4_0 blocks, 75 halves), which the kernels copy in 2-byte words.
+	for n := 1; n <= mtmatvecMaxN; n++ {
+		name := fmt.Sprintf("%s/rows=100/cols=1280/n=%d", plan.Name("mtmatvec", quant.Q4_0), n)
+		cases = append(cases, opcases.Mat(w, name, "mtmatvec", quant.Q4_0, 100, 1280, n))
+	}
+	for _, mt := range []struct {
+		fam     string
+		t       quant.Type
+		cols, n int
+	}{
+		{"mtmatvec@gate_up", quant.Q8_0, 1024, 7}, {"mtmatvec@qkv", quant.Q5_K, 768, 5},
+		{"matvec", quant.Q4_0, 96, 1}, {"mtmatvec@acc", quant.Q4_0, 96, 4}, {"matvec@gate_up", quant.F16, 75, 1},
+	} {
+		name := fmt.Sprintf("%s/rows=90/cols=%d/n=%d", plan.Name(mt.fam, mt.t), mt.cols, mt.n)
+		cases = append(cases, opcases.Mat(w, name, mt.fam, mt.t, 90, mt.cols, mt.n))
 	}
 
 	const heads, hd, n = 4, 96, 2

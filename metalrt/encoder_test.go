@@ -69,13 +69,13 @@ buffer 0 weights[1]+8192
 buffer 1 arena+256
 buffer 2 arena+512
 bytes 3 00000040 00000040 00000001
-tgmem 0 8192
+tgmem 0 20736
 barrier
-dispatch [2 1 1] x [256 1 1]
+dispatch [1 1 1] x [256 1 1]
 buffer 2 arena+768
 bytes 3 00000040 00000040 00000001
-tgmem 0 8192
-dispatch [2 1 1] x [256 1 1]
+tgmem 0 20736
+dispatch [1 1 1] x [256 1 1]
 end
 commit cb=0
 begin cb=2
@@ -98,7 +98,7 @@ commit cb=2
 	assert.Equal(t, 32, l.threads["rmsnorm"])
 	assert.Equal(t, 128, l.threads["matmul_q4_0"])
 	assert.Equal(t, 8192, l.memory["matmul_q4_0"])
-	assert.Equal(t, 8192, l.memory["matvec_f32"])
+	assert.Equal(t, 20736, l.memory["matvec_f32"])
 	assert.Equal(t, strings.Count(want, "\n"), l.Len())
 }
 

@@ -80,7 +80,7 @@ func TestFlattenHandPlan(t *testing.T) {
 	assert.Equal(t, 4*12, len(f.Params), "four parameter structs of three words")
 	assert.Equal(t, FlatEntry{Op: FlatBuffer, Index: 1, Object: 1, Offset: 64}, f.Entries[2])
 	assert.Equal(t, FlatEntry{Op: FlatBytes, Index: 3, Offset: 12, Length: 12}, f.Entries[11])
-	assert.Equal(t, FlatEntry{Op: FlatDispatch, Groups: [3]uint32{2, 1, 1}, Threads: [3]uint32{256, 1, 1}}, f.Entries[18])
+	assert.Equal(t, FlatEntry{Op: FlatDispatch, Groups: [3]uint32{1, 1, 1}, Threads: [3]uint32{256, 1, 1}}, f.Entries[18], "the mat-vec's rows fit one threadgroup")
 	assert.Equal(t, uintptr(48), unsafe.Sizeof(FlatEntry{}), "the size of the C struct mg_entry")
 }
 

@@ -35,19 +35,14 @@ const attnReduceKernel = "attn_decode_reduce"
 // The shapes below are what the MSL kernels assume; kernels/common.metal
 // holds the same constants.
 const (
-	matvecThreads        = 256  // 8 simdgroups × 4 rows
-	matvecRows           = 32   // rows per mat-vec threadgroup
-	mtmatvecThreads      = 64   // 2 simdgroups × 4 rows
-	mtmatvecRows         = 8    // rows per multi-token mat-vec threadgroup
-	mtmatvecMaxN         = 8    // tokens one multi-token mat-vec threadgroup holds
-	mtmatvecTile         = 512  // activation columns it stages per token
-	matvecTile           = 2048 // activation columns a mat-vec threadgroup stages
-	matmulThreads        = 128  // 4 simdgroups
-	matmulRows           = 64   // weight rows per tile
-	matmulTokens         = 32   // tokens per tile
-	matmulK              = 32   // columns per step through the tile loop
-	eltThreads           = 256  // embed, kv_write, swiglu, add
-	attnThreads          = 256  // 8 simdgroups
+	matvecThreads        = 256 // 8 simdgroups of matvecShape's rows, both mat-vec variants
+	mtmatvecMaxN         = 8   // tokens one multi-token mat-vec threadgroup holds
+	matmulThreads        = 128 // 4 simdgroups
+	matmulRows           = 64  // weight rows per tile
+	matmulTokens         = 32  // tokens per tile
+	matmulK              = 32  // columns per step through the tile loop
+	eltThreads           = 256 // embed, kv_write, swiglu, add
+	attnThreads          = 256 // 8 simdgroups
 	attnSimdgroups       = 8
 	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
 	attnDecodeSimdgroups = 4
@@ -238,15 +233,23 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 	}
 	switch variant {
 	case "matvec":
-		l := flat(ceil(rows, matvecRows), int(n), matvecThreads)
-		l.ThreadgroupMemory = matvecTile * 4
+		if err := weightsAligned(c, d); err != nil {
+			return Launch{}, err
+		}
+		s := matvecShape(c.Weight, 1)
+		l := flat(ceil(rows, s.outputs(form)), int(n), matvecThreads)
+		l.ThreadgroupMemory = s.memory
 		return l, nil
 	case "mtmatvec":
 		if n > mtmatvecMaxN {
 			return Launch{}, fmt.Errorf("%d tokens: the multi-token mat-vec holds at most %d", n, mtmatvecMaxN)
 		}
-		l := flat(ceil(rows, mtmatvecRows), 1, mtmatvecThreads)
-		l.ThreadgroupMemory = int(n) * mtmatvecTile * 4
+		if err := weightsAligned(c, d); err != nil {
+			return Launch{}, err
+		}
+		s := matvecShape(c.Weight, int(n))
+		l := flat(ceil(rows, s.outputs(form)), 1, matvecThreads)
+		l.ThreadgroupMemory = s.memory
 		return l, nil
 	case "matmul":
 		l := flat(ceil(rows, matmulRows), ceil(n, matmulTokens), matmulThreads)
@@ -254,6 +257,53 @@ func matGeometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		return l, nil
 	}
 	return Launch{}, fmt.Errorf("family %q has no Metal geometry", c.Family)
+}
+
+// matvecDecoders are the mat-vec tile columns and weight rows per
+// simdgroup of each weight type (mv_cols and mv_rows of its decoder in
+// kernels/common.metal): tiles of whole 32-byte sectors where threadgroup
+// memory allows, and rows enough that the activations a threadgroup reads
+// stay under a tenth of its weight bytes.
+var matvecDecoders = map[quant.Type]struct{ cols, rows int }{
+	quant.F32: {64, 10}, quant.F16: {128, 10}, quant.BF16: {128, 10},
+	quant.Q4_0: {512, 10}, quant.Q8_0: {512, 6}, quant.Q4_K: {512, 10}, quant.Q5_K: {512, 10}, quant.Q6_K: {512, 8},
+}
+
+// mvShape is how a mat-vec of some weight type and tokens launches.
+type mvShape struct {
+	rows   int // weight rows per simdgroup
+	memory int // threadgroup memory: the tokens' activation tiles, then each simdgroup's rows of the tile
+}
+
+// matvecShape is MvShape in kernels/matvec.metal: the decoder's rows, or
+// as many (even) as the tokens' activation tiles leave memory for.
+func matvecShape(w quant.Type, tokens int) mvShape {
+	d := matvecDecoders[w]
+	seg := d.cols / w.BlockSize() * w.BlockBytes()
+	sg := matvecThreads / 32
+	rows := min(d.rows, (maxThreadgroupMemory-tokens*d.cols*4)/(sg*seg)/2*2)
+	return mvShape{rows: rows, memory: roundUp(tokens*d.cols*4+sg*rows*seg, 16)}
+}
+
+// outputs is the rows of y a threadgroup computes: the gate_up form's
+// simdgroups take a gate and an up row per output.
+func (s mvShape) outputs(form string) int {
+	if form == "gate_up" {
+		return matvecThreads / 32 * s.rows / 2
+	}
+	return matvecThreads / 32 * s.rows
+}
+
+// weightsAligned checks that the weight bindings of a mat-vec start on the
+// 4-byte boundary its word loads need (GGUF aligns tensors to 32).
+func weightsAligned(c plan.Contract, d *plan.Dispatch) error {
+	for i, b := range d.Bindings[:min(len(d.Bindings), len(c.Roles))] {
+		if b.Buffer == plan.Weights && b.Offset%4 != 0 {
+			return fmt.Errorf("%s (binding %d) starts at byte %d of the weights, not on the 4-byte boundary its loads need",
+				c.Roles[i].Name, i, b.Offset)
+		}
+	}
+	return nil
 }
 
 // matmulMemory is the tiled kernel's threadgroup memory: a weight tile of

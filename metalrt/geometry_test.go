@@ -46,14 +46,14 @@ func dispatchOf(t *testing.T, c plan.Contract, n int32) *plan.Dispatch {
 
 // covered is how many rows (or heads, tokens, elements) along each grid
 // dimension a launch reaches, by the per-threadgroup counts of the kernels.
-func covered(t *testing.T, c plan.Contract, l Launch) (x, y int) {
+func covered(t *testing.T, c plan.Contract, n int32, l Launch) (x, y int) {
 	t.Helper()
-	variant, _, _ := strings.Cut(c.Family, "@")
+	variant, form, _ := strings.Cut(c.Family, "@")
 	switch {
 	case variant == "matvec":
-		return l.Threadgroups[0] * matvecRows, l.Threadgroups[1]
+		return l.Threadgroups[0] * matvecShape(c.Weight, 1).outputs(form), l.Threadgroups[1]
 	case variant == "mtmatvec":
-		return l.Threadgroups[0] * mtmatvecRows, mtmatvecMaxN
+		return l.Threadgroups[0] * matvecShape(c.Weight, int(n)).outputs(form), mtmatvecMaxN
 	case variant == "matmul":
 		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
 	case c.Family == "attn_prefill":
@@ -83,7 +83,7 @@ func TestGeometryEveryContract(t *testing.T) {
 			assert.Zero(t, threads%32, "%s: %d threads are not whole simdgroups", c.Name, threads)
 			assert.LessOrEqual(t, l.ThreadgroupMemory, 32<<10, c.Name)
 			assert.Equal(t, len(c.Roles), l.ParamsIndex, c.Name)
-			x, y := covered(t, c, l)
+			x, y := covered(t, c, n, l)
 			assert.GreaterOrEqual(t, x, d.Grid[0], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.GreaterOrEqual(t, y, d.Grid[1], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.Equal(t, c.Name, PipelineKey(c.Name))
@@ -105,11 +105,17 @@ func TestGeometryTable(t *testing.T) {
 		n      int32
 		want   Launch
 	}{
-		{"matvec_q4_0", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 3}}, // 32 rows, a tile of 2048 columns
-		{"matvec_q6_k_acc", 3, Launch{[3]int{448, 3, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
-		{"matvec_q8_0_qkv", 1, Launch{[3]int{192, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 7}},
-		{"matvec_q4_k_gate_up", 1, Launch{[3]int{448, 1, 1}, [3]int{256, 1, 1}, 2048 * 4, 4}},
-		{"mtmatvec_q5_k", 6, Launch{[3]int{1792, 1, 1}, [3]int{64, 1, 1}, 6 * 512 * 4, 3}}, // 512 columns of 6 tokens
+		// 8 simdgroups × 10 rows; a tile of 512 columns: its activations,
+		// then 80 rows of it (16 blocks of 18 bytes)
+		{"matvec_q4_0", 1, Launch{[3]int{180, 1, 1}, [3]int{256, 1, 1}, 512*4 + 80*16*18, 3}},
+		{"matvec_q6_k_acc", 3, Launch{[3]int{224, 3, 1}, [3]int{256, 1, 1}, 512*4 + 64*2*210, 4}},     // 8 rows per simdgroup
+		{"matvec_q8_0_qkv", 1, Launch{[3]int{128, 1, 1}, [3]int{256, 1, 1}, 512*4 + 48*16*34, 7}},     // 6
+		{"matvec_q4_k_gate_up", 1, Launch{[3]int{359, 1, 1}, [3]int{256, 1, 1}, 512*4 + 80*2*144, 4}}, // 40 outputs
+		{"matvec_f16", 1, Launch{[3]int{180, 1, 1}, [3]int{256, 1, 1}, 128*4 + 80*128*2, 3}},
+		{"matvec_f32", 1, Launch{[3]int{180, 1, 1}, [3]int{256, 1, 1}, 64*4 + 80*64*4, 3}},
+		// 6 tokens' activations leave room for 6 rows of 352 bytes per simdgroup
+		{"mtmatvec_q5_k", 6, Launch{[3]int{299, 1, 1}, [3]int{256, 1, 1}, 6*512*4 + 48*2*176, 3}},
+		{"mtmatvec_q8_0", 8, Launch{[3]int{896, 1, 1}, [3]int{256, 1, 1}, 8*512*4 + 16*16*34, 3}}, // 2 rows
 		{"matmul_q4_0", 100, Launch{[3]int{224, 4, 1}, [3]int{128, 1, 1}, 8192, 3}},
 		{"matmul_f16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 8192, 4}},
 		{"matmul_bf16_gate_up", 32, Launch{[3]int{224, 1, 1}, [3]int{128, 1, 1}, 12288, 4}},
@@ -190,6 +196,9 @@ func TestGeometryErrors(t *testing.T) {
 		{"zero rows", &plan.Dispatch{Kernel: "matvec_f16", Params: plan.MatParams{Rows: 0, Cols: 8, N: 1}, Grid: plan.Grid{0, 1, 1}}, "rows is 0"},
 		{"partial block", &plan.Dispatch{Kernel: "matvec_q4_k", Params: plan.MatParams{Rows: 8, Cols: 4000, N: 1}, Grid: plan.Grid{8, 1, 1}}, "block size 256"},
 		{"grid", &plan.Dispatch{Kernel: "matmul_q8_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 2}, Grid: plan.Grid{8, 1, 1}}, "disagrees"},
+		{"weight alignment", &plan.Dispatch{Kernel: "matvec_q4_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 1}, Grid: plan.Grid{8, 1, 1},
+			Bindings: []plan.Binding{{Buffer: plan.Weights, Offset: 34}, {Buffer: plan.Arena}, {Buffer: plan.Arena}}},
+			"weight (binding 0) starts at byte 34 of the weights, not on the 4-byte boundary its loads need"},
 		{"mt tokens", &plan.Dispatch{Kernel: "mtmatvec_q8_0", Params: plan.MatParams{Rows: 8, Cols: 64, N: 9}, Grid: plan.Grid{8, 9, 1}}, "at most 8"},
 		{"gqa", &plan.Dispatch{Kernel: "attn_decode_f32", Params: plan.AttnParams{Heads: 6, KVHeads: 4, HeadDim: 64, N: 1, Capacity: 16}, Grid: plan.Grid{6, 1, 1}}, "not a multiple"},
 		{"head dim", &plan.Dispatch{Kernel: "attn_prefill_f16", Params: plan.AttnParams{Heads: 4, KVHeads: 4, HeadDim: 512, N: 1, Capacity: 16}, Grid: plan.Grid{4, 1, 1}}, "head_dim 512"},

@@ -526,9 +526,8 @@ func TestMSLSnakeNames(t *testing.T) {
 func TestMSLConstantsMatchGeometry(t *testing.T) {
 	src := kernelSource(t)
 	want := map[string]int{
-		"MV_ROWS_PER_SIMDGROUP":  matvecRows / (matvecThreads / 32),
 		"MV_SIMDGROUPS":          matvecThreads / 32,
-		"MT_SIMDGROUPS":          mtmatvecThreads / 32,
+		"MV_MEMORY":              maxThreadgroupMemory,
 		"MT_MAX_N":               mtmatvecMaxN,
 		"MM_ROWS":                matmulRows,
 		"MM_TOKENS":              matmulTokens,
@@ -550,10 +549,16 @@ func TestMSLConstantsMatchGeometry(t *testing.T) {
 	assert.Equal(t, matmulThreads, 4*32, "the tiled kernel's 4 simdgroups each own 32 rows × 16 tokens")
 }
 
-// Block structs have ggml's sizes, and decoders step rows by them.
+// Block structs have ggml's sizes, and decoders step rows by them; each
+// decoder's mat-vec tile is the one geometry.go reserves memory for.
 func TestMSLBlockLayouts(t *testing.T) {
 	src := kernelSource(t)
 	for _, w := range plan.WeightTypes {
+		decoder := regexp.MustCompile(`struct Dec` + w.String() + `\b[^{]*\{[^}]*enum \{ mv_cols = (\d+), mv_rows = (\d+),`).FindStringSubmatch(src.text)
+		if assert.NotNil(t, decoder, "decoder of %s declares no mv_cols and mv_rows", w) {
+			d := matvecDecoders[w]
+			assert.Equal(t, []string{strconv.Itoa(d.cols), strconv.Itoa(d.rows)}, decoder[1:], "mv_cols and mv_rows of %s", w)
+		}
 		if w.BlockSize() == 1 {
 			continue
 		}

@@ -85,12 +85,9 @@ struct EltParams {
 
 // ---- launch shapes (geometry.go has the same numbers) ----
 
-#define MV_ROWS_PER_SIMDGROUP 4 // mat-vec and multi-token mat-vec
-#define MV_SIMDGROUPS 8         // mat-vec: 32 rows per threadgroup
-#define MT_SIMDGROUPS 2         // multi-token mat-vec: 8 rows per threadgroup
+#define MV_SIMDGROUPS 8         // mat-vecs (rows per simdgroup: MvShape)
 #define MT_MAX_N 8              // tokens of a multi-token mat-vec
-#define MT_TILE 512             // its activation columns per threadgroup tile
-#define MV_TILE 2048            // mat-vec: activation columns per tile (whole super-blocks)
+#define MV_MEMORY 32768         // mat-vecs: threadgroup memory they may fill
 #define MM_ROWS 64              // tiled: weight rows per tile
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step
@@ -225,20 +222,12 @@ inline float2 nibble_x(threadgroup const float *x, int lo, int hi, thread float 
 }
 
 // nibble_dot is (Σ low nibble·x, Σ high nibble·x) of the 8 bytes at q.
-inline float2 nibble_dot(device const ushort *q, thread const float *v) {
+inline float2 nibble_dot(threadgroup const ushort *q, thread const float *v) {
     float2 s = float2(0.0f, 0.0f);
     for (short i = 0; i < 4; i++) {
         const ushort u = q[i];
         s.x += v[2 * i] * float(u & 0x000F) + v[2 * i + 1] * float(u & 0x0F00);
         s.y += v[8 + 2 * i] * float(u & 0x00F0) + v[9 + 2 * i] * float(u & 0xF000);
-    }
-    return s;
-}
-
-inline float dot16(thread const float *a, thread const float *b) {
-    float s = 0.0f;
-    for (short i = 0; i < 16; i++) {
-        s += a[i] * b[i];
     }
     return s;
 }
@@ -250,12 +239,22 @@ inline float dot16(thread const float *a, thread const float *b) {
 // need not be whole chunks: quantised rows hold whole blocks (geometry.go
 // refuses others).
 //   row_bytes(cols)             bytes of one row
+//   mv_cols, mv_seg             columns of a mat-vec tile (whole blocks,
+//                               32-byte sectors where memory allows) and
+//                               their bytes
+//   mv_rows                     weight rows per mat-vec simdgroup: enough
+//                               that 8 simdgroups read the activations for
+//                               under a tenth of the weight bytes (even,
+//                               for the gate_up form)
 //   load_x(x, col, v)           the activations of chunk col in the order
 //                               dot16 takes them, from a staged tile
 //                               (stage_x) whose column 0 is a multiple of
-//                               256; returns the sums of its two runs of 8
+//                               mv_cols; returns the sums of its two runs of 8
 //   dot16(row, col, cols, v, vsum)
-//                               the chunk's Σ w·x, v and vsum from load_x
+//                               the chunk's Σ w·x, v and vsum from load_x,
+//                               row the raw bytes of a mat-vec tile staged
+//                               in threadgroup memory, col and cols (the
+//                               tile's columns) counted from its start
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
 // A chunk is columns col..col+15 unless the decoder says otherwise.
 // tile_t is the type of the weight tile of the tiled mat-mat: half where
@@ -266,8 +265,26 @@ struct DecChunk16 {
     static float2 load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
 };
 
+// float_dot16 is the float decoders' dot16: F::elem(row, i) is element i
+// of a staged row.
+template <typename F>
+inline float float_dot16(threadgroup const uchar *row, int col, int cols, thread const float *x) {
+    float s = 0.0f;
+    if (col + 16 <= cols) {
+        for (short i = 0; i < 16; i++) {
+            s += F::elem(row, col + i) * x[i];
+        }
+        return s;
+    }
+    for (short i = 0; i < 16 && col + i < cols; i++) {
+        s += F::elem(row, col + i) * x[i];
+    }
+    return s;
+}
+
 struct DecF32 : DecChunk16 {
     typedef float tile_t;
+    enum { mv_cols = 64, mv_rows = 10, mv_seg = mv_cols * 4 };
     static ulong row_bytes(int cols) { return ulong(cols) * 4; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
         device const float *r = (device const float *)row + col;
@@ -286,15 +303,15 @@ struct DecF32 : DecChunk16 {
             w[i] = col + i < cols ? r[i] : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
-        float w[16];
-        load16(row, col, cols, w);
-        return ::dot16(w, x);
+    static float elem(threadgroup const uchar *row, int i) { return ((threadgroup const float *)row)[i]; }
+    static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
+        return float_dot16<DecF32>(row, col, cols, x);
     }
 };
 
 struct DecF16 : DecChunk16 {
     typedef half tile_t;
+    enum { mv_cols = 128, mv_rows = 10, mv_seg = mv_cols * 2 };
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
         device const half *r = (device const half *)row + col;
@@ -313,15 +330,15 @@ struct DecF16 : DecChunk16 {
             w[i] = col + i < cols ? float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
-        float w[16];
-        load16(row, col, cols, w);
-        return ::dot16(w, x);
+    static float elem(threadgroup const uchar *row, int i) { return float(((threadgroup const half *)row)[i]); }
+    static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
+        return float_dot16<DecF16>(row, col, cols, x);
     }
 };
 
 struct DecBF16 : DecChunk16 {
     typedef float tile_t; // half's range and precision differ from bfloat16
+    enum { mv_cols = 128, mv_rows = 10, mv_seg = mv_cols * 2 };
     static ulong row_bytes(int cols) { return ulong(cols) * 2; }
     static void load16(device const uchar *row, int col, int cols, thread float *w) {
         device const ushort *r = (device const ushort *)row + col;
@@ -340,10 +357,9 @@ struct DecBF16 : DecChunk16 {
             w[i] = col + i < cols ? bf16_to_float(r[i]) : 0.0f;
         }
     }
-    static float dot16(device const uchar *row, int col, int cols, thread const float *x, float2) {
-        float w[16];
-        load16(row, col, cols, w);
-        return ::dot16(w, x);
+    static float elem(threadgroup const uchar *row, int i) { return bf16_to_float(((threadgroup const ushort *)row)[i]); }
+    static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
+        return float_dot16<DecBF16>(row, col, cols, x);
     }
 };
 
@@ -353,6 +369,7 @@ struct DecBF16 : DecChunk16 {
 // 8h.. (low) and 16+8h.. (high); the −8 of every weight folds into −8·Σx.
 struct DecQ4_0 {
     typedef half tile_t;
+    enum { mv_cols = 512, mv_rows = 10, mv_seg = mv_cols / 32 * sizeof(block_q4_0) };
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q4_0); }
     static void load16(device const uchar *row, int col, int, thread float *w) {
         device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
@@ -368,15 +385,16 @@ struct DecQ4_0 {
         const int lo = 32 * (col / 32) + 8 * ((col / 16) % 2);
         return nibble_x(x, lo, lo + 16, v);
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
-        device const block_q4_0 *b = (device const block_q4_0 *)row + col / 32;
-        const float2 s = nibble_dot((device const ushort *)(b->qs + 8 * ((col / 16) % 2)), x);
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        threadgroup const block_q4_0 *b = (threadgroup const block_q4_0 *)row + col / 32;
+        const float2 s = nibble_dot((threadgroup const ushort *)(b->qs + 8 * ((col / 16) % 2)), x);
         return float(b->d) * (s.x + s.y - 8.0f * (xsum.x + xsum.y));
     }
 };
 
 struct DecQ8_0 : DecChunk16 {
     typedef half tile_t;
+    enum { mv_cols = 512, mv_rows = 6, mv_seg = mv_cols / 32 * sizeof(block_q8_0) };
     static ulong row_bytes(int cols) { return ulong(cols / 32) * sizeof(block_q8_0); }
     static void load16(device const uchar *row, int col, int, thread float *w) {
         device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
@@ -387,13 +405,12 @@ struct DecQ8_0 : DecChunk16 {
             w[i] = float(as_type<char>(q[i])) * d;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
-        device const block_q8_0 *b = (device const block_q8_0 *)row + col / 32;
-        uchar q[16];
-        bytes16((device const uchar *)b->qs + col % 32, q);
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2) {
+        threadgroup const block_q8_0 *b = (threadgroup const block_q8_0 *)row + col / 32;
+        threadgroup const char *q = b->qs + col % 32;
         float s = 0.0f;
         for (short i = 0; i < 16; i++) {
-            s += float(as_type<char>(q[i])) * x[i];
+            s += float(q[i]) * x[i];
         }
         return float(b->d) * s;
     }
@@ -416,8 +433,8 @@ struct KQuantNibbles {
     // scaled is d·sc·s − dmin·m·Σx over the low and high sub-blocks; the
     // super-block's header (d, dmin, scales: 16 bytes) is read whole, as 8
     // ushorts, rather than byte by byte.
-    static float scaled(device const uchar *block, int j, float2 s, float2 xsum) {
-        device const ushort *h = (device const ushort *)block;
+    static float scaled(threadgroup const uchar *block, int j, float2 s, float2 xsum) {
+        threadgroup const ushort *h = (threadgroup const ushort *)block;
         ushort u[8];
         for (short i = 0; i < 8; i++) {
             u[i] = h[i];
@@ -435,6 +452,7 @@ struct KQuantNibbles {
 
 struct DecQ4_K : KQuantNibbles {
     typedef half tile_t;
+    enum { mv_cols = 512, mv_rows = 10, mv_seg = mv_cols / 256 * sizeof(block_q4_k) };
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q4_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
         device const block_q4_k *b = (device const block_q4_k *)row + col / 256;
@@ -458,10 +476,10 @@ struct DecQ4_K : KQuantNibbles {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
-        device const block_q4_k *b = (device const block_q4_k *)row + col / 256;
-        const float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
-        return scaled((device const uchar *)b, group(col), s, xsum);
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        threadgroup const block_q4_k *b = (threadgroup const block_q4_k *)row + col / 256;
+        const float2 s = nibble_dot((threadgroup const ushort *)(b->qs + byte(col)), x);
+        return scaled((threadgroup const uchar *)b, group(col), s, xsum);
     }
 };
 
@@ -470,6 +488,7 @@ struct DecQ4_K : KQuantNibbles {
 // nibbles.
 struct DecQ5_K : KQuantNibbles {
     typedef half tile_t;
+    enum { mv_cols = 512, mv_rows = 10, mv_seg = mv_cols / 256 * sizeof(block_q5_k) };
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q5_k); }
     static void chunk(device const uchar *row, int col, thread uchar *q, thread float &dl, thread float &ml) {
         device const block_q5_k *b = (device const block_q5_k *)row + col / 256;
@@ -494,19 +513,19 @@ struct DecQ5_K : KQuantNibbles {
             w[i] = dl * float(q[i]) - ml;
         }
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float2 xsum) {
-        device const block_q5_k *b = (device const block_q5_k *)row + col / 256;
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2 xsum) {
+        threadgroup const block_q5_k *b = (threadgroup const block_q5_k *)row + col / 256;
         const int j = group(col);
-        float2 s = nibble_dot((device const ushort *)(b->qs + byte(col)), x);
+        float2 s = nibble_dot((threadgroup const ushort *)(b->qs + byte(col)), x);
         // The fifth bits, against nibble_x's scaled activations.
-        device const ushort *qh = (device const ushort *)(b->qh + 8 * ((col % 64) / 16));
+        threadgroup const ushort *qh = (threadgroup const ushort *)(b->qh + 8 * ((col % 64) / 16));
         for (short i = 0; i < 4; i++) {
             const ushort u = qh[i];
             s.x += 16.0f * (x[2 * i] * float((u >> (2 * j)) & 1) + 256.0f * x[2 * i + 1] * float((u >> (8 + 2 * j)) & 1));
             s.y += 16.0f * (16.0f * x[8 + 2 * i] * float((u >> (2 * j + 1)) & 1) +
                             4096.0f * x[9 + 2 * i] * float((u >> (9 + 2 * j)) & 1));
         }
-        return scaled((device const uchar *)b, j, s, xsum);
+        return scaled((threadgroup const uchar *)b, j, s, xsum);
     }
 };
 
@@ -524,6 +543,7 @@ struct DecQ5_K : KQuantNibbles {
 // bit used; and neighbouring lanes' activations are contiguous.
 struct DecQ6_K {
     typedef half tile_t;
+    enum { mv_cols = 512, mv_rows = 8, mv_seg = mv_cols / 256 * sizeof(block_q6_k) };
     static ulong row_bytes(int cols) { return ulong(cols / 256) * sizeof(block_q6_k); }
     static float chunk(device const uchar *row, int col, thread int *q) {
         device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
@@ -563,12 +583,12 @@ struct DecQ6_K {
         }
         return float2(sum[0], sum[1]);
     }
-    static float dot16(device const uchar *row, int col, int, thread const float *x, float2) {
-        device const block_q6_k *b = (device const block_q6_k *)row + col / 256;
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2) {
+        threadgroup const block_q6_k *b = (threadgroup const block_q6_k *)row + col / 256;
         const int o = mv_offset(col), h = o / 128, l0 = o % 128;
-        device const ushort *ql0 = (device const ushort *)(b->ql + 64 * h + l0);
-        device const ushort *ql1 = (device const ushort *)(b->ql + 64 * h + 32 + l0);
-        device const ushort *qh = (device const ushort *)(b->qh + 32 * h + l0);
+        threadgroup const ushort *ql0 = (threadgroup const ushort *)(b->ql + 64 * h + l0);
+        threadgroup const ushort *ql1 = (threadgroup const ushort *)(b->ql + 64 * h + 32 + l0);
+        threadgroup const ushort *qh = (threadgroup const ushort *)(b->qh + 32 * h + l0);
         const uint a = uint(ql0[0]) | uint(ql0[1]) << 16, c = uint(ql1[0]) | uint(ql1[1]) << 16;
         const uint e = uint(qh[0]) | uint(qh[1]) << 16;
         float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // per quarter
@@ -579,40 +599,37 @@ struct DecQ6_K {
             s[2] += float(int((lo0_i >> 4) | (((hi_i >> 4) & 3) << 4)) - 32) * x[8 + i];
             s[3] += float(int((lo1_i >> 4) | (((hi_i >> 6) & 3) << 4)) - 32) * x[12 + i];
         }
-        device const char *sc = b->scales + 8 * h + l0 / 16;
+        threadgroup const char *sc = b->scales + 8 * h + l0 / 16;
         return float(b->d) * (float(sc[0]) * s[0] + float(sc[2]) * s[1] + float(sc[4]) * s[2] + float(sc[6]) * s[3]);
     }
 };
 
 // ---- mat-vec helpers shared by the three variants ----
 
-// RowPtrs holds the weight rows one simdgroup works on.
-template <short R> struct RowPtrs {
-    device const uchar *p[R];
+// QKVLocal is global row r of a fused Q/K/V projection (Wq rows, then Wk,
+// then Wv) in its matrix (0, 1, 2): qkv_local clamps it into Wv past the
+// end.
+struct QKVLocal {
+    int matrix, row;
 };
 
-// mv_rows points a simdgroup's rows r0.. into one weight matrix, clamped
-// to its last row.
-inline RowPtrs<MV_ROWS_PER_SIMDGROUP> mv_rows(device const uchar *w, int r0, int rows, ulong rb) {
-    RowPtrs<MV_ROWS_PER_SIMDGROUP> p;
-    for (short r = 0; r < MV_ROWS_PER_SIMDGROUP; r++) {
-        p.p[r] = w + rb * ulong(min(r0 + r, rows - 1));
-    }
-    return p;
-}
-
-// qkv_row returns the weight row of global row r of a fused Q/K/V
-// projection (Wq rows, then Wk, then Wv), clamped into Wv past the end.
-inline device const uchar *qkv_row(device const uchar *wq, device const uchar *wk, device const uchar *wv,
-                                   int r, constant QKVParams &p, ulong rb) {
+inline QKVLocal qkv_local(int r, constant QKVParams &p) {
     if (r < p.rows_q) {
-        return wq + rb * ulong(r);
+        return QKVLocal{0, r};
     }
     r -= p.rows_q;
     if (r < p.rows_kv) {
-        return wk + rb * ulong(r);
+        return QKVLocal{1, r};
     }
-    return wv + rb * ulong(min(r - p.rows_kv, p.rows_kv - 1));
+    return QKVLocal{2, min(r - p.rows_kv, p.rows_kv - 1)};
+}
+
+// qkv_row returns the weight row of global row r of a fused Q/K/V
+// projection.
+inline device const uchar *qkv_row(device const uchar *wq, device const uchar *wk, device const uchar *wv,
+                                   int r, constant QKVParams &p, ulong rb) {
+    const QKVLocal m = qkv_local(r, p);
+    return (m.matrix == 0 ? wq : m.matrix == 1 ? wk : wv) + rb * ulong(m.row);
 }
 
 // qkv_store writes output row r of token t to q, k or v.
