@@ -200,12 +200,12 @@ func attnDecodeLaunch(p plan.AttnParams) Launch {
 // so that a tile's K and V blocks are loaded once for all its rows.
 // Threadgroup memory holds a block of kc cache rows of K and of V (head_dim
 // padded to a multiple of 8, elem bytes each), then per simdgroup its
-// scores [8][kc] and an 8×8 diagonal.
+// scores [8][kc], an 8×8 diagonal and a float per lane.
 func attnPrefillLaunch(p plan.AttnParams, elem int) Launch {
 	hdp := roundUp(int(p.HeadDim), 8)
 	kc := attnPrefillRowsPerBlock(hdp, elem)
 	l := flat(ceil(p.N*(p.Heads/p.KVHeads), attnPrefillRows), int(p.KVHeads), 32*attnPrefillSimdgroups)
-	l.ThreadgroupMemory = 2*kc*hdp*elem + attnPrefillSimdgroups*(8*kc+64)*4
+	l.ThreadgroupMemory = 2*kc*hdp*elem + attnPrefillSimdgroups*(8*kc+96)*4
 	return l
 }
 

@@ -121,8 +121,8 @@ func TestGeometryTable(t *testing.T) {
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
 		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, (4*128 + 4*4*130) * 4, 5}},       // 32 chunks × 8 KV heads of 4 query heads
-		{"attn_prefill_f32", 17, Launch{[3]int{3, 8, 1}, [3]int{128, 1, 1}, 2*24*128*4 + 4*(8*24+64)*4, 5}}, // 68 rows × 8 KV heads; K, V blocks of 24 rows
-		{"attn_prefill_f16", 5, Launch{[3]int{1, 8, 1}, [3]int{128, 1, 1}, 2*32*128*2 + 4*(8*32+64)*4, 5}},  // a verification step: one tile per KV head
+		{"attn_prefill_f32", 17, Launch{[3]int{3, 8, 1}, [3]int{128, 1, 1}, 2*24*128*4 + 4*(8*24+96)*4, 5}}, // 68 rows × 8 KV heads; K, V blocks of 24 rows
+		{"attn_prefill_f16", 5, Launch{[3]int{1, 8, 1}, [3]int{128, 1, 1}, 2*32*128*2 + 4*(8*32+96)*4, 5}},  // a verification step: one tile per KV head
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"add", 2, Launch{[3]int{112, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
@@ -194,7 +194,7 @@ func TestGeometryAttnPrefill(t *testing.T) {
 		hdp := (int(c.headDim) + 7) / 8 * 8
 		assert.Equal(t, c.groups, l.Threadgroups, "%+v", c)
 		assert.Equal(t, [3]int{128, 1, 1}, l.Threads, "%+v", c)
-		assert.Equal(t, 2*c.blockRows*hdp*elem+4*(8*c.blockRows+64)*4, l.ThreadgroupMemory, "%+v", c)
+		assert.Equal(t, 2*c.blockRows*hdp*elem+4*(8*c.blockRows+96)*4, l.ThreadgroupMemory, "%+v", c)
 		assert.Nil(t, SplitOf(d), "%+v", c)
 	}
 	for hd := 1; hd <= attnMaxHeadDim; hd++ {

@@ -278,9 +278,9 @@ kernel void attn_decode_reduce(
 // The cache rows the tile sees are staged in blocks of kc rows, K and V
 // once each for all its rows. Simdgroup s owns rows 8s..8s+7 and keeps
 // their queries (as Qᵀ) and outputs O in 8×8 simdgroup matrices; per block
-// it computes the scores Sᵀ = K·Qᵀ, lane i < 8 runs row i's online softmax
-// and leaves its probabilities P and rescale factor corr, and then
-// O = diag(corr)·O + P·V. head_dim is padded to hdp, a multiple of 8, with
+// it computes the scores Sᵀ = K·Qᵀ, an online softmax per row (four lanes
+// each) that leaves the probabilities P and the row's rescale factor corr,
+// and then O = diag(corr)·O + P·V. head_dim is padded to hdp, a multiple of 8, with
 // zeros in Q and K.
 
 #define ATTN_PREFILL_SIMDGROUPS 4
@@ -347,9 +347,10 @@ kernel void attn_prefill(
     const int s0 = r0 + 8 * sgitg, s1 = min(s0 + 7, r1);
 
     // Threadgroup memory: the K and V tiles [kc][hdp], then per simdgroup
-    // the scores and probabilities [8][kc] and diag(corr) [8][8].
+    // the scores and probabilities [8][kc], diag(corr) [8][8] and a float
+    // per lane to combine a row's lanes.
     threadgroup C *kt = (threadgroup C *)shm, *vt = kt + kc * hdp;
-    threadgroup float *ps = (threadgroup float *)(vt + kc * hdp) + sgitg * (8 * kc + 64), *dg = ps + 8 * kc;
+    threadgroup float *ps = (threadgroup float *)(vt + kc * hdp) + sgitg * (8 * kc + 96), *dg = ps + 8 * kc, *mx = dg + 64;
     for (int x = tiisg; x < 64; x += 32) {
         dg[x] = 0.0f;
     }
@@ -380,10 +381,11 @@ kernel void attn_prefill(
         o[k] = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
     }
     simdgroup_float8x8 zero = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
-    // Lane i < 8 holds row s0 + i's running max and sum.
-    const int mine = s0 + (tiisg & 7);
-    const bool owner = tiisg < 8 && mine <= s1;
-    const AttnRows seen = attn_rows(step, p, min(mine, r1) / group);
+    // Lanes l of a row, row = l % 8, hold its running max and each its
+    // part of the sum.
+    const int row = tiisg % 8;
+    const bool valid = s0 + row <= s1;
+    const AttnRows seen = attn_rows(step, p, min(s0 + row, r1) / group);
     float m = -INFINITY, s = 0.0f;
 
     // Rows are token major and lo, hi grow with the token: the tile sees
@@ -417,31 +419,35 @@ kernel void attn_prefill(
         }
         simdgroup_barrier(mem_flags::mem_threadgroup);
 
-        // ps holds Sᵀ [kc][8]; the owners read their columns, then write
-        // their rows of P [8][kc] over them.
-        float sc[ATTN_PREFILL_BLOCK];
+        // ps holds Sᵀ [kc][8]. Lane l scores columns l / 8 + 4u of row
+        // l % 8; the row's four lanes agree on its maximum through mx, then
+        // write their probabilities into P [8][kc] over Sᵀ.
+        float sc[ATTN_PREFILL_BLOCK / 4];
         float bm = -INFINITY;
-        for (short j = 0; j < ATTN_PREFILL_BLOCK; j++) {
-            sc[j] = -INFINITY;
-            if (owner && j < kc && b0 + j >= seen.lo && b0 + j <= seen.hi) {
-                sc[j] = ps[8 * j + tiisg] * p.scale;
-                bm = max(bm, sc[j]);
+        for (short u = 0; u < ATTN_PREFILL_BLOCK / 4; u++) {
+            const int j = tiisg / 8 + 4 * u;
+            sc[u] = -INFINITY;
+            if (valid && j < kc && b0 + j >= seen.lo && b0 + j <= seen.hi) {
+                sc[u] = ps[8 * j + row] * p.scale;
+                bm = max(bm, sc[u]);
             }
         }
+        mx[tiisg] = bm;
         simdgroup_barrier(mem_flags::mem_threadgroup);
-        if (tiisg < 8) {
-            const float mn = max(m, bm);
-            const float corr = mn == -INFINITY ? 1.0f : exp(m - mn); // 0 while m is still −∞
-            float sum = 0.0f;
-            for (short j = 0; j < ATTN_PREFILL_BLOCK; j++) {
-                if (j < kc) {
-                    const float pj = sc[j] == -INFINITY ? 0.0f : exp(sc[j] - mn);
-                    ps[tiisg * kc + j] = pj;
-                    sum += pj;
-                }
+        const float mn = max(max(m, max(mx[row], mx[row + 8])), max(mx[row + 16], mx[row + 24]));
+        const float corr = mn == -INFINITY ? 1.0f : exp(m - mn); // 0 while m is still −∞
+        float sum = 0.0f;
+        for (short u = 0; u < ATTN_PREFILL_BLOCK / 4; u++) {
+            const int j = tiisg / 8 + 4 * u;
+            if (j < kc) {
+                const float pj = sc[u] == -INFINITY ? 0.0f : exp(sc[u] - mn);
+                ps[row * kc + j] = pj;
+                sum += pj;
             }
-            s = s * corr + sum;
-            m = mn;
+        }
+        s = s * corr + sum;
+        m = mn;
+        if (tiisg < 8) {
             dg[9 * tiisg] = corr;
         }
         simdgroup_barrier(mem_flags::mem_threadgroup);
@@ -471,10 +477,13 @@ kernel void attn_prefill(
     }
 
     // O leaves through ps, kc columns at a time, divided by the row's sum
-    // (diag(1/s) replaces diag(corr) once every lane has loaded it).
+    // (1/sum replaces corr in dg once every lane has loaded it).
+    simdgroup_barrier(mem_flags::mem_threadgroup);
+    mx[tiisg] = s;
     simdgroup_barrier(mem_flags::mem_threadgroup);
     if (tiisg < 8) {
-        dg[9 * tiisg] = s > 0.0f ? 1.0f / s : 0.0f;
+        const float sum = mx[row] + mx[row + 8] + mx[row + 16] + mx[row + 24];
+        dg[9 * tiisg] = sum > 0.0f ? 1.0f / sum : 0.0f;
     }
     for (int k0 = 0; k0 < nk; k0 += kc / 8) {
         for (short j = 0; j < ATTN_PREFILL_BLOCK / 8; j++) {
