@@ -280,8 +280,9 @@ kernel void attn_decode_reduce(
 // their queries (as Qᵀ) and outputs O in 8×8 simdgroup matrices; per block
 // it computes the scores Sᵀ = K·Qᵀ, an online softmax per row (four lanes
 // each) that leaves the probabilities P and the row's rescale factor corr,
-// and then O = diag(corr)·O + P·V. head_dim is padded to hdp, a multiple of 8, with
-// zeros in Q and K.
+// and then O = diag(corr)·O + P·V. head_dim is padded to hdp, a multiple
+// of 8, with zeros in Q and K; the matrix arrays are sized for 256, since
+// head_dim is a parameter, and the loops over them guarded.
 
 #define ATTN_PREFILL_SIMDGROUPS 4
 #define ATTN_PREFILL_ROWS 32    // query rows per threadgroup, 8 per simdgroup
