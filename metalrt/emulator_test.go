@@ -259,6 +259,19 @@ func raggedCases() ([]opcases.Case, []byte) {
 			{"attn_decode", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 256, Capacity: 300}, 1, 299, 0},   // head_dim 256
 			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 6, Capacity: 64}, 9, 0, 0},
 			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 80, Capacity: 200}, 10, 100, 40},
+			// Prefill tiles of 32 query rows (tokens × a GQA group) over
+			// blocks of up to 32 cache rows: verification steps after 4096
+			// positions, one tile at GQA 4:1.
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4104}, 2, 4096, 0},
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4104}, 3, 4096, 0},
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4104}, 5, 4096, 0},
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4104}, 8, 4096, 0},
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 64}, 64, 0, 0},     // a prefill chunk from position 0: 8 tiles
+			{"attn_prefill", opcases.AttnShape{Heads: 6, KVHeads: 1, HeadDim: 64, Capacity: 128}, 13, 50, 0},    // GQA 6:1: 78 rows, the last tile of 14
+			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 4, HeadDim: 64, Capacity: 128}, 33, 60, 0},    // GQA 1:1: tiles of 32 tokens and 1
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 64, Capacity: 200}, 20, 150, 24},  // a window shorter than the step
+			{"attn_prefill", opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 700}, 7, 600, 256}, // a window over many blocks
+			{"attn_prefill", opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 256, Capacity: 100}, 9, 40, 0},    // head_dim 256: blocks of 8 (F32) or 16 rows
 		} {
 			name := fmt.Sprintf("%s/heads=%d/%d/head_dim=%d/n=%d/pos0=%d/window=%d", plan.Name(a.family, ct),
 				a.shape.Heads, a.shape.KVHeads, a.shape.HeadDim, a.n, a.pos0, a.window)

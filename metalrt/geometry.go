@@ -42,15 +42,21 @@ const (
 	matmulTokens         = 32  // tokens per tile
 	matmulK              = 32  // columns per step through the tile loop
 	eltThreads           = 256 // embed, kv_write, swiglu, add
-	attnThreads          = 256 // 8 simdgroups
-	attnSimdgroups       = 8
-	attnMaxHeadDim       = 256 // lanes keep HeadDim/32 ≤ 8 accumulators
+	attnMaxHeadDim       = 256 // decode lanes keep HeadDim/32 ≤ 8 accumulators, prefill 32 slices of 8
 	attnDecodeSimdgroups = 4
 	attnGroup            = 4   // query heads per decode threadgroup
 	attnChunk            = 128 // fewest cache rows per decode chunk
 	attnMaxChunks        = 32  // most decode chunks per query head and token
 	maxThreads           = 1024
 	maxThreadgroupMemory = 32 << 10 // bytes of threadgroup memory Apple GPUs give one threadgroup
+)
+
+// attn_prefill's tiles (kernels/attention.metal).
+const (
+	attnPrefillSimdgroups = 4
+	attnPrefillRows       = 32    // query rows (token, head of a GQA group) per threadgroup, 8 per simdgroup
+	attnPrefillBlock      = 32    // most cache rows per block
+	attnPrefillTile       = 12288 // bytes of a block of K (as many for V)
 )
 
 // PipelineKey is the MSL function (host) name of a contract's kernel: the
@@ -153,10 +159,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 		if c.Family == "attn_decode" {
 			return attnDecodeLaunch(p), nil
 		}
-		// One query per simdgroup, staged in threadgroup memory.
-		l := flat(int(p.Heads), ceil(p.N, attnSimdgroups), attnThreads)
-		l.ThreadgroupMemory = attnSimdgroups * int(p.HeadDim) * 4
-		return l, nil
+		return attnPrefillLaunch(p, c.Cache.BlockBytes()), nil
 	case "swiglu", "add":
 		p, err := params[plan.EltParams](d)
 		if err != nil {
@@ -185,6 +188,27 @@ func attnDecodeLaunch(p plan.AttnParams) Launch {
 	l.Threadgroups[2] = int(p.N)
 	l.ThreadgroupMemory = (attnGroup*int(p.HeadDim) + attnDecodeSimdgroups*attnGroup*(int(p.HeadDim)+2)) * 4
 	return l
+}
+
+// attnPrefillLaunch gives each KV head's query rows, the N tokens × its
+// group of query heads, token major, one threadgroup per attnPrefillRows,
+// so that a tile's K and V blocks are loaded once for all its rows.
+// Threadgroup memory holds a block of kc cache rows of K and of V (head_dim
+// padded to a multiple of 8, elem bytes each), then per simdgroup its
+// scores [8][kc], an 8×8 diagonal and a float per lane.
+func attnPrefillLaunch(p plan.AttnParams, elem int) Launch {
+	hdp := roundUp(int(p.HeadDim), 8)
+	kc := attnPrefillRowsPerBlock(hdp, elem)
+	l := flat(ceil(p.N*(p.Heads/p.KVHeads), attnPrefillRows), int(p.KVHeads), 32*attnPrefillSimdgroups)
+	l.ThreadgroupMemory = 2*kc*hdp*elem + attnPrefillSimdgroups*(8*kc+96)*4
+	return l
+}
+
+// attnPrefillRowsPerBlock is the kernel's attn_prefill_block: the cache
+// rows a tile of attnPrefillTile bytes holds, a multiple of 8, at most
+// attnPrefillBlock.
+func attnPrefillRowsPerBlock(hdp, elem int) int {
+	return min(attnPrefillBlock, attnPrefillTile/(hdp*elem)/8*8)
 }
 
 func attnParts(p plan.AttnParams) int { return min(ceil(p.Capacity, attnChunk), attnMaxChunks) }

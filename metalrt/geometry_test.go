@@ -46,7 +46,7 @@ func dispatchOf(t *testing.T, c plan.Contract, n int32) *plan.Dispatch {
 
 // covered is how many rows (or heads, tokens, elements) along each grid
 // dimension a launch reaches, by the per-threadgroup counts of the kernels.
-func covered(t *testing.T, c plan.Contract, n int32, l Launch) (x, y int) {
+func covered(t *testing.T, c plan.Contract, n int32, d *plan.Dispatch, l Launch) (x, y int) {
 	t.Helper()
 	variant, form, _ := strings.Cut(c.Family, "@")
 	switch {
@@ -56,8 +56,10 @@ func covered(t *testing.T, c plan.Contract, n int32, l Launch) (x, y int) {
 		return l.Threadgroups[0] * matvecShape(c.Weight, int(n)).outputs(form), mtmatvecMaxN
 	case variant == "matmul":
 		return l.Threadgroups[0] * matmulRows, l.Threadgroups[1] * matmulTokens
-	case c.Family == "attn_prefill":
-		return l.Threadgroups[0], l.Threadgroups[1] * attnSimdgroups
+	case c.Family == "attn_prefill": // tiles of query rows (token, head of a GQA group) by KV heads
+		p := d.Params.(plan.AttnParams)
+		group := int(p.Heads / p.KVHeads)
+		return l.Threadgroups[1] * group, l.Threadgroups[0] * attnPrefillRows / group
 	case c.Family == "attn_decode": // blocks of query heads by tokens; x is chunks
 		return l.Threadgroups[1] * attnGroup, l.Threadgroups[2]
 	case c.Family == "rmsnorm":
@@ -83,7 +85,7 @@ func TestGeometryEveryContract(t *testing.T) {
 			assert.Zero(t, threads%32, "%s: %d threads are not whole simdgroups", c.Name, threads)
 			assert.LessOrEqual(t, l.ThreadgroupMemory, 32<<10, c.Name)
 			assert.Equal(t, len(c.Roles), l.ParamsIndex, c.Name)
-			x, y := covered(t, c, n, l)
+			x, y := covered(t, c, n, d, l)
 			assert.GreaterOrEqual(t, x, d.Grid[0], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.GreaterOrEqual(t, y, d.Grid[1], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.Equal(t, c.Name, PipelineKey(c.Name))
@@ -124,8 +126,9 @@ func TestGeometryTable(t *testing.T) {
 		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, (4*128 + 4*4*130) * 4, 5}}, // 32 chunks × 8 KV heads of 4 query heads
-		{"attn_prefill_f32", 17, Launch{[3]int{32, 3, 1}, [3]int{256, 1, 1}, 8 * 128 * 4, 5}},
+		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, (4*128 + 4*4*130) * 4, 5}},       // 32 chunks × 8 KV heads of 4 query heads
+		{"attn_prefill_f32", 17, Launch{[3]int{3, 8, 1}, [3]int{128, 1, 1}, 2*24*128*4 + 4*(8*24+96)*4, 5}}, // 68 rows × 8 KV heads; K, V blocks of 24 rows
+		{"attn_prefill_f16", 5, Launch{[3]int{1, 8, 1}, [3]int{128, 1, 1}, 2*32*128*2 + 4*(8*32+96)*4, 5}},  // a verification step: one tile per KV head
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"swiglu", 1, Launch{[3]int{56, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
 		{"add", 2, Launch{[3]int{112, 1, 1}, [3]int{256, 1, 1}, 0, 3}},
@@ -165,6 +168,47 @@ func TestGeometryAttnDecodeSplit(t *testing.T) {
 	for _, c := range plan.Contracts() {
 		if c.Family != "attn_decode" {
 			assert.Nil(t, SplitOf(dispatchOf(t, c, 1)), c.Name)
+		}
+	}
+}
+
+// Prefill tiles hold 32 query rows of one KV head; a block of cache rows
+// fills at most 12 KiB per K or V, so every head_dim up to 256 fits Apple's
+// 32 KiB of threadgroup memory with at least 8 rows a block.
+func TestGeometryAttnPrefill(t *testing.T) {
+	cases := []struct {
+		kernel                     string
+		heads, kvHeads, headDim, n int32
+		groups                     [3]int
+		blockRows                  int
+	}{
+		{"attn_prefill_f16", 32, 8, 128, 64, [3]int{8, 8, 1}, 32},  // Mistral-7B prefill chunk: 8 tokens a tile
+		{"attn_prefill_f16", 32, 8, 128, 2, [3]int{1, 8, 1}, 32},   // verification
+		{"attn_prefill_f32", 32, 32, 64, 33, [3]int{2, 32, 1}, 32}, // GQA 1:1: a tile of 32 tokens and one of 1
+		{"attn_prefill_f32", 6, 1, 256, 9, [3]int{2, 1, 1}, 8},     // GQA 6:1: 54 rows
+		{"attn_prefill_f16", 4, 2, 6, 3, [3]int{1, 2, 1}, 32},      // head_dim 6 padded to 8
+	}
+	for _, c := range cases {
+		d := &plan.Dispatch{Kernel: c.kernel, Grid: plan.Grid{int(c.heads), int(c.n), 1},
+			Params: plan.AttnParams{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.headDim, N: c.n, Capacity: 4096, Scale: 0.1}}
+		l, err := Geometry(d)
+		require.NoError(t, err, "%+v", c)
+		elem := 2
+		if strings.HasSuffix(c.kernel, "f32") {
+			elem = 4
+		}
+		hdp := (int(c.headDim) + 7) / 8 * 8
+		assert.Equal(t, c.groups, l.Threadgroups, "%+v", c)
+		assert.Equal(t, [3]int{128, 1, 1}, l.Threads, "%+v", c)
+		assert.Equal(t, 2*c.blockRows*hdp*elem+4*(8*c.blockRows+96)*4, l.ThreadgroupMemory, "%+v", c)
+		assert.Nil(t, SplitOf(d), "%+v", c)
+	}
+	for hd := 1; hd <= attnMaxHeadDim; hd++ {
+		for _, elem := range []int{2, 4} {
+			kc := attnPrefillRowsPerBlock((hd+7)/8*8, elem)
+			assert.True(t, kc >= 8 && kc%8 == 0, "head_dim %d, %d-byte cache: %d rows a block", hd, elem, kc)
+			l := attnPrefillLaunch(plan.AttnParams{Heads: 8, KVHeads: 2, HeadDim: int32(hd), N: 40, Capacity: 64}, elem)
+			assert.NoError(t, l.check(), "head_dim %d, %d-byte cache", hd, elem)
 		}
 	}
 }

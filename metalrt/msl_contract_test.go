@@ -533,7 +533,6 @@ func TestMSLConstantsMatchGeometry(t *testing.T) {
 		"MM_TOKENS":              matmulTokens,
 		"MM_K":                   matmulK,
 		"MM_THREADS":             matmulThreads,
-		"ATTN_SIMDGROUPS":        attnSimdgroups,
 		"ATTN_MAX_DIM_PER_LANE":  attnMaxHeadDim / 32,
 		"ATTN_DECODE_SIMDGROUPS": attnDecodeSimdgroups,
 		"ATTN_GROUP":             attnGroup,
@@ -545,7 +544,17 @@ func TestMSLConstantsMatchGeometry(t *testing.T) {
 	for name, v := range want {
 		assert.Equal(t, strconv.Itoa(v), src.defines[name], name)
 	}
-	assert.Equal(t, attnThreads, attnSimdgroups*32)
+	prefill := map[string]int{
+		"ATTN_PREFILL_SIMDGROUPS": attnPrefillSimdgroups,
+		"ATTN_PREFILL_ROWS":       attnPrefillRows,
+		"ATTN_PREFILL_BLOCK":      attnPrefillBlock,
+		"ATTN_PREFILL_TILE":       attnPrefillTile,
+		"ATTN_PREFILL_SLICES":     attnMaxHeadDim / 8,
+	}
+	for name, v := range prefill {
+		assert.Equal(t, strconv.Itoa(v), src.defines[name], name)
+	}
+	assert.Equal(t, attnPrefillRows, 8*attnPrefillSimdgroups, "each prefill simdgroup owns 8 query rows")
 	assert.Equal(t, matmulThreads, 4*32, "the tiled kernel's 4 simdgroups each own 32 rows × 16 tokens")
 }
 

@@ -7,63 +7,21 @@
 // query is rounded to half before Q·K, as the CPU path does.
 //
 // Both walk the visible rows with an online softmax (a running max m and
-// sum s). Prefill scores a block of 32 rows a lane each (attn_blocks);
-// decode splits the rows into chunks across threadgroups and has the lanes
-// share each row (attn_decode).
+// sum s). Decode splits the rows into chunks across threadgroups and has
+// the lanes share each row (attn_decode); prefill multiplies tiles of
+// queries and cache rows on simdgroup matrices (attn_prefill).
 
-// qk_dot is q·k over hd elements, 4 at a time when rows are 4-aligned.
-template <typename C>
-inline float qk_dot(threadgroup const float *q, device const C *k, int hd) {
-    float s = 0.0f;
-    if (hd % 4 == 0) {
-        for (int e = 0; e < hd; e += 4) {
-            s += dot(*(threadgroup const float4 *)(q + e), float4(*(device const vec<C, 4> *)(k + e)));
-        }
-    } else {
-        for (int e = 0; e < hd; e++) {
-            s += q[e] * float(k[e]);
-        }
-    }
-    return s;
-}
+// AttnRows is the cache rows lo..hi query t of the step sees.
+struct AttnRows {
+    int lo, hi;
+};
 
-// attn_blocks folds blocks first, first + step, ... (in units of 32 rows)
-// of rows lo..hi into one simdgroup's running (m, s, acc): lane j scores
-// row b0 + j (a full Q·K dot product), simd_max / simd_sum update m and s.
-template <typename C>
-inline void attn_blocks(threadgroup const float *q, device const C *kc, device const C *vc, ulong width, ulong kvoff,
-                        int hd, float scale, int lo, int hi, int first, int step, ushort lane,
-                        thread float &m, thread float &s, thread float *acc) {
-    for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
-        const int j = b0 + lane;
-        float score = -INFINITY;
-        if (j >= lo && j <= hi) {
-            score = qk_dot<C>(q, kc + ulong(j) * width + kvoff, hd) * scale;
-        }
-        const float bm = simd_max(score);
-        if (bm == -INFINITY) {
-            continue; // no visible row in this block (uniform over the simdgroup)
-        }
-        const float mn = max(m, bm);
-        const float corr = exp(m - mn); // 0 while m is still −∞
-        const float pr = exp(score - mn); // 0 for masked rows
-        s = s * corr + simd_sum(pr);
-        for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-            acc[d] *= corr;
-        }
-        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
-        for (int l = l0; l <= l1; l++) {
-            const float pl = simd_broadcast(pr, ushort(l));
-            device const C *vr = vc + ulong(b0 + l) * width + kvoff;
-            for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-                const int e = lane + 32 * d;
-                if (e < hd) {
-                    acc[d] += pl * float(vr[e]);
-                }
-            }
-        }
-        m = mn;
-    }
+inline AttnRows attn_rows(device const StepParams *step, constant AttnParams &p, int t) {
+    const int pos = step->pos0 + t;
+    AttnRows r;
+    r.hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
+    r.lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
+    return r;
 }
 
 // ---- decode: split-K (flash-decoding) over GQA groups ----
@@ -96,10 +54,10 @@ struct AttnSplit {
 };
 
 inline AttnSplit attn_split(device const StepParams *step, constant AttnParams &p, int t) {
-    const int pos = step->pos0 + t;
+    const AttnRows v = attn_rows(step, p, t);
     AttnSplit sp;
-    sp.hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
-    sp.lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
+    sp.lo = v.lo;
+    sp.hi = v.hi;
     const int rows = max(sp.hi - sp.lo + 1, 0);
     const int per = ATTN_BLOCK * attn_partitions(p.capacity);
     sp.chunk = max(ATTN_CHUNK, (rows + per - 1) / per * ATTN_BLOCK);
@@ -312,11 +270,62 @@ kernel void attn_decode_reduce(
     }
 }
 
-// attn_prefill: threadgroup (head, block of 8 queries), one simdgroup per
-// query walking every visible block (flash-style; the 8 queries of a
-// threadgroup read the same K/V rows at about the same time). Each
-// simdgroup stages its query in its own head_dim floats of threadgroup
-// memory, so only simdgroup barriers are needed.
+// ---- prefill and verification: query tiles on simdgroup matrices ----
+//
+// attn_prefill runs threadgroup (tile, KV head). A tile is 32 consecutive
+// rows (token, query head) of the KV head's group, token major: all of a
+// verification step's at GQA 4:1 and N ≤ 8, several tokens of a prefill.
+// The cache rows the tile sees are staged in blocks of kc rows, K and V
+// once each for all its rows. Simdgroup s owns rows 8s..8s+7 and keeps
+// their queries (as Qᵀ) and outputs O in 8×8 simdgroup matrices; per block
+// it computes the scores Sᵀ = K·Qᵀ, an online softmax per row (four lanes
+// each) that leaves the probabilities P and the row's rescale factor corr,
+// and then O = diag(corr)·O + P·V. head_dim is padded to hdp, a multiple
+// of 8, with zeros in Q and K; the matrix arrays are sized for 256, since
+// head_dim is a parameter, and the loops over them guarded.
+
+#define ATTN_PREFILL_SIMDGROUPS 4
+#define ATTN_PREFILL_ROWS 32    // query rows per threadgroup, 8 per simdgroup
+#define ATTN_PREFILL_BLOCK 32   // most cache rows per block
+#define ATTN_PREFILL_TILE 12288 // bytes of threadgroup memory for a block of K, as many for V
+#define ATTN_PREFILL_SLICES 32  // 8-column slices of a head of at most 256
+
+// attn_prefill_block is kc, the cache rows per block: as many as a tile
+// holds of hdp elements of elem bytes, a multiple of 8 (8..32 for head_dim
+// up to 256).
+inline int attn_prefill_block(int hdp, int elem) {
+    return min(ATTN_PREFILL_BLOCK, ATTN_PREFILL_TILE / (hdp * elem) / 8 * 8);
+}
+
+// attn_prefill_stage copies cache rows b0..b0 + kc − 1 of one KV head into
+// tile[kc][hdp], 4 elements per thread and step, with zeros past row last
+// and past head_dim.
+template <typename C>
+inline void attn_prefill_stage(device const C *cache, ulong width, int hd, int hdp, int kc, int b0, int last,
+                               threadgroup C *tile, ushort tiitg) {
+    for (int x = 4 * tiitg; x < kc * hdp; x += 4 * 32 * ATTN_PREFILL_SIMDGROUPS) {
+        const int j = x / hdp, e = x % hdp;
+        if (b0 + j > last) {
+            *(threadgroup vec<C, 4> *)(tile + x) = vec<C, 4>(C(0), C(0), C(0), C(0));
+            continue;
+        }
+        device const C *row = cache + ulong(b0 + j) * width + e;
+        if (hd % 4 == 0 && e < hd) {
+            *(threadgroup vec<C, 4> *)(tile + x) = *(device const vec<C, 4> *)row;
+        } else {
+            for (short i = 0; i < 4; i++) {
+                tile[x + i] = e + i < hd ? row[i] : C(0);
+            }
+        }
+    }
+}
+
+// attn_prefill_q is where query row r (token r / group, head group·kvh +
+// r % group) starts in q and out.
+inline ulong attn_prefill_q(constant AttnParams &p, int kvh, int group, int r) {
+    return (ulong(r / group) * p.heads + kvh * group + r % group) * p.head_dim;
+}
+
 template <typename C>
 kernel void attn_prefill(
         device const StepParams *step [[buffer(0)]],
@@ -327,37 +336,170 @@ kernel void attn_prefill(
         constant AttnParams &p [[buffer(5)]],
         threadgroup float *shm [[threadgroup(0)]],
         uint3 tgpig [[threadgroup_position_in_grid]],
+        ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int h = tgpig.x, t = tgpig.y * ATTN_SIMDGROUPS + sgitg, hd = p.head_dim;
-    if (t >= p.n) {
-        return; // past the step's last query: the whole simdgroup leaves
-    }
-    const int kvh = h / (p.heads / p.kv_heads);
-    const int pos = step->pos0 + t;
-    const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
-    const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
-    const ulong width = ulong(p.kv_heads) * hd;
-    const ulong qb = (ulong(t) * p.heads + h) * hd;
+    const int kvh = tgpig.y, hd = p.head_dim, hdp = (hd + 7) / 8 * 8, nk = hdp / 8;
+    const int group = p.heads / p.kv_heads, rows = p.n * group;
+    const int kc = attn_prefill_block(hdp, sizeof(C));
+    const ulong width = ulong(p.kv_heads) * hd, kvoff = ulong(kvh) * hd;
+    // The tile's rows r0..r1 and the simdgroup's s0..s1 (none when s0 > s1).
+    const int r0 = tgpig.x * ATTN_PREFILL_ROWS, r1 = min(r0 + ATTN_PREFILL_ROWS, rows) - 1;
+    const int s0 = r0 + 8 * sgitg, s1 = min(s0 + 7, r1);
 
-    threadgroup float *qs = shm + sgitg * hd;
-    for (int e = tiisg; e < hd; e += 32) {
-        qs[e] = float(C(q[qb + e]));
+    // Threadgroup memory: the K and V tiles [kc][hdp], then per simdgroup
+    // the scores and probabilities [8][kc], diag(corr) [8][8] and a float
+    // per lane to combine a row's lanes.
+    threadgroup C *kt = (threadgroup C *)shm, *vt = kt + kc * hdp;
+    threadgroup float *ps = (threadgroup float *)(vt + kc * hdp) + sgitg * (8 * kc + 96), *dg = ps + 8 * kc, *mx = dg + 64;
+    for (int x = tiisg; x < 64; x += 32) {
+        dg[x] = 0.0f;
     }
-    simdgroup_barrier(mem_flags::mem_threadgroup);
 
-    float m = -INFINITY, s = 0.0f;
-    float acc[ATTN_MAX_DIM_PER_LANE];
-    for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-        acc[d] = 0.0f;
-    }
-    attn_blocks<C>(qs, k_cache, v_cache, width, ulong(kvh) * hd, hd, p.scale, lo, hi,
-                   lo / ATTN_BLOCK, 1, tiisg, m, s, acc);
-    for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-        const int e = tiisg + 32 * d;
-        if (e < hd) {
-            out[qb + e] = s > 0.0f ? acc[d] / s : 0.0f;
+    // The queries, rounded to the cache type as the CPU path rounds them,
+    // pass through the K tile as Qᵀ [hdp][kc], kc rows at a time.
+    simdgroup_matrix<C, 8, 8> qt[ATTN_PREFILL_SLICES];
+    for (int b = 0; b < ATTN_PREFILL_ROWS; b += kc) {
+        if (b > 0) {
+            threadgroup_barrier(mem_flags::mem_threadgroup);
         }
+        for (int x = tiitg; x < kc * hdp; x += 32 * ATTN_PREFILL_SIMDGROUPS) {
+            const int r = r0 + b + x / hdp, e = x % hdp;
+            kt[e * kc + x / hdp] = r <= r1 && e < hd ? C(q[attn_prefill_q(p, kvh, group, r) + e]) : C(0);
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (8 * sgitg >= b && 8 * sgitg < b + kc) {
+            for (short k = 0; k < ATTN_PREFILL_SLICES; k++) {
+                if (k < nk) {
+                    simdgroup_load(qt[k], kt + 8 * k * kc + 8 * sgitg - b, kc);
+                }
+            }
+        }
+    }
+
+    simdgroup_float8x8 o[ATTN_PREFILL_SLICES];
+    for (short k = 0; k < ATTN_PREFILL_SLICES; k++) {
+        o[k] = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    }
+    simdgroup_float8x8 zero = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    // Lanes l of a row, row = l % 8, hold its running max and each its
+    // part of the sum.
+    const int row = tiisg % 8;
+    const bool valid = s0 + row <= s1;
+    const AttnRows seen = attn_rows(step, p, min(s0 + row, r1) / group);
+    float m = -INFINITY, s = 0.0f;
+
+    // Rows are token major and lo, hi grow with the token: the tile sees
+    // the rows from its first token's lo to its last token's hi, the
+    // simdgroup those from its first's to its last's.
+    const int first = attn_rows(step, p, r0 / group).lo, last = attn_rows(step, p, r1 / group).hi;
+    const bool busy = s0 <= s1;
+    const int slo = busy ? attn_rows(step, p, s0 / group).lo : 0, shi = busy ? attn_rows(step, p, s1 / group).hi : -1;
+    for (int b0 = first; b0 <= last; b0 += kc) {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        attn_prefill_stage<C>(k_cache + kvoff, width, hd, hdp, kc, b0, last, kt, tiitg);
+        attn_prefill_stage<C>(v_cache + kvoff, width, hd, hdp, kc, b0, last, vt, tiitg);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (b0 > shi || b0 + kc <= slo) {
+            continue; // none of the simdgroup's rows sees this block (uniform)
+        }
+
+        simdgroup_float8x8 st[ATTN_PREFILL_BLOCK / 8];
+        for (short j = 0; j < ATTN_PREFILL_BLOCK / 8; j++) {
+            if (j < kc / 8) {
+                st[j] = zero;
+                for (short k = 0; k < ATTN_PREFILL_SLICES; k++) {
+                    if (k < nk) {
+                        simdgroup_matrix<C, 8, 8> km;
+                        simdgroup_load(km, kt + 8 * j * hdp + 8 * k, hdp);
+                        simdgroup_multiply_accumulate(st[j], km, qt[k], st[j]);
+                    }
+                }
+                simdgroup_store(st[j], ps + 64 * j, 8);
+            }
+        }
+        simdgroup_barrier(mem_flags::mem_threadgroup);
+
+        // ps holds Sᵀ [kc][8]. Lane l scores columns l / 8 + 4u of row
+        // l % 8; the row's four lanes agree on its maximum through mx, then
+        // write their probabilities into P [8][kc] over Sᵀ.
+        float sc[ATTN_PREFILL_BLOCK / 4];
+        float bm = -INFINITY;
+        for (short u = 0; u < ATTN_PREFILL_BLOCK / 4; u++) {
+            const int j = tiisg / 8 + 4 * u;
+            sc[u] = -INFINITY;
+            if (valid && j < kc && b0 + j >= seen.lo && b0 + j <= seen.hi) {
+                sc[u] = ps[8 * j + row] * p.scale;
+                bm = max(bm, sc[u]);
+            }
+        }
+        mx[tiisg] = bm;
+        simdgroup_barrier(mem_flags::mem_threadgroup);
+        const float mn = max(max(m, max(mx[row], mx[row + 8])), max(mx[row + 16], mx[row + 24]));
+        const float corr = mn == -INFINITY ? 1.0f : exp(m - mn); // 0 while m is still −∞
+        float sum = 0.0f;
+        for (short u = 0; u < ATTN_PREFILL_BLOCK / 4; u++) {
+            const int j = tiisg / 8 + 4 * u;
+            if (j < kc) {
+                const float pj = sc[u] == -INFINITY ? 0.0f : exp(sc[u] - mn);
+                ps[row * kc + j] = pj;
+                sum += pj;
+            }
+        }
+        s = s * corr + sum;
+        m = mn;
+        if (tiisg < 8) {
+            dg[9 * tiisg] = corr;
+        }
+        simdgroup_barrier(mem_flags::mem_threadgroup);
+
+        simdgroup_float8x8 dm, pm[ATTN_PREFILL_BLOCK / 8];
+        simdgroup_load(dm, dg, 8);
+        for (short j = 0; j < ATTN_PREFILL_BLOCK / 8; j++) {
+            if (j < kc / 8) {
+                simdgroup_load(pm[j], ps + 8 * j, kc);
+            }
+        }
+        for (short k = 0; k < ATTN_PREFILL_SLICES; k++) {
+            if (k < nk) {
+                simdgroup_multiply_accumulate(o[k], dm, o[k], zero);
+                for (short j = 0; j < ATTN_PREFILL_BLOCK / 8; j++) {
+                    if (j < kc / 8) {
+                        simdgroup_matrix<C, 8, 8> vm;
+                        simdgroup_load(vm, vt + 8 * j * hdp + 8 * k, hdp);
+                        simdgroup_multiply_accumulate(o[k], pm[j], vm, o[k]);
+                    }
+                }
+            }
+        }
+    }
+    if (!busy) {
+        return;
+    }
+
+    // O leaves through ps, kc columns at a time, divided by the row's sum
+    // (1/sum replaces corr in dg once every lane has loaded it).
+    simdgroup_barrier(mem_flags::mem_threadgroup);
+    mx[tiisg] = s;
+    simdgroup_barrier(mem_flags::mem_threadgroup);
+    if (tiisg < 8) {
+        const float sum = mx[row] + mx[row + 8] + mx[row + 16] + mx[row + 24];
+        dg[9 * tiisg] = sum > 0.0f ? 1.0f / sum : 0.0f;
+    }
+    for (int k0 = 0; k0 < nk; k0 += kc / 8) {
+        for (short j = 0; j < ATTN_PREFILL_BLOCK / 8; j++) {
+            if (j < kc / 8 && k0 + j < nk) {
+                simdgroup_store(o[k0 + j], ps + 8 * j, kc);
+            }
+        }
+        simdgroup_barrier(mem_flags::mem_threadgroup);
+        for (int x = tiisg; x < 8 * kc; x += 32) {
+            const int r = s0 + x / kc, e = 8 * k0 + x % kc;
+            if (r <= s1 && e < hd) {
+                out[attn_prefill_q(p, kvh, group, r) + e] = ps[x] * dg[9 * (x / kc)];
+            }
+        }
+        simdgroup_barrier(mem_flags::mem_threadgroup);
     }
 }
 

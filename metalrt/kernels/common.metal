@@ -92,7 +92,6 @@ struct EltParams {
 #define MM_TOKENS 32            // tiled: tokens per tile
 #define MM_K 32                 // tiled: columns per step
 #define MM_THREADS 128          // tiled: 4 simdgroups
-#define ATTN_SIMDGROUPS 8        // prefill (decode: attention.metal)
 #define ATTN_BLOCK 32           // KV positions per block
 #define ATTN_MAX_DIM_PER_LANE 8 // head_dim ≤ 256
 #define ELT_THREADS 256         // embed, kv_write, swiglu, add
