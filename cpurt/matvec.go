@@ -52,6 +52,7 @@ type matKernel struct {
 	// and of one row with consecutive activation rows.
 	rowsDot, tokensDot [3]multiDot
 	tileState          []tileState // per worker, for the tiled mat-mat (tiles.go)
+	groups             bool        // the tiles take steps of several tokens in groups (tiles.go)
 	logits             bool        // the output is the plan's logits (see Program.RunLast)
 }
 

@@ -14,7 +14,9 @@ import (
 // kept in the runtime's TileStore, which releases the originals), and
 // then a decode step streams one tile after another with one conversion
 // and one FMA per eight rows and block, and larger steps multiply four
-// tokens per pass over a tile, or over two in 512-bit registers. Their order is that of ggml's repacked Q4_0 kernels
+// tokens per pass over a tile, or, on CPUs with 512-bit registers, up to
+// eight per pass over two tiles (quant's group kernels: a verification
+// step of k+1 ≤ 8 tokens unpacks each weight once). Their order is that of ggml's repacked Q4_0 kernels
 // (quant/tile.go), the same for every step size, so a verification step
 // of speculative decoding sees what decoding sees.
 
@@ -91,7 +93,15 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 		}
 	}
 	sumBytes := quant.TileActivationBytes(k.cols)
-	k.p.scratchTileAct(k.n * sumBytes)
+	// Steps of several tokens also lay them out in groups of eight for
+	// the group kernels, after the per-token sums (which a step that needs
+	// only its last token's output uses).
+	k.groups = k.n >= 2 && quant.TileGroupIsOnePass()
+	groupBytes := 0
+	if k.groups {
+		groupBytes = quant.TileGroupBytes(k.cols, quant.TileGroupTokens)
+	}
+	k.p.scratchTileAct(k.n*sumBytes + (k.n+quant.TileGroupTokens-1)/quant.TileGroupTokens*groupBytes)
 	k.tileState = make([]tileState, k.p.rt.pool.workers)
 	units := k.rows[0]
 	if k.form == formQKV {
@@ -99,7 +109,12 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 	}
 	prepare := func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			quant.PrepareTileActivation(k.p.tileAct[i*sumBytes:(i+1)*sumBytes], k.p.act[i*k.actBytes:(i+1)*k.actBytes], k.cols)
+			a := k.p.act[i*k.actBytes : (i+1)*k.actBytes]
+			quant.PrepareTileActivation(k.p.tileAct[i*sumBytes:(i+1)*sumBytes], a, k.cols)
+			if k.groups {
+				g, tokens := k.group(i / quant.TileGroupTokens)
+				quant.PrepareTileGroup(g, a, k.cols, i%quant.TileGroupTokens, tokens)
+			}
 		}
 	}
 	return []phase{
@@ -108,11 +123,19 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 	}, nil
 }
 
+// group returns the activations of group g (tokens 8g..) of the step in
+// the group kernels' layout, and how many tokens it holds.
+func (k *matKernel) group(g int) ([]byte, int) {
+	tokens := min(quant.TileGroupTokens, k.n-g*quant.TileGroupTokens)
+	off := k.n*quant.TileActivationBytes(k.cols) + g*quant.TileGroupBytes(k.cols, quant.TileGroupTokens)
+	return k.p.tileAct[off : off+quant.TileGroupBytes(k.cols, tokens)], tokens
+}
+
 // tileState is one worker's arguments and results of the tile kernels,
 // kept with the kernel so that a step allocates nothing.
 type tileState struct {
 	acts, sums [4][]byte
-	g, u       [4][2 * quant.TileRows]float32
+	g, u       [quant.TileGroupTokens][2 * quant.TileRows]float32
 	one        [4][quant.TileRows]float32 // a single tile's four-token pass
 }
 
@@ -145,6 +168,10 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 	if k.form == formGateUp {
 		ups = k.w[1][r0*rb : (r0+m)*rb]
 	}
+	if k.groups && k.first() == 0 {
+		k.groupRows(st, part, r0, m, tiles, ups)
+		return
+	}
 	for i0 := k.first(); i0 < k.n; {
 		tokens := min(4, k.n-i0)
 		if tokens >= 2 {
@@ -156,14 +183,14 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 		}
 		switch tokens {
 		case 3, 4:
-			k.fourTokens(st, &st.g, tiles, m)
+			k.fourTokens(st, (*[4][2 * rows]float32)(st.g[:4]), tiles, m)
 			if ups != nil {
-				k.fourTokens(st, &st.u, ups, m)
+				k.fourTokens(st, (*[4][2 * rows]float32)(st.u[:4]), ups, m)
 			}
 		case 2:
-			k.twoTokens(st, &st.g, tiles, m)
+			k.twoTokens(st, (*[4][2 * rows]float32)(st.g[:4]), tiles, m)
 			if ups != nil {
-				k.twoTokens(st, &st.u, ups, m)
+				k.twoTokens(st, (*[4][2 * rows]float32)(st.u[:4]), ups, m)
 			}
 		default:
 			a, s := k.p.act[i0*k.actBytes:(i0+1)*k.actBytes], k.p.tileAct[i0*sb:(i0+1)*sb]
@@ -176,6 +203,19 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 		}
 		k.scatter(st, part, r0, m, i0, tokens)
 		i0 += tokens
+	}
+}
+
+// groupRows is tileRows through the group kernels: eight tokens (or the
+// rest) per pass over the tiles.
+func (k *matKernel) groupRows(st *tileState, part, r0, m int, tiles, ups []byte) {
+	for g := 0; g*quant.TileGroupTokens < k.n; g++ {
+		act, tokens := k.group(g)
+		quant.DotQ4_0TileGroup(&st.g, tiles, act, tokens, k.cols)
+		if ups != nil {
+			quant.DotQ4_0TileGroup(&st.u, ups, act, tokens, k.cols)
+		}
+		k.scatter(st, part, r0, m, g*quant.TileGroupTokens, tokens)
 	}
 }
 

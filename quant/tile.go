@@ -194,10 +194,17 @@ type tileSet struct {
 	// pair is four over two consecutive tiles (tiles holds both); nil
 	// runs four twice.
 	pair func(dst *[4][2 * TileRows]float32, tiles []byte, a, sums *[4][]byte, nb int)
-	name string
-	four func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
-	one  func(dst *[TileRows]float32, tile, a, sums []byte, nb int)
+	// group is the group kernels by token count less one (tile_group.go);
+	// nil runs Go.
+	group *[TileGroupTokens]groupKernel
+	name  string
+	four  func(dst *[4][TileRows]float32, tile []byte, a, sums *[4][]byte, nb int)
+	one   func(dst *[TileRows]float32, tile, a, sums []byte, nb int)
 }
+
+// groupKernel computes two tiles, the second stride bytes after the
+// first, times a group of nb blocks.
+type groupKernel func(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
 
 // tileKernels is the fastest set this machine runs; every one gives
 // tileGo's bits.

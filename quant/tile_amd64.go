@@ -31,6 +31,32 @@ func tile2VNNI(dst0, dst1 *[TileRows]float32, tile *byte, a, sums *[4]*byte, nb 
 //go:noescape
 func tilePairVNNI(dst *[4][2 * TileRows]float32, tile *byte, stride int, a, sums *[4]*byte, nb int)
 
+// The group kernels of tile_group_amd64.s, for 1 to 8 tokens.
+
+//go:noescape
+func tileGroup1VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup2VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup3VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup4VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup5VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup6VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup7VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
+//go:noescape
+func tileGroup8VNNI(dst *[TileGroupTokens][2 * TileRows]float32, tile *byte, stride int, group *byte, nb int)
+
 // packQ4_0TileAVX2 is packQ4_0TileGo for rows stride bytes apart.
 //
 //go:noescape
@@ -64,6 +90,8 @@ var vnniTiles = tileSet{
 		ap, sp := tilePointers(a, sums)
 		tile2VNNI(dst0, dst1, &tile[0], &ap, &sp, nb)
 	},
+	group: &[TileGroupTokens]groupKernel{tileGroup1VNNI, tileGroup2VNNI, tileGroup3VNNI, tileGroup4VNNI,
+		tileGroup5VNNI, tileGroup6VNNI, tileGroup7VNNI, tileGroup8VNNI},
 }
 
 // hasAVX2Tiles and hasVNNITiles say which tile kernels this CPU runs.

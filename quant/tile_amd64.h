@@ -8,6 +8,12 @@
 // (elements 16+4c..) in hi.
 #define CHUNK(off, lo, hi) VMOVDQU off(SI), hi; VPAND Y15, hi, lo; VPSRLW $4, hi, hi; VPAND Y15, hi, hi
 
+// CHUNKZ is CHUNK over two tiles, the one at SI in the low halves of
+// 512-bit registers and the one R15 bytes further in the high halves.
+#define CHUNKZ(off, lo, hi, hiy) \
+	VMOVDQU off(SI), hiy; VINSERTI64X4 $1, off(SI)(R15*1), hi, hi; \
+	VPANDD Z15, hi, lo; VPSRLW $4, hi, hi; VPANDD Z15, hi, hi
+
 // NEXT moves to the next block and counts it.
 #define NEXT ADDQ $144, SI; ADDQ $34, DX; ADDQ $8, BX; DECQ CX
 

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -177,7 +178,8 @@ func TestTilePackersAgree(t *testing.T) {
 
 // BenchmarkTileQ4_0 times a 4096×4096 Q4_0 matrix packed in tiles (packing
 // excluded: it is done once per weight): one token, as decoding does, and
-// four, one tile or two at a time (bytes are weight bytes either way). Rows is the same one token
+// four, one tile or two at a time, and groups of 4, 5 and 8 tokens two
+// tiles at a time (bytes are weight bytes either way). Rows is the same one token
 // through the lane-order four-row dot, Tokens4 four tokens through the
 // lane-order four-token dot.
 func BenchmarkTileQ4_0(b *testing.B) {
@@ -222,6 +224,21 @@ func BenchmarkTileQ4_0(b *testing.B) {
 			DotQ4_0TilePair(&pair, tiles[g*tb:(g+2)*tb], &acts, &sums, benchN)
 		}
 	})
+	if TileGroupIsOnePass() {
+		for _, tokens := range []int{4, 5, 8} {
+			acts := benchActivations(b, tokens)
+			group := make([]byte, TileGroupBytes(benchN, tokens))
+			for s := range tokens {
+				PrepareTileGroup(group, acts[s*ab:(s+1)*ab], benchN, s, tokens)
+			}
+			var dst [TileGroupTokens][2 * TileRows]float32
+			run(fmt.Sprintf("group%d", tokens), tokens, func() {
+				for g := 0; g < rows/TileRows; g += 2 {
+					DotQ4_0TileGroup(&dst, tiles[g*tb:(g+2)*tb], group, tokens, benchN)
+				}
+			})
+		}
+	}
 	y := make([]float32, rows)
 	run("rows", 1, func() { DotQ4_0Q8_0Rows(y, w, acts[0], benchN) })
 	run("tokens4", 4, func() {

@@ -104,10 +104,6 @@ loop1:
 // registers: tile A in the low half of each register, tile B (R15 bytes
 // further) in the high half. Z registers as the Y ones above.
 
-#define CHUNKZ(off, lo, hi, hiy) \
-	VMOVDQU off(SI), hiy; VINSERTI64X4 $1, off(SI)(R15*1), hi, hi; \
-	VPANDD Z15, hi, lo; VPSRLW $4, hi, hi; VPANDD Z15, hi, hi
-
 #define DOT4Z(off, z) \
 	VPDPBUSD.BCST off(R8)(DX*1), z, Z4; \
 	VPDPBUSD.BCST off(R9)(DX*1), z, Z5; \
