@@ -32,6 +32,8 @@ type runFlags struct {
 	seed     int64
 	// checkTensors scans the weights for NaN and infinity at load.
 	checkTensors bool
+	// cudaProfile receives the CUDA runtime's per-kernel times (bench --profile).
+	cudaProfile io.Writer
 }
 
 func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
@@ -181,7 +183,7 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		m.Config.KVType = quant.F16
 	}
 	s.tiles = runtimes.NewTiles(file.Release)
-	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles}
+	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles, CUDAProfile: f.cudaProfile}
 	var upload *progress // shown by GPU runtimes that copy the weights
 	if file.Size() >= prefaultThreshold {
 		upload = newProgress(e.stderr, "uploading "+f.model)
