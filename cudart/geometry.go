@@ -6,6 +6,7 @@ import (
 
 	"github.com/metalgraph/metalgraph/metalrt"
 	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
 )
 
 // Launch is how one dispatch is launched: Grid blocks of Block threads
@@ -22,6 +23,11 @@ const (
 	mvRowsPerWarp  = 2
 	mvRows         = mvWarps * mvRowsPerWarp
 	mvThreads      = mvWarps * 32
+	mvqWarps       = 8 // the int8 mat-vec of Q4_0 and Q8_0 (kernels/int8dot.cu)
+	mvqRowsPerWarp = 4
+	mvqRows        = mvqWarps * mvqRowsPerWarp
+	mvqThreads     = mvqWarps * 32
+	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time
 	mtTokens       = 8
 	attnWarps      = 8
 	attnThreads    = attnWarps * 32
@@ -79,6 +85,9 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	rows, n := matShape(d.Params)
 	switch variant, _, _ := strings.Cut(c.Family, "@"); variant {
 	case "matvec":
+		if int8Dot(c.Weight) {
+			return flat(ceil(rows, mvqRows), int(n), mvqThreads)
+		}
 		return flat(ceil(rows, mvRows), int(n), mvThreads)
 	case "mtmatvec":
 		return flat(ceil(rows, mvRows), ceil(n, mtTokens), mvThreads)
@@ -87,6 +96,10 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	// together.
 	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
 }
+
+// int8Dot reports whether the matvec variant of weights of type t dots
+// int8 activations (kernels/int8dot.cu).
+func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
 
 // matShape is the output rows (all three projections for qkv) and tokens
 // of a mat-vec dispatch.

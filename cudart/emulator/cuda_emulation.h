@@ -88,6 +88,17 @@ inline float __int_as_float(int i) {
     return f;
 }
 
+// __dp4a: the dot product of the four signed bytes of a and b, plus c.
+inline int __dp4a(int a, int b, int c) {
+    for (int i = 0; i < 4; i++) {
+        c += int(static_cast<signed char>(a >> (8 * i))) * int(static_cast<signed char>(b >> (8 * i)));
+    }
+    return c;
+}
+
+// f2i_rn rounds to the nearest integer, ties to even, as __float2int_rn.
+inline int f2i_rn(float v) { return int(std::nearbyint(v)); }
+
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }

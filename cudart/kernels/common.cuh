@@ -98,8 +98,14 @@ struct EltParams {
 #define ATTN_MAX_DIM_PER_LANE 8 // head_dim <= 256
 #define ELT_THREADS 256     // embed, kv_write, swiglu, add
 
+#define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
+#define MVQ_ROWS_PER_WARP 4 // weight rows each of its warps computes
+#define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
+
 #define MV_THREADS (MV_WARPS * 32)
 #define MV_ROWS (MV_WARPS * MV_ROWS_PER_WARP)
+#define MVQ_THREADS (MVQ_WARPS * 32)
+#define MVQ_ROWS (MVQ_WARPS * MVQ_ROWS_PER_WARP)
 
 // ---- scalar helpers ----
 
@@ -138,6 +144,10 @@ template <> __device__ __forceinline__ half_t fromf<half_t>(float v) { return f2
 #define QNAN __int_as_float(0x7fc00000)
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
+
+#ifndef CUDART_EMULATION
+__device__ __forceinline__ int f2i_rn(float v) { return __float2int_rn(v); }
+#endif
 
 #ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
 __device__ __forceinline__ float warp_sum(float v) {
