@@ -24,7 +24,7 @@ const (
 	mvRows         = mvWarps * mvRowsPerWarp
 	mvThreads      = mvWarps * 32
 	mvqWarps       = 8 // the int8 mat-vec of Q4_0 and Q8_0 (kernels/int8dot.cu)
-	mvqRowsPerWarp = 4
+	mvqRowsPerWarp = 2
 	mvqRows        = mvqWarps * mvqRowsPerWarp
 	mvqThreads     = mvqWarps * 32
 	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time

@@ -14,11 +14,11 @@ func TestGeometry(t *testing.T) {
 		d    plan.Dispatch
 		want Launch
 	}{
-		// Q4_0 and Q8_0: the int8 mat-vec's blocks of 32 rows and 256 threads.
+		// Q4_0 and Q8_0: the int8 mat-vec's blocks of 16 rows and 256 threads.
 		{plan.Dispatch{Kernel: "matvec_q4_0", Params: plan.MatParams{Rows: 4096, Cols: 4096, N: 1}, Grid: plan.Grid{4096, 1, 1}},
-			Launch{Grid: [3]int{128, 1, 1}, Block: [3]int{256, 1, 1}}},
+			Launch{Grid: [3]int{256, 1, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matvec_q8_0_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 2}, Grid: plan.Grid{6144, 2, 1}},
-			Launch{Grid: [3]int{192, 2, 1}, Block: [3]int{256, 1, 1}}},
+			Launch{Grid: [3]int{384, 2, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matvec_q6_k_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 1}, Grid: plan.Grid{6144, 1, 1}},
 			Launch{Grid: [3]int{768, 1, 1}, Block: [3]int{128, 1, 1}}},
 		{plan.Dispatch{Kernel: "mtmatvec_q8_0_acc", Params: plan.MatParams{Rows: 72, Cols: 512, N: 5}, Grid: plan.Grid{72, 5, 1}},

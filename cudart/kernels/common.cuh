@@ -99,7 +99,7 @@ struct EltParams {
 #define ELT_THREADS 256     // embed, kv_write, swiglu, add
 
 #define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
-#define MVQ_ROWS_PER_WARP 4 // weight rows each of its warps computes
+#define MVQ_ROWS_PER_WARP 2 // weight rows each of its warps computes
 #define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
 
 #define MV_THREADS (MV_WARPS * 32)

@@ -1,15 +1,16 @@
-// Int8Dot: the matvec variant (a block per 32 rows and a token) of Q4_0
+// Int8Dot: the matvec variant (a block per 16 rows and a token) of Q4_0
 // and Q8_0 weights, as the CPU runtime computes it: the activations are
 // quantised to Q8_0 blocks (an int8 per column, a half scale per 32) and
 // each weight block's integer dot product is scaled once, d_w·d_x·Σ q_w·q_x.
 //
 // Decode streams every weight byte once, so the loop is built to keep
-// many loads in flight: 8 warps of 4 rows each, a lane per 32-column
+// many loads in flight: 8 warps of 2 rows each (16 rows a block, so a
+// 4096-row matrix has 256 blocks, two an SM), a lane per 32-column
 // block (consecutive lanes, consecutive blocks: a warp reads 576
 // contiguous bytes of a Q4_0 row), the four rows' blocks loaded before
 // any is used, and four int8 dot products (__dp4a) per 4 bytes of weights
 // instead of 32 float multiply-adds. The block quantises the activations
-// into shared memory once for its 32 rows, a tile of MVQ_TILE_BLOCKS
+// into shared memory once for its 16 rows, a tile of MVQ_TILE_BLOCKS
 // blocks at a time. GGUF blocks (18 and 34 bytes) are only 2-byte
 // aligned, so the quants are read as u16 pairs.
 
@@ -28,6 +29,7 @@ struct Int8Tile {
 __device__ __forceinline__ void quantise_tile(const float *x, int col0, int cols, Int8Tile &t) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int end = min(cols, col0 + 32 * MVQ_TILE_BLOCKS);
+#pragma unroll 4 // the loads of several iterations in flight together
     for (int c = col0 + 128 * warp; c < end; c += 128 * MVQ_WARPS) {
         const int e = c + 4 * lane;
         float v[4], amax = 0.0f;

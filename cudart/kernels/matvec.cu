@@ -1,7 +1,7 @@
 // Mat-vec families: y[t, r] = Σ_c W[r, c]·x[t, c] in the plain, acc, qkv
 // and gate_up forms. One template serves the three variants:
 //   matvec   NT = 1: a block per (8 rows, token); for Q4_0 and Q8_0 a
-//            block per (32 rows, token) of int8 dot products (int8dot.cu);
+//            block per (16 rows, token) of int8 dot products (int8dot.cu);
 //   mtmatvec NT = 8: a block per (8 rows, 8 tokens), each weight chunk
 //            decoded once for all its tokens;
 //   matmul   NT = 8 as well, with the token groups fastest in the grid so
