@@ -28,6 +28,10 @@ const (
 	mvqRows        = mvqWarps * mvqRowsPerWarp
 	mvqThreads     = mvqWarps * 32
 	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time
+	mmqWarps       = 8   // the tensor-core matmul of Q4_0 and Q8_0 (kernels/mmq.cu), 16 rows a warp
+	mmqRows        = mmqWarps * 16
+	mmqThreads     = mmqWarps * 32
+	mmqTokens      = 16
 	mtTokens       = 8
 	attnWarps      = 8
 	attnThreads    = attnWarps * 32
@@ -94,11 +98,15 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	}
 	// matmul: token groups fastest, so blocks sharing weight rows run
 	// together.
+	if int8Dot(c.Weight) {
+		return flat(ceil(n, mmqTokens), ceil(rows, mmqRows), mmqThreads)
+	}
 	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
 }
 
-// int8Dot reports whether the matvec variant of weights of type t dots
-// int8 activations (kernels/int8dot.cu).
+// int8Dot reports whether weights of type t meet int8 activations: in
+// the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
+// matmul variant (kernels/mmq.cu).
 func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
 
 // matShape is the output rows (all three projections for qkv) and tokens

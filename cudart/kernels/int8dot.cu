@@ -22,46 +22,64 @@ struct Int8Tile {
     int sum[MVQ_TILE_BLOCKS];            // Σ q, for Q4_0's offset of 8
 };
 
+// quant4 quantises this lane's 4 values v, with the other 7 lanes of its
+// 8-lane group (32 columns: one block), to Q8_0 as ggml's AVX2 build does
+// (d = amax/127, q = round-half-even(x/d)): it returns the 4 int8 packed,
+// the block's scale rounded to half, as Q8_0 stores it, in d and its Σ q
+// in sum. Every lane of the warp calls it.
+__device__ __forceinline__ int quant4(const float (&v)[4], float &d, int &sum) {
+    const int lane = threadIdx.x % 32;
+    float amax = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        amax = fmaxf(amax, fabsf(v[i]));
+    }
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) {
+        amax = fmaxf(amax, __shfl_sync(0xffffffffu, amax, lane ^ o));
+    }
+    const float df = amax / 127.0f;
+    const float id = df != 0.0f ? 1.0f / df : 0.0f;
+    int packed = 0, s = 0;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int q = f2i_rn(v[i] * id);
+        packed |= (q & 0xff) << (8 * i);
+        s += q;
+    }
+    float fsum = float(s); // exact: |Σ q| ≤ 32·127
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) {
+        fsum += __shfl_sync(0xffffffffu, fsum, lane ^ o);
+    }
+    d = h2f(f2h(df));
+    sum = int(fsum);
+    return packed;
+}
+
 // quantise_tile fills t with the blocks of x's columns col0 .. col0 +
 // 32·MVQ_TILE_BLOCKS (to cols): a warp takes 4 blocks at a time, each lane
-// 4 columns, and 8 lanes meet for a block's maximum and sum. Rounding as
-// ggml's AVX2 build: d = amax/127, q = round-half-even(x/d).
+// 4 columns.
 __device__ __forceinline__ void quantise_tile(const float *x, int col0, int cols, Int8Tile &t) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int end = min(cols, col0 + 32 * MVQ_TILE_BLOCKS);
 #pragma unroll 4 // the loads of several iterations in flight together
     for (int c = col0 + 128 * warp; c < end; c += 128 * MVQ_WARPS) {
         const int e = c + 4 * lane;
-        float v[4], amax = 0.0f;
+        float v[4];
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             v[i] = e < end ? x[e + i] : 0.0f; // cols is a multiple of 32
-            amax = fmaxf(amax, fabsf(v[i]));
         }
-#pragma unroll
-        for (int o = 1; o < 8; o <<= 1) {
-            amax = fmaxf(amax, __shfl_sync(0xffffffffu, amax, lane ^ o));
-        }
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        int packed = 0, sum = 0;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int q = f2i_rn(v[i] * id);
-            packed |= (q & 0xff) << (8 * i);
-            sum += q;
-        }
-        float fsum = float(sum); // exact: |Σ q| ≤ 32·127
-#pragma unroll
-        for (int o = 1; o < 8; o <<= 1) {
-            fsum += __shfl_sync(0xffffffffu, fsum, lane ^ o);
-        }
+        float d;
+        int sum;
+        const int packed = quant4(v, d, sum);
         if (e < end) {
             const int b = (e - col0) / 32;
             t.q[b * MVQ_STRIDE + lane % 8] = packed;
             if (lane % 8 == 0) {
-                t.d[b] = h2f(f2h(d));
-                t.sum[b] = int(fsum);
+                t.d[b] = d;
+                t.sum[b] = sum;
             }
         }
     }

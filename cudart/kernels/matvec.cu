@@ -146,6 +146,19 @@ __device__ __forceinline__ const u8 *qkv_row(const u8 *wq, const u8 *wk, const u
     return wv + rb * u64(min(r - p.rows_kv, p.rows_kv - 1));
 }
 
+// qkv_store stores output row of token tok of the fused projection into
+// q, k or v; rows past the three are dropped.
+__device__ __forceinline__ void qkv_store(float *q, float *k, float *v, int row, int tok, float val,
+                                          const QKVParams &p) {
+    if (row < p.rows_q) {
+        q[u64(tok) * p.rows_q + row] = val;
+    } else if (row < p.rows_q + p.rows_kv) {
+        k[u64(tok) * p.rows_kv + row - p.rows_q] = val;
+    } else if (row < p.rows_q + 2 * p.rows_kv) {
+        v[u64(tok) * p.rows_kv + row - p.rows_q - p.rows_kv] = val;
+    }
+}
+
 template <typename D, typename S, bool TF>
 __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,
                                        float *v, const QKVParams &p) {
@@ -167,16 +180,8 @@ __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv,
     for (int r = 0; r < S::R; r++) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
-            const int row = r0 + r, tok = t0 + t;
-            if (tok >= p.n) {
-                continue;
-            }
-            if (row < p.rows_q) {
-                q[u64(tok) * p.rows_q + row] = acc[r][t];
-            } else if (row < p.rows_q + p.rows_kv) {
-                k[u64(tok) * p.rows_kv + row - p.rows_q] = acc[r][t];
-            } else if (row < p.rows_q + 2 * p.rows_kv) {
-                v[u64(tok) * p.rows_kv + row - p.rows_q - p.rows_kv] = acc[r][t];
+            if (t0 + t < p.n) {
+                qkv_store(q, k, v, r0 + r, t0 + t, acc[r][t], p);
             }
         }
     }
@@ -244,42 +249,3 @@ __device__ __forceinline__ void mv_gate_up(const u8 *w_gate, const u8 *w_up, con
     MAT_ACC(variant##_##type##_acc, D, S, TH, TF)                                                                   \
     MAT_QKV(variant##_##type##_qkv, D, S, TH, TF)                                                                   \
     MAT_GATE_UP(variant##_##type##_gate_up, D, S, TH, TF)
-
-// MAT_TYPE declares every variant of one weight type; MAT_TYPE_INT8 that
-// of a type whose matvec variant dots int8 activations (Int8Dot).
-#define MAT_MULTI(type, D)                                                                                          \
-    MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                       \
-    MAT_FORMS(matmul, type, D, FloatDotMT<D>, MV_THREADS, true)
-#define MAT_TYPE(type, D)                                                                                           \
-    MAT_FORMS(matvec, type, D, FloatDot1<D>, MV_THREADS, false)                                                 \
-    MAT_MULTI(type, D)
-#define MAT_TYPE_INT8(type, D)                                                                                      \
-    MAT_FORMS(matvec, type, D, Int8Dot<D>, MVQ_THREADS, false)                                                      \
-    MAT_MULTI(type, D)
-
-// One weight type per compilation (kernels.go defines MAT_<TYPE>): a
-// model compiles only the types it has.
-#ifdef MAT_F32
-MAT_TYPE(f32, DecF32)
-#endif
-#ifdef MAT_F16
-MAT_TYPE(f16, DecF16)
-#endif
-#ifdef MAT_BF16
-MAT_TYPE(bf16, DecBF16)
-#endif
-#ifdef MAT_Q4_0
-MAT_TYPE_INT8(q4_0, DecQ4_0)
-#endif
-#ifdef MAT_Q8_0
-MAT_TYPE_INT8(q8_0, DecQ8_0)
-#endif
-#ifdef MAT_Q4_K
-MAT_TYPE(q4_k, DecQ4_K)
-#endif
-#ifdef MAT_Q5_K
-MAT_TYPE(q5_k, DecQ5_K)
-#endif
-#ifdef MAT_Q6_K
-MAT_TYPE(q6_k, DecQ6_K)
-#endif
