@@ -9,8 +9,8 @@
 // The loops over rows, positions and warps stay rolled (#pragma unroll 1):
 // unrolled, they made the compiler take minutes.
 //
-// Both kernels walk the visible rows in blocks of 32 with an online
-// softmax. In a block the warp scores ATTN_ROWS rows at a time, each lane
+// Both kernels walk the visible rows in blocks (of 32 rows; decode's of 8)
+// with an online softmax. In a block the warp scores ATTN_ROWS rows at a time, each lane
 // multiplying its head_dim / 32 elements (lane + 32·d) of the query with
 // those of every row, so each row is read by consecutive lanes and the
 // rows' loads are all in flight together; warp_sum gives each row's score
@@ -22,19 +22,21 @@
 
 #define ATTN_ROWS 8
 
-// attn_blocks folds blocks first, first + step, ... (in units of 32 rows)
-// of rows lo..hi into one warp's running (m, s, acc); qr holds the lane's
-// query elements.
-template <typename C>
+// attn_blocks folds blocks first, first + step, ... (in units of BLK
+// rows, 32 at most) of rows lo..hi into one warp's running (m, s, acc); qr
+// holds the lane's query elements. Decode takes blocks of ATTN_ROWS rows,
+// so that the warps share even a short cache (at 30 positions, blocks of
+// 32 left one warp of 8 with all the work).
+template <typename C, int BLK>
 __device__ __forceinline__ void attn_blocks(const float *qr, const C *kc, const C *vc, u64 width, u64 kvoff, int hd,
                                             float scale, int lo, int hi, int first, int step, float &m, float &s,
                                             float *acc) {
     const int lane = threadIdx.x % 32;
 #pragma unroll 1
-    for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
+    for (int b0 = first * BLK; b0 <= hi; b0 += step * BLK) {
         float score = NEG_INF;
 #pragma unroll 1
-        for (int r0 = 0; r0 < ATTN_BLOCK; r0 += ATTN_ROWS) {
+        for (int r0 = 0; r0 < BLK; r0 += ATTN_ROWS) {
             float part[ATTN_ROWS];
 #pragma unroll
             for (int i = 0; i < ATTN_ROWS; i++) {
@@ -69,7 +71,7 @@ __device__ __forceinline__ void attn_blocks(const float *qr, const C *kc, const 
         for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
             acc[d] *= corr;
         }
-        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
+        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, BLK - 1);
 #pragma unroll 1
         for (int l = l0; l <= l1; l += ATTN_ROWS) {
             float v[ATTN_ROWS][ATTN_MAX_DIM_PER_LANE];
@@ -108,7 +110,7 @@ __device__ __forceinline__ void query_lanes(const float *qs, int hd, float *qr) 
 }
 
 // attn_decode: block (head, token) of 8 warps; warp g takes blocks g, g+8,
-// ... of the visible rows, splitting the KV length 8 ways. The query is
+// ... of ATTN_ROWS visible rows, splitting the KV length 8 ways. The query is
 // staged in shared memory; afterwards the same memory holds each warp's
 // (m, s, acc[head_dim]), merged with the usual rescaling by exp(m_g − max m).
 template <typename C>
@@ -136,7 +138,7 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
         acc[d] = 0.0f;
     }
     query_lanes(shm, hd, qr);
-    attn_blocks<C>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK + warp,
+    attn_blocks<C, ATTN_ROWS>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_ROWS + warp,
                    ATTN_WARPS, m, s, acc);
     __syncthreads(); // the query is read: its memory takes the partials
 
@@ -208,7 +210,8 @@ __device__ __forceinline__ void attn_prefill(const StepParams *step, const float
         acc[d] = 0.0f;
     }
     query_lanes(qs, hd, qr);
-    attn_blocks<C>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m, s, acc);
+    attn_blocks<C, ATTN_BLOCK>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m,
+                               s, acc);
 #pragma unroll
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         const int e = lane + 32 * d;
