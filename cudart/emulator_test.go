@@ -158,16 +158,20 @@ func TestKernelsOnEmulator(t *testing.T) {
 	}
 }
 
-// TestInt8MatvecWideRowsOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on
-// rows wider than its shared tile, so the activations are quantised in
-// two tiles, with rows that fill one block and part of a second.
-func TestInt8MatvecWideRowsOnEmulator(t *testing.T) {
+// TestInt8ShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
+// wider than its shared tile, so the activations are quantised in two
+// tiles, with rows that fill one block and part of a second; and the
+// tensor-core matmul on rows whose last column tile is partial (9 blocks).
+func TestInt8ShapesOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	var w opcases.Weights
 	var cases []opcases.Case
 	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
 		for _, fam := range []string{"matvec@acc", "matvec@gate_up"} {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/wide", fam, typ, 40, 32*(mvqTileBlocks+16), 1))
+		}
+		for _, fam := range []string{"matmul@qkv", "matmul@gate_up"} {
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 40))
 		}
 	}
 	weights := w.Finish(cases)
