@@ -101,14 +101,14 @@ struct EltParams {
 #define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
 #define MVQ_ROWS_PER_WARP 2 // weight rows each of its warps computes
 #define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
-#define MMQ_WARPS 8         // warps per block of the tensor-core matmul (Q4_0, Q8_0): 4 of rows × 2 of tokens
-#define MMQ_ROWS 64         // weight rows per block of it, 16 a warp
-#define MMQ_TOKENS 32       // tokens per block of it, 16 a warp
+#define MMQ_WARPS 4         // warps per block of the tensor-core matmul (Q4_0, Q8_0), 16 rows each
+#define MMQ_TOKENS 32       // tokens per block of it
 
 #define MV_THREADS (MV_WARPS * 32)
 #define MV_ROWS (MV_WARPS * MV_ROWS_PER_WARP)
 #define MVQ_THREADS (MVQ_WARPS * 32)
 #define MMQ_THREADS (MMQ_WARPS * 32)
+#define MMQ_ROWS (MMQ_WARPS * 16)
 #define MVQ_ROWS (MVQ_WARPS * MVQ_ROWS_PER_WARP)
 
 // ---- scalar helpers ----

@@ -4,30 +4,34 @@
 // and Int8Dot quantise them) in one mma.m16n8k32, whose integer sums are
 // scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
 //
-// A block of MMQ_WARPS warps computes MMQ_ROWS rows × MMQ_TOKENS tokens,
-// warp w rows 16·(w%4).. and tokens 16·(w/4).. (two 8-token tiles). It
-// walks the columns a tile of MMQ_KT at a time: the block copies its rows'
-// weight bytes of the tile into shared memory (consecutive threads,
-// consecutive u16: GGUF blocks are 2-byte aligned) and quantises its
-// tokens' activations there; each lane then reads its fragments from
-// shared memory. Read straight from global memory, the fragments (4
-// bytes of 16 rows a load) touched 16 sectors per load and ran at 2-5%
-// of the copy bandwidth. The grid runs token blocks fastest, so blocks of
-// the same rows share them through L2.
+// A block of MMQ_WARPS warps computes MMQ_ROWS rows × MMQ_TOKENS tokens:
+// warp w rows 16w..16w+15, all the block's tokens (MMQ_NT 8-token tiles,
+// so each A fragment serves MMQ_NT products). The block quantises its
+// tokens' activations into shared memory a tile of MMQ_KT columns at a
+// time; each lane reads its A fragment (two rows, 4 bytes of each)
+// straight from the weights, which every block of the same rows shares
+// through L2 (the grid runs token blocks fastest). Measured on the H200
+// (ncu), these fragment loads keep L1 busy (91% with 16 tokens a block);
+// staging the weights in shared memory instead cost more instructions
+// and registers than it saved (pp512 1,390 t/s against 1,890).
 
-#define MMQ_KTB 8                    // weight blocks (32 columns) per tile
-#define MMQ_KT (32 * MMQ_KTB)        // columns per tile
+#define MMQ_NT (MMQ_TOKENS / 8)
+
+#define MMQ_KT 512                   // columns per shared activation tile (16 blocks)
 #define MMQ_XSTRIDE (MMQ_KT / 4 + 4) // ints per token: ≡ 4 mod 32, so a fragment's 32 reads hit 32 banks
 
-// mmq_quantise fills q and d with tokens t0 .. t0 + MMQ_TOKENS (zeros past
-// n) of x's columns col0 .. col0 + MMQ_KT: a warp takes 4 blocks of one
-// token at a time.
-__device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, int n, int col0, int *q,
-                                             float (*d)[MMQ_KTB]) {
+struct MmqTile {
+    int q[MMQ_TOKENS * MMQ_XSTRIDE];
+    float d[MMQ_TOKENS][MMQ_KT / 32];
+};
+
+// mmq_quantise fills t with tokens t0.. (zeros past n) of x's columns
+// col0 .. col0 + MMQ_KT: a warp takes 4 blocks of one token at a time.
+__device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, int n, int col0, MmqTile &t) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int end = min(cols, col0 + MMQ_KT);
     const int groups = (end - col0 + 127) / 128;
-#pragma unroll 4
+#pragma unroll 2
     for (int it = warp; it < MMQ_TOKENS * groups; it += MMQ_WARPS) {
         const int tok = it / groups, c = col0 + 128 * (it % groups) + 4 * lane;
         const bool live = c < end && t0 + tok < n;
@@ -36,13 +40,13 @@ __device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, i
         for (int i = 0; i < 4; i++) {
             v[i] = live ? x[u64(t0 + tok) * cols + c + i] : 0.0f;
         }
-        float dq;
+        float d;
         int sum;
-        const int packed = quant4(v, dq, sum);
+        const int packed = quant4(v, d, sum);
         if (c < end) {
-            q[tok * MMQ_XSTRIDE + (c - col0) / 4] = packed;
+            t.q[tok * MMQ_XSTRIDE + (c - col0) / 4] = packed;
             if (lane % 8 == 0) {
-                d[tok][(c - col0) / 32] = dq;
+                t.d[tok][(c - col0) / 32] = d;
             }
         }
     }
@@ -51,41 +55,32 @@ __device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, i
 // nibbles_s8 turns four nibbles (one per byte) into the signed bytes q − 8.
 __device__ __forceinline__ int nibbles_s8(int q) { return int((u32(q) + 0x78787878u) ^ 0x80808080u); }
 
-// ld_int2s reads 4 bytes at a 2-byte aligned address of shared memory.
-__device__ __forceinline__ int ld_int2s(const u8 *p) {
-    const u16 *u = (const u16 *)p;
-    return int(u32(u[0]) | (u32(u[1]) << 16));
-}
-
-// An A fragment of Q4_0 or Q8_0 (BYTES a block): block b of the staged
-// rows p0 (row group) and p1 (group + 8), lane t's columns, and the two
-// rows' scales.
+// An A fragment of Q4_0 or Q8_0: block b of rows p0 (row group) and p1
+// (group + 8), lane t's columns, and the two rows' scales.
 struct MmaQ4_0 {
-    static const int BYTES = 18;
-    static __device__ __forceinline__ void frag(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
-        p0 += BYTES * b;
-        p1 += BYTES * b;
-        const int q0 = ld_int2s(p0 + 2 + 4 * t), q1 = ld_int2s(p1 + 2 + 4 * t);
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
+        p0 += 18 * u64(b);
+        p1 += 18 * u64(b);
+        const int q0 = ld_int2(p0 + 2 + 4 * t), q1 = ld_int2(p1 + 2 + 4 * t);
         a[0] = nibbles_s8(q0 & 0x0f0f0f0f); // elements 4t..4t+3
         a[1] = nibbles_s8(q1 & 0x0f0f0f0f);
         a[2] = nibbles_s8((q0 >> 4) & 0x0f0f0f0f); // elements 16+4t..
         a[3] = nibbles_s8((q1 >> 4) & 0x0f0f0f0f);
-        d[0] = h2f(*(const u16 *)p0);
-        d[1] = h2f(*(const u16 *)p1);
+        d[0] = h2f(__ldg((const u16 *)p0));
+        d[1] = h2f(__ldg((const u16 *)p1));
     }
 };
 
 struct MmaQ8_0 {
-    static const int BYTES = 34;
-    static __device__ __forceinline__ void frag(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
-        p0 += BYTES * b;
-        p1 += BYTES * b;
-        a[0] = ld_int2s(p0 + 2 + 4 * t);
-        a[1] = ld_int2s(p1 + 2 + 4 * t);
-        a[2] = ld_int2s(p0 + 18 + 4 * t);
-        a[3] = ld_int2s(p1 + 18 + 4 * t);
-        d[0] = h2f(*(const u16 *)p0);
-        d[1] = h2f(*(const u16 *)p1);
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
+        p0 += 34 * u64(b);
+        p1 += 34 * u64(b);
+        a[0] = ld_int2(p0 + 2 + 4 * t);
+        a[1] = ld_int2(p1 + 2 + 4 * t);
+        a[2] = ld_int2(p0 + 18 + 4 * t);
+        a[3] = ld_int2(p1 + 18 + 4 * t);
+        d[0] = h2f(__ldg((const u16 *)p0));
+        d[1] = h2f(__ldg((const u16 *)p1));
     }
 };
 
@@ -93,75 +88,43 @@ template <typename D> struct MmaBlock;
 template <> struct MmaBlock<DecQ4_0> { typedef MmaQ4_0 type; };
 template <> struct MmaBlock<DecQ8_0> { typedef MmaQ8_0 type; };
 
-// MmqPlace is where a lane's outputs acc[.][j][i] sit: the block's first
-// row and token, the warp's, and the lane's row (i < 2: group, else
-// group + 8) and token (8j + 2t + i%2 on from the warp's).
-struct MmqPlace {
-    int rb, tb, r0, t0, g, t;
-    __device__ __forceinline__ MmqPlace() {
-        const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-        rb = blockIdx.y * MMQ_ROWS;
-        tb = blockIdx.x * MMQ_TOKENS;
-        r0 = rb + 16 * (warp % 4);
-        t0 = tb + 16 * (warp / 4);
-        g = lane / 4;
-        t = lane % 4;
-    }
-    __device__ __forceinline__ int row(int i) const { return r0 + g + 8 * (i / 2); }
-    __device__ __forceinline__ int tok(int j, int i) const { return t0 + 8 * j + 2 * t + i % 2; }
-};
-
-// mmq_tile leaves in acc[w][j][i] the sums of weight matrix w (of NW) at
-// the lane's rows and tokens (MmqPlace). row(w, r) is the weight row of
-// block row r (clamped to a real row). Every thread of the block calls it.
-template <typename D, int NW, typename RowOf>
-__device__ __forceinline__ void mmq_tile(const MmqPlace &at, RowOf row, const float *x, int cols, int n,
-                                         float (&acc)[NW][2][4]) {
+// mmq_tile leaves in acc[w][j][i] the sums of weight matrix w's rows
+// rows[w][0] (i < 2) and rows[w][1] (i ≥ 2), the lane's rows, with token
+// t0 + 8j + 2t + i%2. Every thread of the block calls it.
+template <typename D, int NW>
+__device__ __forceinline__ void mmq_tile(const u8 *const (&rows)[NW][2], const float *x, int cols, int t0, int n,
+                                         float (&acc)[NW][MMQ_NT][4]) {
     typedef typename MmaBlock<D>::type W;
-    const int SEG = MMQ_KTB * W::BYTES / 2; // u16 of a row's tile
-    __shared__ u16 wa[NW][MMQ_ROWS][SEG];
-    __shared__ int xq[MMQ_TOKENS * MMQ_XSTRIDE];
-    __shared__ float xd[MMQ_TOKENS][MMQ_KTB];
+    __shared__ MmqTile tile;
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
 #pragma unroll
     for (int w = 0; w < NW; w++) {
 #pragma unroll
-        for (int j = 0; j < 2; j++) {
+        for (int j = 0; j < MMQ_NT; j++) {
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 acc[w][j][i] = 0.0f;
             }
         }
     }
-    const int wr = at.r0 - at.rb, wt = at.t0 - at.tb; // the warp's rows and tokens in the block
     for (int k0 = 0; k0 < cols; k0 += MMQ_KT) {
-        const int nb = min(cols - k0, MMQ_KT) / 32;
         __syncthreads(); // every warp is done with the previous tile
-#pragma unroll
-        for (int w = 0; w < NW; w++) {
-#pragma unroll 6
-            for (int i = threadIdx.x; i < MMQ_ROWS * SEG; i += MMQ_THREADS) {
-                const int r = i / SEG, e = i % SEG;
-                if (e < nb * W::BYTES / 2) {
-                    wa[w][r][e] = __ldg((const u16 *)(row(w, at.rb + r) + u64(k0 / 32) * W::BYTES) + e);
-                }
-            }
-        }
-        mmq_quantise(x, cols, at.tb, n, k0, xq, xd);
+        mmq_quantise(x, cols, t0, n, k0, tile);
         __syncthreads();
-#pragma unroll 2
+        const int nb = min(cols - k0, MMQ_KT) / 32;
+#pragma unroll 4
         for (int b = 0; b < nb; b++) {
             int a[NW][4];
             float dw[NW][2];
 #pragma unroll
             for (int w = 0; w < NW; w++) {
-                W::frag((const u8 *)wa[w][wr + at.g], (const u8 *)wa[w][wr + at.g + 8], b, at.t, a[w], dw[w]);
+                W::load(rows[w][0], rows[w][1], k0 / 32 + b, t, a[w], dw[w]);
             }
 #pragma unroll
-            for (int j = 0; j < 2; j++) {
-                const int tl = wt + 8 * j;
-                const int *q = &xq[(tl + at.g) * MMQ_XSTRIDE + 8 * b + at.t];
-                const int bf[2] = {q[0], q[4]};
-                const float dx0 = xd[tl + 2 * at.t][b], dx1 = xd[tl + 2 * at.t + 1][b];
+            for (int j = 0; j < MMQ_NT; j++) {
+                const int *xq = &tile.q[(8 * j + g) * MMQ_XSTRIDE + 8 * b + t];
+                const int bf[2] = {xq[0], xq[4]};
+                const float dx0 = tile.d[8 * j + 2 * t][b], dx1 = tile.d[8 * j + 2 * t + 1][b];
 #pragma unroll
                 for (int w = 0; w < NW; w++) {
                     int c[4] = {0, 0, 0, 0};
@@ -176,15 +139,31 @@ __device__ __forceinline__ void mmq_tile(const MmqPlace &at, RowOf row, const fl
     }
 }
 
+// mmq_place gives the warp's first row, the block's first token and the
+// lane's output coordinates for acc[.][j][i].
+struct MmqPlace {
+    int r0, t0, g, t;
+    __device__ __forceinline__ MmqPlace() {
+        const int lane = threadIdx.x % 32;
+        r0 = blockIdx.y * MMQ_ROWS + (threadIdx.x / 32) * 16;
+        t0 = blockIdx.x * MMQ_TOKENS;
+        g = lane / 4;
+        t = lane % 4;
+    }
+    __device__ __forceinline__ int row(int i) const { return r0 + g + 8 * (i / 2); }
+    __device__ __forceinline__ int tok(int j, int i) const { return t0 + 8 * j + 2 * t + i % 2; }
+};
+
 template <typename D>
 __device__ __forceinline__ void mmq_plain(const u8 *weight, const float *x, const float *residual, float *y,
                                           const MatParams &p) {
     const MmqPlace at;
     const u64 rb = D::row_bytes(p.cols);
-    float acc[1][2][4];
-    mmq_tile<D, 1>(at, [&](int, int r) { return weight + rb * u64(min(r, p.rows - 1)); }, x, p.cols, p.n, acc);
+    const u8 *rows[1][2] = {{weight + rb * u64(min(at.row(0), p.rows - 1)), weight + rb * u64(min(at.row(2), p.rows - 1))}};
+    float acc[1][MMQ_NT][4];
+    mmq_tile<D, 1>(rows, x, p.cols, at.t0, p.n, acc);
 #pragma unroll
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < MMQ_NT; j++) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int row = at.row(i), tok = at.tok(j, i);
@@ -201,10 +180,11 @@ __device__ __forceinline__ void mmq_qkv(const u8 *wq, const u8 *wk, const u8 *wv
                                         float *v, const QKVParams &p) {
     const MmqPlace at;
     const u64 rb = D::row_bytes(p.cols);
-    float acc[1][2][4];
-    mmq_tile<D, 1>(at, [&](int, int r) { return qkv_row(wq, wk, wv, r, p, rb); }, x, p.cols, p.n, acc);
+    const u8 *rows[1][2] = {{qkv_row(wq, wk, wv, at.row(0), p, rb), qkv_row(wq, wk, wv, at.row(2), p, rb)}};
+    float acc[1][MMQ_NT][4];
+    mmq_tile<D, 1>(rows, x, p.cols, at.t0, p.n, acc);
 #pragma unroll
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < MMQ_NT; j++) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             if (at.tok(j, i) < p.n) {
@@ -219,11 +199,12 @@ __device__ __forceinline__ void mmq_gate_up(const u8 *w_gate, const u8 *w_up, co
                                             const MatParams &p) {
     const MmqPlace at;
     const u64 rb = D::row_bytes(p.cols);
-    float acc[2][2][4];
-    mmq_tile<D, 2>(at, [&](int w, int r) { return (w == 0 ? w_gate : w_up) + rb * u64(min(r, p.rows - 1)); }, x,
-                   p.cols, p.n, acc);
+    const u64 o0 = rb * u64(min(at.row(0), p.rows - 1)), o1 = rb * u64(min(at.row(2), p.rows - 1));
+    const u8 *rows[2][2] = {{w_gate + o0, w_gate + o1}, {w_up + o0, w_up + o1}};
+    float acc[2][MMQ_NT][4];
+    mmq_tile<D, 2>(rows, x, p.cols, at.t0, p.n, acc);
 #pragma unroll
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < MMQ_NT; j++) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int row = at.row(i), tok = at.tok(j, i);
