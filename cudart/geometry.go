@@ -28,7 +28,7 @@ const (
 	mvqRows        = mvqWarps * mvqRowsPerWarp
 	mvqThreads     = mvqWarps * 32
 	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time
-	mmqWarps       = 4   // the tensor-core matmul of Q4_0 and Q8_0 (kernels/mmq.cu), 16 rows a warp
+	mmqWarps       = 8   // the tensor-core matmul of Q4_0 and Q8_0 (kernels/mmq.cu), 16 rows a warp
 	mmqRows        = mmqWarps * 16
 	mmqThreads     = mmqWarps * 32
 	mmqTokens      = 32

@@ -155,6 +155,11 @@ func (s *session) Close() {
 	s.model.Close()
 }
 
+// cudaPrefillChunk is the CUDA backend's prefill step, llama.cpp's default
+// micro-batch: at the engine's 64 tokens a step, a 4096-row projection
+// gave the GPU's 132 SMs 6% occupancy (ncu), 8 times fewer blocks.
+const cudaPrefillChunk = 512
+
 // openSession maps the model, reads its tokenizer, opens the backend and
 // prepares an engine session, reporting each stage on stderr.
 func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
@@ -198,6 +203,9 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		return nil, err
 	}
 	o.Context = f.ctx
+	if o.PrefillChunk == 0 && s.backend.Name() == "cuda" {
+		o.PrefillChunk = cudaPrefillChunk
+	}
 	if s.engine, err = engine.NewSession(m, s.backend, o); err != nil {
 		s.Close()
 		return nil, err

@@ -101,7 +101,7 @@ struct EltParams {
 #define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
 #define MVQ_ROWS_PER_WARP 2 // weight rows each of its warps computes
 #define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
-#define MMQ_WARPS 4         // warps per block of the tensor-core matmul (Q4_0, Q8_0), 16 rows each
+#define MMQ_WARPS 8         // warps per block of the tensor-core matmul (Q4_0, Q8_0), 16 rows each
 #define MMQ_TOKENS 32       // tokens per block of it
 
 #define MV_THREADS (MV_WARPS * 32)

@@ -11,9 +11,12 @@
 // time; each lane reads its A fragment (two rows, 4 bytes of each)
 // straight from the weights, which every block of the same rows shares
 // through L2 (the grid runs token blocks fastest). Measured on the H200
-// (ncu), these fragment loads keep L1 busy (91% with 16 tokens a block);
-// staging the weights in shared memory instead cost more instructions
-// and registers than it saved (pp512 1,390 t/s against 1,890).
+// (ncu) at 64 tokens a step: these fragment loads keep L1 busy (91%);
+// staging the weights in shared memory instead cost more instructions and
+// registers than it saved (pp512 1,390 t/s against 1,890), and blocks of
+// 4 warps × 32 tokens left too few warps per SM (1,295). At 512 tokens a
+// step (mrun's CUDA prefill), 32 tokens a block ran pp512 at 3,280 t/s
+// and 16 at 2,580.
 
 #define MMQ_NT (MMQ_TOKENS / 8)
 
