@@ -72,8 +72,8 @@
 // Decode: the Q4_0 and Q8_0 mat-vecs quantise the activations to Q8_0 in
 // shared memory and dot them with __dp4a (int8dot.cu); attention splits
 // the cache among 8 warps in blocks of 8 rows whose Q·K rows are read by
-// the warp's lanes together. Prefill: Q4_0 and Q8_0 mat-muls run on the
-// tensor cores (mma.sync m16n8k32 on int8, mmq.cu), and mrun's CUDA
+// the warp's lanes together. Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
+// the tensor cores (mma.sync on int8, mmq.cu), and mrun's CUDA
 // prefill steps are 512 tokens (llama.cpp's micro-batch). Measured with
 // mrun bench -p 512 -n 128: tg128 370 t/s (from 215), pp512 3,290 t/s
 // (from 490).
@@ -85,6 +85,6 @@
 // (profile.go; the replay itself is timed too).
 //
 // Not done: split-K flash decoding across blocks, tiled (tensor-core)
-// flash attention for prefill, tensor-core mat-muls of the K-quants, and
+// flash attention for prefill, tensor-core mat-muls of Q4_K and Q5_K, and
 // fusing the norms into the mat-vecs that follow them.
 package cudart

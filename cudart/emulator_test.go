@@ -161,7 +161,8 @@ func TestKernelsOnEmulator(t *testing.T) {
 // TestInt8ShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
 // wider than its shared tile, so the activations are quantised in two
 // tiles, with rows that fill one block and part of a second; and the
-// tensor-core matmul on rows whose last column tile is partial (9 blocks).
+// tensor-core matmul on rows whose last column tile is partial (9 blocks;
+// Q6_K: 24 of a tile's 16).
 func TestInt8ShapesOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	var w opcases.Weights
@@ -174,6 +175,7 @@ func TestInt8ShapesOnEmulator(t *testing.T) {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 40))
 		}
 	}
+	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))
 	weights := w.Finish(cases)
 	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
 	require.NoError(t, err)

@@ -98,7 +98,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	}
 	// matmul: token groups fastest, so blocks sharing weight rows run
 	// together.
-	if int8Dot(c.Weight) {
+	if int8Dot(c.Weight) || c.Weight == quant.Q6_K {
 		return flat(ceil(n, mmqTokens), ceil(rows, mmqRows), mmqThreads)
 	}
 	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
@@ -106,7 +106,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 
 // int8Dot reports whether weights of type t meet int8 activations: in
 // the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
-// matmul variant (kernels/mmq.cu).
+// matmul variant (kernels/mmq.cu), where Q6_K's do too.
 func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
 
 // matShape is the output rows (all three projections for qkv) and tokens

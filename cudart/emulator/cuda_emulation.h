@@ -129,6 +129,23 @@ inline void mma_s8(int (&c)[4], const int (&a)[4], const int (&b)[2]) {
     }
 }
 
+// mma_s8_k16 is common.cuh's m16n8k16 product.
+inline void mma_s8_k16(int (&c)[4], const int (&a)[2], int b) {
+    int A[2][32], B[32];
+    for (int r = 0; r < 2; r++) {
+        emu_lanes(a[r], A[r]);
+    }
+    emu_lanes(b, B);
+    auto byte = [](int word, int k) { return int(static_cast<signed char>(word >> (8 * (k % 4)))); };
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        for (int k = 0; k < 16; k++) {
+            c[i] += byte(A[row / 8][4 * (row % 8) + k / 4], k) * byte(B[4 * col + k / 4], k);
+        }
+    }
+}
+
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }

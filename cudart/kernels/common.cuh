@@ -164,6 +164,15 @@ __device__ __forceinline__ void mma_s8(int (&c)[4], const int (&a)[4], const int
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+
+// mma_s8_k16: the same for A 16×16 and B 16×8 (m16n8k16): a[0] row group,
+// columns 4t..4t+3, a[1] row group+8; b rows 4t.., column group.
+__device__ __forceinline__ void mma_s8_k16(int (&c)[4], const int (&a)[2], int b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
+                 "{%0, %1, %2, %3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(b));
+}
 #endif
 
 #ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order

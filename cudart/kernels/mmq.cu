@@ -1,8 +1,9 @@
-// The matmul variant (prefill, N tokens a step) of Q4_0 and Q8_0 weights
-// on the tensor cores: each 32-column block of a weight row meets the
-// same block of the int8-quantised activations (Q8_0, as the CPU runtime
-// and Int8Dot quantise them) in one mma.m16n8k32, whose integer sums are
-// scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
+// The matmul variant (prefill, N tokens a step) of Q4_0, Q8_0 and Q6_K
+// weights on the tensor cores: each 32-column block of a weight row meets
+// the same block of the int8-quantised activations (Q8_0, as the CPU
+// runtime and Int8Dot quantise them for Q4_0 and Q8_0) in one
+// mma.m16n8k32 (Q6_K: two m16n8k16, one per 16-column scale), whose
+// integer sums are scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
 //
 // A block of MMQ_WARPS warps computes MMQ_ROWS rows × MMQ_TOKENS tokens:
 // warp w rows 16w..16w+15, all the block's tokens (MMQ_NT 8-token tiles,
@@ -58,9 +59,26 @@ __device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, i
 // nibbles_s8 turns four nibbles (one per byte) into the signed bytes q − 8.
 __device__ __forceinline__ int nibbles_s8(int q) { return int((u32(q) + 0x78787878u) ^ 0x80808080u); }
 
-// An A fragment of Q4_0 or Q8_0: block b of rows p0 (row group) and p1
-// (group + 8), lane t's columns, and the two rows' scales.
-struct MmaQ4_0 {
+// mma32 is the product of a block whose 32 columns share one scale per
+// row (Q4_0, Q8_0): one m16n8k32, scaled by the rows' (dw) and tokens'
+// (dx0, dx1: columns 2t and 2t+1) scales.
+struct Mma32 {
+    typedef float Scales[2];
+    static __device__ __forceinline__ void mma(float (&acc)[4], const int (&a)[4], const int (&bf)[2],
+                                               const Scales &dw, float dx0, float dx1) {
+        int c[4] = {0, 0, 0, 0};
+        mma_s8(c, a, bf);
+        acc[0] += float(c[0]) * (dw[0] * dx0);
+        acc[1] += float(c[1]) * (dw[0] * dx1);
+        acc[2] += float(c[2]) * (dw[1] * dx0);
+        acc[3] += float(c[3]) * (dw[1] * dx1);
+    }
+};
+
+// An A fragment: block b (32 columns) of rows p0 (row group) and p1
+// (group + 8), lane t's columns 4t.. (a[0], a[1]) and 16+4t.. (a[2],
+// a[3]), and the rows' scales.
+struct MmaQ4_0 : Mma32 {
     static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
         p0 += 18 * u64(b);
         p1 += 18 * u64(b);
@@ -74,7 +92,7 @@ struct MmaQ4_0 {
     }
 };
 
-struct MmaQ8_0 {
+struct MmaQ8_0 : Mma32 {
     static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
         p0 += 34 * u64(b);
         p1 += 34 * u64(b);
@@ -87,9 +105,48 @@ struct MmaQ8_0 {
     }
 };
 
+// Q6_K (DecQ6_K's layout): the two halves of a 32-column chunk have their
+// own int8 scales, so each half is one m16n8k16 (the A and B registers of
+// a m16n8k32 are the two halves' fragments) scaled by its own.
+struct MmaQ6_K {
+    typedef float Scales[2][2]; // [row][half]
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int c, int t, int (&a)[4], Scales &d) {
+        const int j = c % 8, h = j / 4, k = j % 4;
+        const u8 *ps[2] = {p0 + 210 * u64(c / 8), p1 + 210 * u64(c / 8)};
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            const u8 *b = ps[r];
+            const float db = h2f(__ldg((const u16 *)(b + 208)));
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                const int i = 16 * half + 4 * t;
+                const int lo = ld_int2(b + 64 * h + 32 * (k & 1) + i);
+                const int hi = ld_int2(b + 128 + 32 * h + i);
+                const u32 q = (u32(k >= 2 ? lo >> 4 : lo) & 0x0f0f0f0fu) | ((u32(hi >> (2 * k)) & 0x03030303u) << 4);
+                a[2 * half + r] = int((q + 0x60606060u) ^ 0x80808080u); // q − 32, bytes 0..63 to −32..31
+                d[r][half] = db * float((signed char)__ldg(b + 192 + 8 * h + half + 2 * k));
+            }
+        }
+    }
+    static __device__ __forceinline__ void mma(float (&acc)[4], const int (&a)[4], const int (&bf)[2],
+                                               const Scales &dw, float dx0, float dx1) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int c[4] = {0, 0, 0, 0};
+            const int ah[2] = {a[2 * half], a[2 * half + 1]};
+            mma_s8_k16(c, ah, bf[half]);
+            acc[0] += float(c[0]) * (dw[0][half] * dx0);
+            acc[1] += float(c[1]) * (dw[0][half] * dx1);
+            acc[2] += float(c[2]) * (dw[1][half] * dx0);
+            acc[3] += float(c[3]) * (dw[1][half] * dx1);
+        }
+    }
+};
+
 template <typename D> struct MmaBlock;
 template <> struct MmaBlock<DecQ4_0> { typedef MmaQ4_0 type; };
 template <> struct MmaBlock<DecQ8_0> { typedef MmaQ8_0 type; };
+template <> struct MmaBlock<DecQ6_K> { typedef MmaQ6_K type; };
 
 // mmq_tile leaves in acc[w][j][i] the sums of weight matrix w's rows
 // rows[w][0] (i < 2) and rows[w][1] (i ≥ 2), the lane's rows, with token
@@ -118,7 +175,7 @@ __device__ __forceinline__ void mmq_tile(const u8 *const (&rows)[NW][2], const f
 #pragma unroll 4
         for (int b = 0; b < nb; b++) {
             int a[NW][4];
-            float dw[NW][2];
+            typename W::Scales dw[NW];
 #pragma unroll
             for (int w = 0; w < NW; w++) {
                 W::load(rows[w][0], rows[w][1], k0 / 32 + b, t, a[w], dw[w]);
@@ -130,12 +187,7 @@ __device__ __forceinline__ void mmq_tile(const u8 *const (&rows)[NW][2], const f
                 const float dx0 = tile.d[8 * j + 2 * t][b], dx1 = tile.d[8 * j + 2 * t + 1][b];
 #pragma unroll
                 for (int w = 0; w < NW; w++) {
-                    int c[4] = {0, 0, 0, 0};
-                    mma_s8(c, a[w], bf);
-                    acc[w][j][0] += float(c[0]) * (dw[w][0] * dx0);
-                    acc[w][j][1] += float(c[1]) * (dw[w][0] * dx1);
-                    acc[w][j][2] += float(c[2]) * (dw[w][1] * dx0);
-                    acc[w][j][3] += float(c[3]) * (dw[w][1] * dx1);
+                    W::mma(acc[w][j], a[w], bf, dw[w], dx0, dx1);
                 }
             }
         }

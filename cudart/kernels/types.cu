@@ -4,11 +4,16 @@
 
 // MAT_TYPE declares every variant of one weight type; MAT_TYPE_INT8 that
 // of Q4_0 and Q8_0, whose matvec variant dots int8 activations (Int8Dot)
-// and whose matmul variant runs on the tensor cores (mmq.cu).
+// and whose matmul variant runs on the tensor cores (mmq.cu);
+// MAT_TYPE_MMQ that of Q6_K, whose matmul variant alone does.
 #define MAT_TYPE(type, D)                                                                                           \
     MAT_FORMS(matvec, type, D, FloatDot1<D>, MV_THREADS, false)                                                     \
     MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                                  \
     MAT_FORMS(matmul, type, D, FloatDotMT<D>, MV_THREADS, true)
+#define MAT_TYPE_MMQ(type, D)                                                                                       \
+    MAT_FORMS(matvec, type, D, FloatDot1<D>, MV_THREADS, false)                                                     \
+    MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                                  \
+    MMQ_FORMS(matmul, type, D)
 #define MAT_TYPE_INT8(type, D)                                                                                      \
     MAT_FORMS(matvec, type, D, Int8Dot<D>, MVQ_THREADS, false)                                                      \
     MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                                  \
@@ -38,5 +43,5 @@ MAT_TYPE(q4_k, DecQ4_K)
 MAT_TYPE(q5_k, DecQ5_K)
 #endif
 #ifdef MAT_Q6_K
-MAT_TYPE(q6_k, DecQ6_K)
+MAT_TYPE_MMQ(q6_k, DecQ6_K)
 #endif
