@@ -160,6 +160,15 @@ func (s *session) Close() {
 // gave the GPU's 132 SMs 6% occupancy (ncu), 8 times fewer blocks.
 const cudaPrefillChunk = 512
 
+// prefillChunk is the prefill step for a backend: the engine's default
+// (0) but on CUDA.
+func prefillChunk(backend string) int {
+	if backend == "cuda" {
+		return cudaPrefillChunk
+	}
+	return 0
+}
+
 // openSession maps the model, reads its tokenizer, opens the backend and
 // prepares an engine session, reporting each stage on stderr.
 func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
@@ -203,8 +212,8 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		return nil, err
 	}
 	o.Context = f.ctx
-	if o.PrefillChunk == 0 && s.backend.Name() == "cuda" {
-		o.PrefillChunk = cudaPrefillChunk
+	if o.PrefillChunk == 0 {
+		o.PrefillChunk = prefillChunk(s.backend.Name())
 	}
 	if s.engine, err = engine.NewSession(m, s.backend, o); err != nil {
 		s.Close()
