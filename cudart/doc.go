@@ -75,8 +75,11 @@
 // the warp's lanes together. Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
 // the tensor cores (mma.sync on int8, mmq.cu), and mrun's CUDA
 // prefill steps are 512 tokens (llama.cpp's micro-batch). Measured with
-// mrun bench -p 512 -n 128: tg128 370 t/s (from 215), pp512 3,290 t/s
-// (from 490).
+// mrun bench -p 512 -n 128 (median of 3 rounds, alternated with llama.cpp
+// b4747's llama-bench -ngl 99 on the same H200): tg128 369 t/s (from 215;
+// llama.cpp 234, with -fa 1 245), pp512 3,814 t/s (from 490; llama.cpp
+// 9,975, with -fa 1 10,495). A decode step replays in 2.67 ms: the Q4_0
+// mat-vecs stream their weights at 27-51% of the copy bandwidth.
 //
 // Per-kernel timing: Options.Profile (mrun bench --profile) runs every
 // step a second time kernel by kernel between CUDA events and reports, at
