@@ -39,6 +39,11 @@ type driver struct {
 	cuGraphDestroy           func(g uintptr) cuResult
 	cuGraphExecDestroy       func(exec uintptr) cuResult
 	cuGetErrorName           func(r cuResult, s **byte) cuResult
+	cuEventCreate            func(e *uintptr, flags uint32) cuResult
+	cuEventRecord            func(e, stream uintptr) cuResult
+	cuEventSynchronize       func(e uintptr) cuResult
+	cuEventElapsedTime       func(ms *float32, start, end uintptr) cuResult
+	cuEventDestroy           func(e uintptr) cuResult
 
 	// Called through SyscallN on the per-step path: no reflection.
 	launchKernel, graphLaunch, memcpyHtoDAsync, memcpyDtoHAsync uintptr
@@ -80,6 +85,11 @@ func loadDriver(names []string) (*driver, error) {
 	b.fn(&d.cuGraphDestroy, "cuGraphDestroy")
 	b.fn(&d.cuGraphExecDestroy, "cuGraphExecDestroy")
 	b.fn(&d.cuGetErrorName, "cuGetErrorName")
+	b.fn(&d.cuEventCreate, "cuEventCreate")
+	b.fn(&d.cuEventRecord, "cuEventRecord")
+	b.fn(&d.cuEventSynchronize, "cuEventSynchronize")
+	b.fn(&d.cuEventElapsedTime, "cuEventElapsedTime")
+	b.fn(&d.cuEventDestroy, "cuEventDestroy_v2")
 	d.launchKernel = b.sym("cuLaunchKernel")
 	d.graphLaunch = b.sym("cuGraphLaunch")
 	d.memcpyHtoDAsync = b.sym("cuMemcpyHtoDAsync_v2")

@@ -19,6 +19,7 @@ import (
 	"github.com/metalgraph/metalgraph/internal/opcases"
 	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
 )
 
 // buildEmulator compiles the kernels with g++ against
@@ -153,6 +154,39 @@ func TestKernelsOnEmulator(t *testing.T) {
 			require.NoError(t, err)
 			got := emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0)
 			runtimecheck.AssertAgrees(t, c, got, want)
+		})
+	}
+}
+
+// TestInt8ShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
+// wider than its shared tile, so the activations are quantised in two
+// tiles, with rows that fill one block and part of a second; and the
+// tensor-core matmul on rows whose last column tile is partial (9 blocks;
+// Q6_K: 24 of a tile's 16).
+func TestInt8ShapesOnEmulator(t *testing.T) {
+	bin := buildEmulator(t)
+	var w opcases.Weights
+	var cases []opcases.Case
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+		for _, fam := range []string{"matvec@acc", "matvec@gate_up"} {
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/wide", fam, typ, 40, 32*(mvqTileBlocks+16), 1))
+		}
+		for _, fam := range []string{"matmul@qkv", "matmul@gate_up"} {
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 40))
+		}
+	}
+	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))
+	weights := w.Finish(cases)
+	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
+	require.NoError(t, err)
+	defer cpu.Close()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			prog, err := cpu.Compile(c.Plan)
+			require.NoError(t, err)
+			want, err := prog.Run(c.Tokens, c.Pos0)
+			require.NoError(t, err)
+			runtimecheck.AssertAgrees(t, c, emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0), want)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/metalgraph/metalgraph/metalrt"
 	"github.com/metalgraph/metalgraph/plan"
+	"github.com/metalgraph/metalgraph/quant"
 )
 
 // Launch is how one dispatch is launched: Grid blocks of Block threads
@@ -22,6 +23,15 @@ const (
 	mvRowsPerWarp  = 2
 	mvRows         = mvWarps * mvRowsPerWarp
 	mvThreads      = mvWarps * 32
+	mvqWarps       = 8 // the int8 mat-vec of Q4_0 and Q8_0 (kernels/int8dot.cu)
+	mvqRowsPerWarp = 2
+	mvqRows        = mvqWarps * mvqRowsPerWarp
+	mvqThreads     = mvqWarps * 32
+	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time
+	mmqWarps       = 8   // the tensor-core matmul of Q4_0 and Q8_0 (kernels/mmq.cu), 16 rows a warp
+	mmqRows        = mmqWarps * 16
+	mmqThreads     = mmqWarps * 32
+	mmqTokens      = 32
 	mtTokens       = 8
 	attnWarps      = 8
 	attnThreads    = attnWarps * 32
@@ -79,14 +89,25 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	rows, n := matShape(d.Params)
 	switch variant, _, _ := strings.Cut(c.Family, "@"); variant {
 	case "matvec":
+		if int8Dot(c.Weight) {
+			return flat(ceil(rows, mvqRows), int(n), mvqThreads)
+		}
 		return flat(ceil(rows, mvRows), int(n), mvThreads)
 	case "mtmatvec":
 		return flat(ceil(rows, mvRows), ceil(n, mtTokens), mvThreads)
 	}
 	// matmul: token groups fastest, so blocks sharing weight rows run
 	// together.
+	if int8Dot(c.Weight) || c.Weight == quant.Q6_K {
+		return flat(ceil(n, mmqTokens), ceil(rows, mmqRows), mmqThreads)
+	}
 	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
 }
+
+// int8Dot reports whether weights of type t meet int8 activations: in
+// the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
+// matmul variant (kernels/mmq.cu), where Q6_K's do too.
+func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
 
 // matShape is the output rows (all three projections for qkv) and tokens
 // of a mat-vec dispatch.

@@ -14,15 +14,21 @@ func TestGeometry(t *testing.T) {
 		d    plan.Dispatch
 		want Launch
 	}{
+		// Q4_0 and Q8_0: the int8 mat-vec's blocks of 16 rows and 256 threads.
 		{plan.Dispatch{Kernel: "matvec_q4_0", Params: plan.MatParams{Rows: 4096, Cols: 4096, N: 1}, Grid: plan.Grid{4096, 1, 1}},
-			Launch{Grid: [3]int{512, 1, 1}, Block: [3]int{128, 1, 1}}},
-		{plan.Dispatch{Kernel: "matvec_q4_0_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 1}, Grid: plan.Grid{6144, 1, 1}},
+			Launch{Grid: [3]int{256, 1, 1}, Block: [3]int{256, 1, 1}}},
+		{plan.Dispatch{Kernel: "matvec_q8_0_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 2}, Grid: plan.Grid{6144, 2, 1}},
+			Launch{Grid: [3]int{384, 2, 1}, Block: [3]int{256, 1, 1}}},
+		{plan.Dispatch{Kernel: "matvec_q6_k_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 1}, Grid: plan.Grid{6144, 1, 1}},
 			Launch{Grid: [3]int{768, 1, 1}, Block: [3]int{128, 1, 1}}},
 		{plan.Dispatch{Kernel: "mtmatvec_q8_0_acc", Params: plan.MatParams{Rows: 72, Cols: 512, N: 5}, Grid: plan.Grid{72, 5, 1}},
 			Launch{Grid: [3]int{9, 1, 1}, Block: [3]int{128, 1, 1}}},
-		// Tiled: token groups in x, so blocks sharing weight rows run together.
-		{plan.Dispatch{Kernel: "matmul_q6_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
+		// Tiled: token groups in x, so blocks sharing weight rows run together;
+		// on the tensor cores (Q4_0, Q8_0, Q6_K) blocks of 128 rows x 32 tokens.
+		{plan.Dispatch{Kernel: "matmul_q4_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
 			Launch{Grid: [3]int{5, 17, 1}, Block: [3]int{128, 1, 1}}},
+		{plan.Dispatch{Kernel: "matmul_q6_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
+			Launch{Grid: [3]int{2, 2, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 4096, N: 3, Eps: 1e-5}, Grid: plan.Grid{3, 1, 1}},
 			Launch{Grid: [3]int{3, 1, 1}, Block: [3]int{1024, 1, 1}}},
 		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 100, N: 1, Eps: 1e-5}, Grid: plan.Grid{1, 1, 1}},

@@ -33,8 +33,8 @@ func TestUnits(t *testing.T) {
 	require.Equal(t, []string{"--gpu-architecture=sm_90", "--std=c++17", "-default-device", "--prec-div=true",
 		"--prec-sqrt=true", "--ftz=false", "-DMAT_Q4_K"}, CompileOptions(90, "mat_q4_k"))
 	require.NotContains(t, strings.Join(CompileOptions(90, "base"), " "), "-D")
-	// Every weight type has its unit's define in matvec.cu.
-	src, err := kernelFiles.ReadFile("kernels/matvec.cu")
+	// Every weight type has its unit's define in types.cu.
+	src, err := kernelFiles.ReadFile("kernels/types.cu")
 	require.NoError(t, err)
 	for _, wt := range plan.WeightTypes {
 		require.Contains(t, string(src), "#ifdef MAT_"+strings.ToUpper(wt.String())+"\n", wt)

@@ -31,6 +31,9 @@ type Program struct {
 	launches []launch
 	graph    graphState
 	closed   bool
+
+	profile Profile // with Options.Profile
+	events  *events
 }
 
 // launch is one dispatch, ready to go.
@@ -39,6 +42,7 @@ type launch struct {
 	fn           uintptr
 	geo          Launch
 	args         *launchArgs
+	weightBytes  int64 // weights a mat-vec family reads, for the profile
 }
 
 func newProgram(r *Runtime, pl *plan.Plan) (p *Program, err error) {
@@ -90,14 +94,21 @@ func newProgram(r *Runtime, pl *plan.Plan) (p *Program, err error) {
 			return nil, err
 		}
 		ptrs := make([]uint64, len(d.Bindings))
+		weightBytes := int64(0)
 		for i, b := range d.Bindings {
 			ptrs[i] = uint64(bases[b.Buffer]) + uint64(b.Offset)
+			if b.Buffer == plan.Weights {
+				weightBytes += b.Length
+			}
+		}
+		if c, _ := plan.Lookup(d.Kernel); UnitOf(c) == baseUnit {
+			weightBytes = 0 // norms' weights are small; embed reads one row of its table
 		}
 		args, err := newLaunchArgs(packArgs(ptrs, d.Params))
 		if err != nil {
 			return nil, err
 		}
-		p.launches = append(p.launches, launch{kernel: d.Kernel, node: d.Node, fn: fn, geo: geo, args: args})
+		p.launches = append(p.launches, launch{kernel: d.Kernel, node: d.Node, fn: fn, geo: geo, args: args, weightBytes: weightBytes})
 	}
 	return p, nil
 }
@@ -139,7 +150,11 @@ func (p *Program) Run(tokens []int32, pos0 int) ([]float32, error) {
 	if err := drv.check(drv.call(drv.memcpyHtoDAsync, p.input, uintptr(p.hostIn), uintptr(p.inBytes), r.stream), "uploading the step"); err != nil {
 		return nil, fmt.Errorf("cudart: program %s: %w", p.name, err)
 	}
-	if err := p.execute(); err != nil {
+	execute := p.execute
+	if r.opts.Profile != nil {
+		execute = p.executeProfiled
+	}
+	if err := execute(); err != nil {
 		return nil, err
 	}
 	if err := drv.check(drv.call(drv.memcpyDtoHAsync, uintptr(p.hostLogits), p.logits, uintptr(p.logitBytes), r.stream), "reading the logits"); err != nil {
@@ -203,6 +218,9 @@ func (p *Program) Close() error {
 func (p *Program) release() {
 	drv := p.rt.dev.drv
 	p.graph.destroy(drv)
+	if p.events != nil {
+		p.events.destroy()
+	}
 	for _, ptr := range []uintptr{p.input, p.arena, p.logits} {
 		if ptr != 0 {
 			drv.cuMemFree(ptr)

@@ -253,6 +253,9 @@ func (r *Runtime) Close() error {
 		return err
 	}
 	defer leave()
+	if r.opts.Profile != nil {
+		r.reportProfiles(r.opts.Profile)
+	}
 	r.release()
 	return nil
 }

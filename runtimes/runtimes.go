@@ -2,6 +2,7 @@ package runtimes
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/metalgraph/metalgraph/cpurt"
@@ -24,6 +25,10 @@ type Options struct {
 	// Progress, when set, is called as a GPU runtime copies the weights to
 	// the device, with the bytes done and the total.
 	Progress func(done, total int64)
+	// CUDAProfile, when set, has the CUDA runtime time every step's
+	// kernels and write the report there when it closes
+	// (cudart.Options.Profile).
+	CUDAProfile io.Writer
 }
 
 // NewTiles returns the store of repacked weights for the backends of one
@@ -47,7 +52,7 @@ func Open(name string, weights []byte, o Options) (engine.Backend, error) {
 		}
 		return &backend[*metalrt.Program]{name: rt.Name(), compile: rt.Compile, reset: rt.ResetKV, close: rt.Close}, nil
 	case "cuda":
-		rt, err := cudart.New(weights, cudart.Options{Progress: o.Progress})
+		rt, err := cudart.New(weights, cudart.Options{Progress: o.Progress, Profile: o.CUDAProfile})
 		if err != nil {
 			return nil, err
 		}

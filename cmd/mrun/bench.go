@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		name: "bench",
-		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal|cuda] [--ctx N] [--kv f16|f32] [--check-tensors] [" + specArgs + " [--spec-prompt TEXT] [--temp T] [--seed N]]",
+		args: "-m FILE [-p N[,N...]] [-n N[,N...]] [-pg P,N] [-r R] [--threads N] [--json] [-v] [--backend auto|cpu|metal|cuda] [--ctx N] [--kv f16|f32] [--check-tensors] [--profile] [" + specArgs + " [--spec-prompt TEXT] [--temp T] [--seed N]]",
 		summary: "measure prompt processing (pp) and generation (tg) speed like llama-bench: a table of tokens/s, " +
 			"mean ± sd over the repetitions, then a line per pp and tg test with its mean, and the peak memory",
 		flags: func(fs *flag.FlagSet) func(*env, []string) int {
@@ -62,6 +62,7 @@ type benchFlags struct {
 	reps    int
 	json    bool
 	verbose bool
+	profile bool
 
 	// Speculative decoding, compared with plain decoding on real text.
 	spec       specFlags
@@ -94,6 +95,7 @@ func (b *benchFlags) declare(fs *flag.FlagSet) {
 	fs.IntVar(&b.reps, "r", 3, "repetitions of each test, after one warm-up run")
 	fs.IntVar(&b.reps, "reps", 3, "alias of -r")
 	fs.BoolVar(&b.json, "json", false, "print one JSON document (every sample) instead of the table")
+	fs.BoolVar(&b.profile, "profile", false, "with --backend cuda: time every step again kernel by kernel and print each step's time by kernel (slows the tests)")
 	fs.BoolVar(&b.verbose, "v", false, "print each repetition on stderr (always done when stderr is a terminal)")
 	b.spec.declare(fs)
 	fs.StringVar(&b.specPrompt, "spec-prompt", "Once upon a time", "prompt `TEXT` of a speculative bench (--lookup or --draft)")
@@ -107,6 +109,9 @@ func (b *benchFlags) check() ([]engine.BenchTest, string) {
 	}
 	if b.reps <= 0 {
 		return nil, fmt.Sprintf("-r (--reps) %d: the number of repetitions must be positive", b.reps)
+	}
+	if b.profile && (b.run.backend != "cuda" || b.json) {
+		return nil, "--profile times CUDA kernels: it needs --backend cuda, and prints a table (no --json)"
 	}
 	var tests []engine.BenchTest
 	for _, n := range b.prompts.counts {
@@ -202,6 +207,9 @@ func runBench(e *env, b benchFlags, tests []engine.BenchTest) int {
 	if b.run.ctx == 0 {
 		// Like llama-bench: a cache just large enough for the longest test.
 		b.run.ctx = longestTest(tests).Tokens()
+	}
+	if b.profile {
+		b.run.cudaProfile = e.stdout // written as the session closes, after the summary
 	}
 	s, err := openSession(e, b.run, engine.Options{})
 	if err != nil {

@@ -85,6 +85,9 @@ func TestBenchRejectsBadFlagsWithOneLine(t *testing.T) {
 		{[]string{"--temp", "0"}, "--temp and --seed apply only to a speculative bench (--lookup or --draft)"}, // sampling does not change speed
 		{[]string{"--seed", "3"}, "--temp and --seed apply only to a speculative bench (--lookup or --draft)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--profile"}, "--profile times CUDA kernels: it needs --backend cuda"},
+		{[]string{"--profile", "--backend", "cpu"}, "--profile times CUDA kernels: it needs --backend cuda"},
+		{[]string{"--profile", "--backend", "cuda", "--json"}, "--profile times CUDA kernels: it needs --backend cuda, and prints a table (no --json)"},
 	}
 	for _, c := range cases {
 		rc, out, errOut := mrun(t, "", append([]string{"bench", "-m", "model.gguf"}, c.args...)...)

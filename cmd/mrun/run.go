@@ -32,6 +32,8 @@ type runFlags struct {
 	seed     int64
 	// checkTensors scans the weights for NaN and infinity at load.
 	checkTensors bool
+	// cudaProfile receives the CUDA runtime's per-kernel times (bench --profile).
+	cudaProfile io.Writer
 }
 
 func (f *runFlags) declare(fs *flag.FlagSet, defaultTokens int) {
@@ -161,6 +163,20 @@ func (s *session) Close() {
 	s.model.Close()
 }
 
+// cudaPrefillChunk is the CUDA backend's prefill step, llama.cpp's default
+// micro-batch: at the engine's 64 tokens a step, a 4096-row projection
+// gave the GPU's 132 SMs 6% occupancy (ncu), 8 times fewer blocks.
+const cudaPrefillChunk = 512
+
+// prefillChunk is the prefill step for a backend: the engine's default
+// (0) but on CUDA.
+func prefillChunk(backend string) int {
+	if backend == "cuda" {
+		return cudaPrefillChunk
+	}
+	return 0
+}
+
 // openSession maps the model, reads its tokenizer, opens the backend and
 // prepares an engine session, reporting each stage on stderr.
 func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
@@ -187,7 +203,7 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 	}
 	m.Config.KVType = kvType(f.kv)
 	s.tiles = runtimes.NewTiles(file.Release)
-	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles}
+	ro := runtimes.Options{Threads: f.threads, Tiles: s.tiles, CUDAProfile: f.cudaProfile}
 	var upload *progress // shown by GPU runtimes that copy the weights
 	if file.Size() >= prefaultThreshold {
 		upload = newProgress(e.stderr, "uploading "+f.model)
@@ -202,6 +218,9 @@ func openSession(e *env, f runFlags, o engine.Options) (*session, error) {
 		return nil, err
 	}
 	o.Context = f.ctx
+	if o.PrefillChunk == 0 {
+		o.PrefillChunk = prefillChunk(s.backend.Name())
+	}
 	if s.engine, err = engine.NewSession(m, s.backend, o); err != nil {
 		s.Close()
 		return nil, err

@@ -93,3 +93,12 @@ func TestBenchPrintsSpeeds(t *testing.T) {
 	rc, _, _ = mrun(t, "", "bench", "-m", model, "--reps", "0")
 	assert.Equal(t, 2, rc)
 }
+
+// TestPrefillChunkByBackend: CUDA prefills 512 tokens a step (llama.cpp's
+// micro-batch); the other backends keep the engine's default.
+func TestPrefillChunkByBackend(t *testing.T) {
+	require.Equal(t, 512, prefillChunk("cuda"))
+	for _, b := range []string{"cpu", "metal"} {
+		require.Zero(t, prefillChunk(b), b)
+	}
+}

@@ -88,6 +88,64 @@ inline float __int_as_float(int i) {
     return f;
 }
 
+// __dp4a: the dot product of the four signed bytes of a and b, plus c.
+inline int __dp4a(int a, int b, int c) {
+    for (int i = 0; i < 4; i++) {
+        c += int(static_cast<signed char>(a >> (8 * i))) * int(static_cast<signed char>(b >> (8 * i)));
+    }
+    return c;
+}
+
+// f2i_rn rounds to the nearest integer, ties to even, as __float2int_rn.
+inline int f2i_rn(float v) { return int(std::nearbyint(v)); }
+
+// emu_lanes returns the 32 lanes' values of an int register (a warp
+// exchange, like a shuffle).
+inline void emu_lanes(int v, int (&all)[32]) {
+    float f;
+    std::memcpy(&f, &v, 4);
+    std::memcpy(all, emu_exchange(f), sizeof all);
+}
+
+// mma_s8 is common.cuh's tensor-core product in its fragment layout: it
+// gathers the warp's A and B fragments and computes this lane's 4 sums.
+inline void mma_s8(int (&c)[4], const int (&a)[4], const int (&b)[2]) {
+    int A[4][32], B[2][32];
+    for (int r = 0; r < 4; r++) {
+        emu_lanes(a[r], A[r]);
+    }
+    for (int r = 0; r < 2; r++) {
+        emu_lanes(b[r], B[r]);
+    }
+    auto byte = [](int word, int k) { return int(static_cast<signed char>(word >> (8 * (k % 4)))); };
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        for (int k = 0; k < 32; k++) {
+            const int a_lane = 4 * (row % 8) + (k % 16) / 4, a_reg = row / 8 + 2 * (k / 16);
+            const int b_lane = 4 * col + (k % 16) / 4, b_reg = k / 16;
+            c[i] += byte(A[a_reg][a_lane], k) * byte(B[b_reg][b_lane], k);
+        }
+    }
+}
+
+// mma_s8_k16 is common.cuh's m16n8k16 product.
+inline void mma_s8_k16(int (&c)[4], const int (&a)[2], int b) {
+    int A[2][32], B[32];
+    for (int r = 0; r < 2; r++) {
+        emu_lanes(a[r], A[r]);
+    }
+    emu_lanes(b, B);
+    auto byte = [](int word, int k) { return int(static_cast<signed char>(word >> (8 * (k % 4)))); };
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        for (int k = 0; k < 16; k++) {
+            c[i] += byte(A[row / 8][4 * (row % 8) + k / 4], k) * byte(B[4 * col + k / 4], k);
+        }
+    }
+}
+
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }

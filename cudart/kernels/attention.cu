@@ -9,35 +9,55 @@
 // The loops over rows, positions and warps stay rolled (#pragma unroll 1):
 // unrolled, they made the compiler take minutes.
 //
-// Both kernels walk the visible rows in blocks of 32 with an online
-// softmax: in a block, lane j scores row b0 + j (a whole Q·K dot product),
-// warp_max / warp_sum update the running max m and sum s, and every lane
-// adds the block's weighted V rows into the head_dim / 32 output elements
-// it owns (element lane + 32·d).
+// Both kernels walk the visible rows in blocks (of 32 rows; decode's of 8)
+// with an online softmax. In a block the warp scores ATTN_ROWS rows at a time, each lane
+// multiplying its head_dim / 32 elements (lane + 32·d) of the query with
+// those of every row, so each row is read by consecutive lanes and the
+// rows' loads are all in flight together; warp_sum gives each row's score
+// to every lane and lane j keeps row b0 + j's. warp_max / warp_sum then
+// update the running max m and sum s, and every lane adds the block's
+// weighted V rows, ATTN_ROWS at a time, into the elements it owns. Rows
+// outside lo..hi are read clamped to it (always valid memory) and weigh
+// nothing.
 
-template <typename C>
-__device__ __forceinline__ float qk_dot(const float *q, const C *k, int hd) {
-    float s = 0.0f;
-#pragma unroll 1
-    for (int e = 0; e < hd; e++) {
-        s += q[e] * tof(k[e]);
-    }
-    return s;
-}
+#define ATTN_ROWS 8
 
-// attn_blocks folds blocks first, first + step, ... (in units of 32 rows)
-// of rows lo..hi into one warp's running (m, s, acc).
-template <typename C>
-__device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C *vc, u64 width, u64 kvoff, int hd,
+// attn_blocks folds blocks first, first + step, ... (in units of BLK
+// rows, 32 at most) of rows lo..hi into one warp's running (m, s, acc); qr
+// holds the lane's query elements. Decode takes blocks of ATTN_ROWS rows,
+// so that the warps share even a short cache (at 30 positions, blocks of
+// 32 left one warp of 8 with all the work).
+template <typename C, int BLK>
+__device__ __forceinline__ void attn_blocks(const float *qr, const C *kc, const C *vc, u64 width, u64 kvoff, int hd,
                                             float scale, int lo, int hi, int first, int step, float &m, float &s,
                                             float *acc) {
     const int lane = threadIdx.x % 32;
 #pragma unroll 1
-    for (int b0 = first * ATTN_BLOCK; b0 <= hi; b0 += step * ATTN_BLOCK) {
-        const int j = b0 + lane;
+    for (int b0 = first * BLK; b0 <= hi; b0 += step * BLK) {
         float score = NEG_INF;
-        if (j >= lo && j <= hi) {
-            score = qk_dot<C>(q, kc + u64(j) * width + kvoff, hd) * scale;
+#pragma unroll 1
+        for (int r0 = 0; r0 < BLK; r0 += ATTN_ROWS) {
+            float part[ATTN_ROWS];
+#pragma unroll
+            for (int i = 0; i < ATTN_ROWS; i++) {
+                const C *kr = kc + u64(min(max(b0 + r0 + i, lo), hi)) * width + kvoff;
+                part[i] = 0.0f;
+#pragma unroll
+                for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+                    const int e = lane + 32 * d;
+                    if (e < hd) {
+                        part[i] += qr[d] * tof(kr[e]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < ATTN_ROWS; i++) {
+                const float v = warp_sum(part[i]);
+                const int j = b0 + r0 + i;
+                if (lane == r0 + i && j >= lo && j <= hi) {
+                    score = v * scale;
+                }
+            }
         }
         const float bm = warp_max(score);
         if (bm == NEG_INF) {
@@ -51,16 +71,27 @@ __device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C
         for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
             acc[d] *= corr;
         }
-        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, ATTN_BLOCK - 1);
+        const int l0 = max(lo - b0, 0), l1 = min(hi - b0, BLK - 1);
 #pragma unroll 1
-        for (int l = l0; l <= l1; l++) {
-            const float pl = __shfl_sync(0xffffffffu, pr, l);
-            const C *vr = vc + u64(b0 + l) * width + kvoff;
+        for (int l = l0; l <= l1; l += ATTN_ROWS) {
+            float v[ATTN_ROWS][ATTN_MAX_DIM_PER_LANE];
 #pragma unroll
-            for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-                const int e = lane + 32 * d;
-                if (e < hd) {
-                    acc[d] += pl * tof(vr[e]);
+            for (int i = 0; i < ATTN_ROWS; i++) {
+                const C *vr = vc + u64(b0 + min(l + i, l1)) * width + kvoff;
+#pragma unroll
+                for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+                    const int e = lane + 32 * d;
+                    v[i][d] = e < hd ? tof(vr[e]) : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < ATTN_ROWS; i++) {
+                const float pl = __shfl_sync(0xffffffffu, pr, min(l + i, 31));
+                if (l + i <= l1) {
+#pragma unroll
+                    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+                        acc[d] += pl * v[i][d];
+                    }
                 }
             }
         }
@@ -68,8 +99,18 @@ __device__ __forceinline__ void attn_blocks(const float *q, const C *kc, const C
     }
 }
 
+// query_lanes loads the lane's elements of a query staged in shared memory.
+__device__ __forceinline__ void query_lanes(const float *qs, int hd, float *qr) {
+    const int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        const int e = lane + 32 * d;
+        qr[d] = e < hd ? qs[e] : 0.0f;
+    }
+}
+
 // attn_decode: block (head, token) of 8 warps; warp g takes blocks g, g+8,
-// ... of the visible rows, splitting the KV length 8 ways. The query is
+// ... of ATTN_ROWS visible rows, splitting the KV length 8 ways. The query is
 // staged in shared memory; afterwards the same memory holds each warp's
 // (m, s, acc[head_dim]), merged with the usual rescaling by exp(m_g − max m).
 template <typename C>
@@ -91,12 +132,13 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
     __syncthreads();
 
     float m = NEG_INF, s = 0.0f;
-    float acc[ATTN_MAX_DIM_PER_LANE];
+    float acc[ATTN_MAX_DIM_PER_LANE], qr[ATTN_MAX_DIM_PER_LANE];
 #pragma unroll
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         acc[d] = 0.0f;
     }
-    attn_blocks<C>(shm, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK + warp,
+    query_lanes(shm, hd, qr);
+    attn_blocks<C, ATTN_ROWS>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_ROWS + warp,
                    ATTN_WARPS, m, s, acc);
     __syncthreads(); // the query is read: its memory takes the partials
 
@@ -162,12 +204,14 @@ __device__ __forceinline__ void attn_prefill(const StepParams *step, const float
     __syncwarp();
 
     float m = NEG_INF, s = 0.0f;
-    float acc[ATTN_MAX_DIM_PER_LANE];
+    float acc[ATTN_MAX_DIM_PER_LANE], qr[ATTN_MAX_DIM_PER_LANE];
 #pragma unroll
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         acc[d] = 0.0f;
     }
-    attn_blocks<C>(qs, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m, s, acc);
+    query_lanes(qs, hd, qr);
+    attn_blocks<C, ATTN_BLOCK>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m,
+                               s, acc);
 #pragma unroll
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         const int e = lane + 32 * d;

@@ -98,8 +98,18 @@ struct EltParams {
 #define ATTN_MAX_DIM_PER_LANE 8 // head_dim <= 256
 #define ELT_THREADS 256     // embed, kv_write, swiglu, add
 
+#define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
+#define MVQ_ROWS_PER_WARP 2 // weight rows each of its warps computes
+#define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
+#define MMQ_WARPS 8         // warps per block of the tensor-core matmul (Q4_0, Q8_0), 16 rows each
+#define MMQ_TOKENS 32       // tokens per block of it
+
 #define MV_THREADS (MV_WARPS * 32)
 #define MV_ROWS (MV_WARPS * MV_ROWS_PER_WARP)
+#define MVQ_THREADS (MVQ_WARPS * 32)
+#define MMQ_THREADS (MMQ_WARPS * 32)
+#define MMQ_ROWS (MMQ_WARPS * 16)
+#define MVQ_ROWS (MVQ_WARPS * MVQ_ROWS_PER_WARP)
 
 // ---- scalar helpers ----
 
@@ -138,6 +148,32 @@ template <> __device__ __forceinline__ half_t fromf<half_t>(float v) { return f2
 #define QNAN __int_as_float(0x7fc00000)
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
+
+#ifndef CUDART_EMULATION
+__device__ __forceinline__ int f2i_rn(float v) { return __float2int_rn(v); }
+
+// mma_s8: c += A·B on the tensor cores for one warp, A 16×32 int8
+// (row-major), B 32×8 int8 (column-major), in the fragments of PTX's
+// mma.m16n8k32 (lane = 4·group + t: a[0] row group, columns 4t..4t+3;
+// a[1] row group+8; a[2], a[3] the same 16 columns on; b[0] column
+// group, rows 4t..; b[1] rows 16+4t..; c[i] row group + 8·(i/2), column
+// 2t + i%2). The emulation computes the same from the lanes' fragments.
+__device__ __forceinline__ void mma_s8(int (&c)[4], const int (&a)[4], const int (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// mma_s8_k16: the same for A 16×16 and B 16×8 (m16n8k16): a[0] row group,
+// columns 4t..4t+3, a[1] row group+8; b rows 4t.., column group.
+__device__ __forceinline__ void mma_s8_k16(int (&c)[4], const int (&a)[2], int b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
+                 "{%0, %1, %2, %3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(b));
+}
+#endif
 
 #ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
 __device__ __forceinline__ float warp_sum(float v) {

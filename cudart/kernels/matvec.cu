@@ -1,6 +1,7 @@
 // Mat-vec families: y[t, r] = Σ_c W[r, c]·x[t, c] in the plain, acc, qkv
 // and gate_up forms. One template serves the three variants:
-//   matvec   NT = 1: a block per (8 rows, token);
+//   matvec   NT = 1: a block per (8 rows, token); for Q4_0 and Q8_0 a
+//            block per (16 rows, token) of int8 dot products (int8dot.cu);
 //   mtmatvec NT = 8: a block per (8 rows, 8 tokens), each weight chunk
 //            decoded once for all its tokens;
 //   matmul   NT = 8 as well, with the token groups fastest in the grid so
@@ -76,34 +77,50 @@ __device__ __forceinline__ void mv_dot(const u8 *const *rows, const float *x, in
     }
 }
 
+// A dot strategy S gives the forms below their shape (S::NT tokens and
+// S::R rows per warp, S::ROWS rows per block) and S::dot, which leaves
+// each row's sums over the warp in acc. FloatDot is mv_dot's; the int8
+// one of Q4_0 and Q8_0 decode (int8dot.cu) is Int8Dot.
+template <typename D, int T> struct FloatDot {
+    static const int NT = T, R = MV_ROWS_PER_WARP, ROWS = MV_ROWS;
+    template <int RR>
+    static __device__ __forceinline__ void dot(const u8 *const *rows, const float *x, int cols, int t0, int ntok,
+                                               float (&acc)[RR][NT]) {
+        mv_dot<D, NT, RR>(rows, x, cols, t0, ntok, acc);
+    }
+};
+template <typename D> using FloatDot1 = FloatDot<D, 1>;
+template <typename D> using FloatDotMT = FloatDot<D, MT_TOKENS>;
+
 // mv_place finds the block's first row and first token: matvec and
 // mtmatvec put rows in x and tokens in y; matmul (TOKENS_FAST) the reverse.
-template <bool TOKENS_FAST, int NT>
+template <typename S, bool TOKENS_FAST>
 __device__ __forceinline__ void mv_place(int &r0, int &t0) {
     const int rb = TOKENS_FAST ? blockIdx.y : blockIdx.x;
     const int tb = TOKENS_FAST ? blockIdx.x : blockIdx.y;
-    r0 = rb * MV_ROWS + (threadIdx.x / 32) * MV_ROWS_PER_WARP;
-    t0 = tb * NT;
+    r0 = rb * S::ROWS + (threadIdx.x / 32) * S::R;
+    t0 = tb * S::NT;
 }
 
-template <typename D, int NT, bool TF>
+template <typename D, typename S, bool TF>
 __device__ __forceinline__ void mv_plain(const u8 *weight, const float *x, const float *residual, float *y,
                                          const MatParams &p) {
+    const int NT = S::NT;
     int r0, t0;
-    mv_place<TF, NT>(r0, t0);
+    mv_place<S, TF>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
-    const u8 *rows[MV_ROWS_PER_WARP];
+    const u8 *rows[S::R];
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < S::R; r++) {
         rows[r] = weight + rb * u64(min(r0 + r, p.rows - 1));
     }
-    float acc[MV_ROWS_PER_WARP][NT];
-    mv_dot<D, NT, MV_ROWS_PER_WARP>(rows, x, p.cols, t0, p.n, acc);
+    float acc[S::R][NT];
+    S::dot(rows, x, p.cols, t0, p.n, acc);
     if (threadIdx.x % 32 != 0) {
         return;
     }
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < S::R; r++) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (r0 + r < p.rows && t0 + t < p.n) {
@@ -129,36 +146,42 @@ __device__ __forceinline__ const u8 *qkv_row(const u8 *wq, const u8 *wk, const u
     return wv + rb * u64(min(r - p.rows_kv, p.rows_kv - 1));
 }
 
-template <typename D, int NT, bool TF>
+// qkv_store stores output row of token tok of the fused projection into
+// q, k or v; rows past the three are dropped.
+__device__ __forceinline__ void qkv_store(float *q, float *k, float *v, int row, int tok, float val,
+                                          const QKVParams &p) {
+    if (row < p.rows_q) {
+        q[u64(tok) * p.rows_q + row] = val;
+    } else if (row < p.rows_q + p.rows_kv) {
+        k[u64(tok) * p.rows_kv + row - p.rows_q] = val;
+    } else if (row < p.rows_q + 2 * p.rows_kv) {
+        v[u64(tok) * p.rows_kv + row - p.rows_q - p.rows_kv] = val;
+    }
+}
+
+template <typename D, typename S, bool TF>
 __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,
                                        float *v, const QKVParams &p) {
+    const int NT = S::NT;
     int r0, t0;
-    mv_place<TF, NT>(r0, t0);
+    mv_place<S, TF>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
-    const u8 *rows[MV_ROWS_PER_WARP];
+    const u8 *rows[S::R];
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < S::R; r++) {
         rows[r] = qkv_row(wq, wk, wv, r0 + r, p, rb);
     }
-    float acc[MV_ROWS_PER_WARP][NT];
-    mv_dot<D, NT, MV_ROWS_PER_WARP>(rows, x, p.cols, t0, p.n, acc);
+    float acc[S::R][NT];
+    S::dot(rows, x, p.cols, t0, p.n, acc);
     if (threadIdx.x % 32 != 0) {
         return;
     }
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < S::R; r++) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
-            const int row = r0 + r, tok = t0 + t;
-            if (tok >= p.n) {
-                continue;
-            }
-            if (row < p.rows_q) {
-                q[u64(tok) * p.rows_q + row] = acc[r][t];
-            } else if (row < p.rows_q + p.rows_kv) {
-                k[u64(tok) * p.rows_kv + row - p.rows_q] = acc[r][t];
-            } else if (row < p.rows_q + 2 * p.rows_kv) {
-                v[u64(tok) * p.rows_kv + row - p.rows_q - p.rows_kv] = acc[r][t];
+            if (t0 + t < p.n) {
+                qkv_store(q, k, v, r0 + r, t0 + t, acc[r][t], p);
             }
         }
     }
@@ -166,95 +189,63 @@ __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv,
 
 // y = silu(Wg·x)·(Wu·x): the warp dots its gate and up rows with one pass
 // over x.
-template <typename D, int NT, bool TF>
+template <typename D, typename S, bool TF>
 __device__ __forceinline__ void mv_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y,
                                            const MatParams &p) {
+    const int NT = S::NT, R = S::R;
     int r0, t0;
-    mv_place<TF, NT>(r0, t0);
+    mv_place<S, TF>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
-    const u8 *rows[2 * MV_ROWS_PER_WARP];
+    const u8 *rows[2 * R];
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < R; r++) {
         const u64 off = rb * u64(min(r0 + r, p.rows - 1));
         rows[r] = w_gate + off;
-        rows[MV_ROWS_PER_WARP + r] = w_up + off;
+        rows[R + r] = w_up + off;
     }
-    float acc[2 * MV_ROWS_PER_WARP][NT];
-    mv_dot<D, NT, 2 * MV_ROWS_PER_WARP>(rows, x, p.cols, t0, p.n, acc);
+    float acc[2 * R][NT];
+    S::dot(rows, x, p.cols, t0, p.n, acc);
     if (threadIdx.x % 32 != 0) {
         return;
     }
 #pragma unroll
-    for (int r = 0; r < MV_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < R; r++) {
 #pragma unroll
         for (int t = 0; t < NT; t++) {
             if (r0 + r < p.rows && t0 + t < p.n) {
-                y[u64(t0 + t) * p.rows + r0 + r] = silu(acc[r][t]) * acc[MV_ROWS_PER_WARP + r][t];
+                y[u64(t0 + t) * p.rows + r0 + r] = silu(acc[r][t]) * acc[R + r][t];
             }
         }
     }
 }
 
 // Entry points, one per contract (contract_test.go reads these lines): the
-// variant fixes NT and the grid order.
-#define MAT_PLAIN(name, D, NT, TF)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(MV_THREADS)                                                        \
+// variant fixes the dot strategy S (its tokens per block), the block size
+// TH and the grid order TF.
+#define MAT_PLAIN(name, D, S, TH, TF)                                                                               \
+    extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *weight, const float *x, float *y, const MatParams p) {                                      \
-        mv_plain<D, NT, TF>(weight, x, nullptr, y, p);                                                              \
+        mv_plain<D, S, TF>(weight, x, nullptr, y, p);                                                               \
     }
-#define MAT_ACC(name, D, NT, TF)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(MV_THREADS)                                                        \
+#define MAT_ACC(name, D, S, TH, TF)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {               \
-        mv_plain<D, NT, TF>(weight, x, residual, y, p);                                                             \
+        mv_plain<D, S, TF>(weight, x, residual, y, p);                                                              \
     }
-#define MAT_QKV(name, D, NT, TF)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(MV_THREADS) name(const u8 *wq, const u8 *wk, const u8 *wv,         \
-                                                                  const float *x, float *q, float *k, float *v,     \
-                                                                  const QKVParams p) {                              \
-        mv_qkv<D, NT, TF>(wq, wk, wv, x, q, k, v, p);                                                               \
+#define MAT_QKV(name, D, S, TH, TF)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(TH) name(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, \
+                                                          float *q, float *k, float *v, const QKVParams p) {        \
+        mv_qkv<D, S, TF>(wq, wk, wv, x, q, k, v, p);                                                                \
     }
-#define MAT_GATE_UP(name, D, NT, TF)                                                                                \
-    extern "C" __global__ void __launch_bounds__(MV_THREADS)                                                        \
+#define MAT_GATE_UP(name, D, S, TH, TF)                                                                             \
+    extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) {                      \
-        mv_gate_up<D, NT, TF>(w_gate, w_up, x, y, p);                                                               \
+        mv_gate_up<D, S, TF>(w_gate, w_up, x, y, p);                                                                \
     }
 
 // MAT_FORMS declares the four forms of one variant and weight type.
-#define MAT_FORMS(variant, type, D, NT, TF)                                                                         \
-    MAT_PLAIN(variant##_##type, D, NT, TF)                                                                          \
-    MAT_ACC(variant##_##type##_acc, D, NT, TF)                                                                      \
-    MAT_QKV(variant##_##type##_qkv, D, NT, TF)                                                                      \
-    MAT_GATE_UP(variant##_##type##_gate_up, D, NT, TF)
-
-// MAT_TYPE declares every variant of one weight type.
-#define MAT_TYPE(type, D)                                                                                           \
-    MAT_FORMS(matvec, type, D, 1, false)                                                                            \
-    MAT_FORMS(mtmatvec, type, D, MT_TOKENS, false)                                                                  \
-    MAT_FORMS(matmul, type, D, MT_TOKENS, true)
-
-// One weight type per compilation (kernels.go defines MAT_<TYPE>): a
-// model compiles only the types it has.
-#ifdef MAT_F32
-MAT_TYPE(f32, DecF32)
-#endif
-#ifdef MAT_F16
-MAT_TYPE(f16, DecF16)
-#endif
-#ifdef MAT_BF16
-MAT_TYPE(bf16, DecBF16)
-#endif
-#ifdef MAT_Q4_0
-MAT_TYPE(q4_0, DecQ4_0)
-#endif
-#ifdef MAT_Q8_0
-MAT_TYPE(q8_0, DecQ8_0)
-#endif
-#ifdef MAT_Q4_K
-MAT_TYPE(q4_k, DecQ4_K)
-#endif
-#ifdef MAT_Q5_K
-MAT_TYPE(q5_k, DecQ5_K)
-#endif
-#ifdef MAT_Q6_K
-MAT_TYPE(q6_k, DecQ6_K)
-#endif
+#define MAT_FORMS(variant, type, D, S, TH, TF)                                                                      \
+    MAT_PLAIN(variant##_##type, D, S, TH, TF)                                                                       \
+    MAT_ACC(variant##_##type##_acc, D, S, TH, TF)                                                                   \
+    MAT_QKV(variant##_##type##_qkv, D, S, TH, TF)                                                                   \
+    MAT_GATE_UP(variant##_##type##_gate_up, D, S, TH, TF)

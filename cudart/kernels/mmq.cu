@@ -1,0 +1,290 @@
+// The matmul variant (prefill, N tokens a step) of Q4_0, Q8_0 and Q6_K
+// weights on the tensor cores: each 32-column block of a weight row meets
+// the same block of the int8-quantised activations (Q8_0, as the CPU
+// runtime and Int8Dot quantise them for Q4_0 and Q8_0) in one
+// mma.m16n8k32 (Q6_K: two m16n8k16, one per 16-column scale), whose
+// integer sums are scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
+//
+// A block of MMQ_WARPS warps computes MMQ_ROWS rows × MMQ_TOKENS tokens:
+// warp w rows 16w..16w+15, all the block's tokens (MMQ_NT 8-token tiles,
+// so each A fragment serves MMQ_NT products). The block quantises its
+// tokens' activations into shared memory a tile of MMQ_KT columns at a
+// time; each lane reads its A fragment (two rows, 4 bytes of each)
+// straight from the weights, which every block of the same rows shares
+// through L2 (the grid runs token blocks fastest). Measured on the H200
+// (ncu) at 64 tokens a step: these fragment loads keep L1 busy (91%);
+// staging the weights in shared memory instead cost more instructions and
+// registers than it saved (pp512 1,390 t/s against 1,890), and blocks of
+// 4 warps × 32 tokens left too few warps per SM (1,295). At 512 tokens a
+// step (mrun's CUDA prefill), 32 tokens a block ran pp512 at 3,280 t/s
+// and 16 at 2,580.
+
+#define MMQ_NT (MMQ_TOKENS / 8)
+
+#define MMQ_KT 512                   // columns per shared activation tile (16 blocks)
+#define MMQ_XSTRIDE (MMQ_KT / 4 + 4) // ints per token: ≡ 4 mod 32, so a fragment's 32 reads hit 32 banks
+
+struct MmqTile {
+    int q[MMQ_TOKENS * MMQ_XSTRIDE];
+    float d[MMQ_TOKENS][MMQ_KT / 32];
+};
+
+// mmq_quantise fills t with tokens t0.. (zeros past n) of x's columns
+// col0 .. col0 + MMQ_KT: a warp takes 4 blocks of one token at a time.
+__device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, int n, int col0, MmqTile &t) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int end = min(cols, col0 + MMQ_KT);
+    const int groups = (end - col0 + 127) / 128;
+#pragma unroll 2
+    for (int it = warp; it < MMQ_TOKENS * groups; it += MMQ_WARPS) {
+        const int tok = it / groups, c = col0 + 128 * (it % groups) + 4 * lane;
+        const bool live = c < end && t0 + tok < n;
+        float v[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            v[i] = live ? x[u64(t0 + tok) * cols + c + i] : 0.0f;
+        }
+        float d;
+        int sum;
+        const int packed = quant4(v, d, sum);
+        if (c < end) {
+            t.q[tok * MMQ_XSTRIDE + (c - col0) / 4] = packed;
+            if (lane % 8 == 0) {
+                t.d[tok][(c - col0) / 32] = d;
+            }
+        }
+    }
+}
+
+// nibbles_s8 turns four nibbles (one per byte) into the signed bytes q − 8.
+__device__ __forceinline__ int nibbles_s8(int q) { return int((u32(q) + 0x78787878u) ^ 0x80808080u); }
+
+// mma32 is the product of a block whose 32 columns share one scale per
+// row (Q4_0, Q8_0): one m16n8k32, scaled by the rows' (dw) and tokens'
+// (dx0, dx1: columns 2t and 2t+1) scales.
+struct Mma32 {
+    typedef float Scales[2];
+    static __device__ __forceinline__ void mma(float (&acc)[4], const int (&a)[4], const int (&bf)[2],
+                                               const Scales &dw, float dx0, float dx1) {
+        int c[4] = {0, 0, 0, 0};
+        mma_s8(c, a, bf);
+        acc[0] += float(c[0]) * (dw[0] * dx0);
+        acc[1] += float(c[1]) * (dw[0] * dx1);
+        acc[2] += float(c[2]) * (dw[1] * dx0);
+        acc[3] += float(c[3]) * (dw[1] * dx1);
+    }
+};
+
+// An A fragment: block b (32 columns) of rows p0 (row group) and p1
+// (group + 8), lane t's columns 4t.. (a[0], a[1]) and 16+4t.. (a[2],
+// a[3]), and the rows' scales.
+struct MmaQ4_0 : Mma32 {
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
+        p0 += 18 * u64(b);
+        p1 += 18 * u64(b);
+        const int q0 = ld_int2(p0 + 2 + 4 * t), q1 = ld_int2(p1 + 2 + 4 * t);
+        a[0] = nibbles_s8(q0 & 0x0f0f0f0f); // elements 4t..4t+3
+        a[1] = nibbles_s8(q1 & 0x0f0f0f0f);
+        a[2] = nibbles_s8((q0 >> 4) & 0x0f0f0f0f); // elements 16+4t..
+        a[3] = nibbles_s8((q1 >> 4) & 0x0f0f0f0f);
+        d[0] = h2f(__ldg((const u16 *)p0));
+        d[1] = h2f(__ldg((const u16 *)p1));
+    }
+};
+
+struct MmaQ8_0 : Mma32 {
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
+        p0 += 34 * u64(b);
+        p1 += 34 * u64(b);
+        a[0] = ld_int2(p0 + 2 + 4 * t);
+        a[1] = ld_int2(p1 + 2 + 4 * t);
+        a[2] = ld_int2(p0 + 18 + 4 * t);
+        a[3] = ld_int2(p1 + 18 + 4 * t);
+        d[0] = h2f(__ldg((const u16 *)p0));
+        d[1] = h2f(__ldg((const u16 *)p1));
+    }
+};
+
+// Q6_K (DecQ6_K's layout): the two halves of a 32-column chunk have their
+// own int8 scales, so each half is one m16n8k16 (the A and B registers of
+// a m16n8k32 are the two halves' fragments) scaled by its own.
+struct MmaQ6_K {
+    typedef float Scales[2][2]; // [row][half]
+    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int c, int t, int (&a)[4], Scales &d) {
+        const int j = c % 8, h = j / 4, k = j % 4;
+        const u8 *ps[2] = {p0 + 210 * u64(c / 8), p1 + 210 * u64(c / 8)};
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            const u8 *b = ps[r];
+            const float db = h2f(__ldg((const u16 *)(b + 208)));
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                const int i = 16 * half + 4 * t;
+                const int lo = ld_int2(b + 64 * h + 32 * (k & 1) + i);
+                const int hi = ld_int2(b + 128 + 32 * h + i);
+                const u32 q = (u32(k >= 2 ? lo >> 4 : lo) & 0x0f0f0f0fu) | ((u32(hi >> (2 * k)) & 0x03030303u) << 4);
+                a[2 * half + r] = int((q + 0x60606060u) ^ 0x80808080u); // q − 32, bytes 0..63 to −32..31
+                d[r][half] = db * float((signed char)__ldg(b + 192 + 8 * h + half + 2 * k));
+            }
+        }
+    }
+    static __device__ __forceinline__ void mma(float (&acc)[4], const int (&a)[4], const int (&bf)[2],
+                                               const Scales &dw, float dx0, float dx1) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int c[4] = {0, 0, 0, 0};
+            const int ah[2] = {a[2 * half], a[2 * half + 1]};
+            mma_s8_k16(c, ah, bf[half]);
+            acc[0] += float(c[0]) * (dw[0][half] * dx0);
+            acc[1] += float(c[1]) * (dw[0][half] * dx1);
+            acc[2] += float(c[2]) * (dw[1][half] * dx0);
+            acc[3] += float(c[3]) * (dw[1][half] * dx1);
+        }
+    }
+};
+
+template <typename D> struct MmaBlock;
+template <> struct MmaBlock<DecQ4_0> { typedef MmaQ4_0 type; };
+template <> struct MmaBlock<DecQ8_0> { typedef MmaQ8_0 type; };
+template <> struct MmaBlock<DecQ6_K> { typedef MmaQ6_K type; };
+
+// mmq_tile leaves in acc[w][j][i] the sums of weight matrix w's rows
+// rows[w][0] (i < 2) and rows[w][1] (i ≥ 2), the lane's rows, with token
+// t0 + 8j + 2t + i%2. Every thread of the block calls it.
+template <typename D, int NW>
+__device__ __forceinline__ void mmq_tile(const u8 *const (&rows)[NW][2], const float *x, int cols, int t0, int n,
+                                         float (&acc)[NW][MMQ_NT][4]) {
+    typedef typename MmaBlock<D>::type W;
+    __shared__ MmqTile tile;
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int w = 0; w < NW; w++) {
+#pragma unroll
+        for (int j = 0; j < MMQ_NT; j++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                acc[w][j][i] = 0.0f;
+            }
+        }
+    }
+    for (int k0 = 0; k0 < cols; k0 += MMQ_KT) {
+        __syncthreads(); // every warp is done with the previous tile
+        mmq_quantise(x, cols, t0, n, k0, tile);
+        __syncthreads();
+        const int nb = min(cols - k0, MMQ_KT) / 32;
+#pragma unroll 4
+        for (int b = 0; b < nb; b++) {
+            int a[NW][4];
+            typename W::Scales dw[NW];
+#pragma unroll
+            for (int w = 0; w < NW; w++) {
+                W::load(rows[w][0], rows[w][1], k0 / 32 + b, t, a[w], dw[w]);
+            }
+#pragma unroll
+            for (int j = 0; j < MMQ_NT; j++) {
+                const int *xq = &tile.q[(8 * j + g) * MMQ_XSTRIDE + 8 * b + t];
+                const int bf[2] = {xq[0], xq[4]};
+                const float dx0 = tile.d[8 * j + 2 * t][b], dx1 = tile.d[8 * j + 2 * t + 1][b];
+#pragma unroll
+                for (int w = 0; w < NW; w++) {
+                    W::mma(acc[w][j], a[w], bf, dw[w], dx0, dx1);
+                }
+            }
+        }
+    }
+}
+
+// mmq_place gives the warp's first row, the block's first token and the
+// lane's output coordinates for acc[.][j][i].
+struct MmqPlace {
+    int r0, t0, g, t;
+    __device__ __forceinline__ MmqPlace() {
+        const int lane = threadIdx.x % 32;
+        r0 = blockIdx.y * MMQ_ROWS + (threadIdx.x / 32) * 16;
+        t0 = blockIdx.x * MMQ_TOKENS;
+        g = lane / 4;
+        t = lane % 4;
+    }
+    __device__ __forceinline__ int row(int i) const { return r0 + g + 8 * (i / 2); }
+    __device__ __forceinline__ int tok(int j, int i) const { return t0 + 8 * j + 2 * t + i % 2; }
+};
+
+template <typename D>
+__device__ __forceinline__ void mmq_plain(const u8 *weight, const float *x, const float *residual, float *y,
+                                          const MatParams &p) {
+    const MmqPlace at;
+    const u64 rb = D::row_bytes(p.cols);
+    const u8 *rows[1][2] = {{weight + rb * u64(min(at.row(0), p.rows - 1)), weight + rb * u64(min(at.row(2), p.rows - 1))}};
+    float acc[1][MMQ_NT][4];
+    mmq_tile<D, 1>(rows, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int j = 0; j < MMQ_NT; j++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int row = at.row(i), tok = at.tok(j, i);
+            if (row < p.rows && tok < p.n) {
+                const u64 o = u64(tok) * p.rows + row; // one lane reads and writes it: y may be the residual
+                y[o] = residual ? residual[o] + acc[0][j][i] : acc[0][j][i];
+            }
+        }
+    }
+}
+
+template <typename D>
+__device__ __forceinline__ void mmq_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,
+                                        float *v, const QKVParams &p) {
+    const MmqPlace at;
+    const u64 rb = D::row_bytes(p.cols);
+    const u8 *rows[1][2] = {{qkv_row(wq, wk, wv, at.row(0), p, rb), qkv_row(wq, wk, wv, at.row(2), p, rb)}};
+    float acc[1][MMQ_NT][4];
+    mmq_tile<D, 1>(rows, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int j = 0; j < MMQ_NT; j++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            if (at.tok(j, i) < p.n) {
+                qkv_store(q, k, v, at.row(i), at.tok(j, i), acc[0][j][i], p);
+            }
+        }
+    }
+}
+
+template <typename D>
+__device__ __forceinline__ void mmq_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y,
+                                            const MatParams &p) {
+    const MmqPlace at;
+    const u64 rb = D::row_bytes(p.cols);
+    const u64 o0 = rb * u64(min(at.row(0), p.rows - 1)), o1 = rb * u64(min(at.row(2), p.rows - 1));
+    const u8 *rows[2][2] = {{w_gate + o0, w_gate + o1}, {w_up + o0, w_up + o1}};
+    float acc[2][MMQ_NT][4];
+    mmq_tile<D, 2>(rows, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int j = 0; j < MMQ_NT; j++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int row = at.row(i), tok = at.tok(j, i);
+            if (row < p.rows && tok < p.n) {
+                y[u64(tok) * p.rows + row] = silu(acc[0][j][i]) * acc[1][j][i];
+            }
+        }
+    }
+}
+
+// MMQ_FORMS declares the four forms' entry points of one weight type.
+#define MMQ_FORMS(variant, type, D)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS)                                                       \
+        variant##_##type(const u8 *weight, const float *x, float *y, const MatParams p) {                          \
+        mmq_plain<D>(weight, x, nullptr, y, p);                                                                     \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS) variant##_##type##_acc(                               \
+        const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {                     \
+        mmq_plain<D>(weight, x, residual, y, p);                                                                    \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS) variant##_##type##_qkv(                               \
+        const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k, float *v, const QKVParams p) { \
+        mmq_qkv<D>(wq, wk, wv, x, q, k, v, p);                                                                      \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS)                                                       \
+        variant##_##type##_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) { \
+        mmq_gate_up<D>(w_gate, w_up, x, y, p);                                                                      \
+    }
