@@ -8,7 +8,9 @@
 // instance per weight type and N = 1..MT_MAX_N, host name CONTRACT_nN
 // (geometry.go's PipelineKey): a step of N tokens binds a pipeline whose
 // accumulators and rows per simdgroup (MvShape) are sized for N alone, so
-// its register allocation is not that of the largest N. p.n is N.
+// its register allocation is not that of the largest N, and from
+// MV_DECODE_ONCE tokens on the instance decodes each weight chunk once for
+// all N tokens (mv_dot). p.n is N.
 
 template <typename B, short N>
 kernel void mtmatvec(
