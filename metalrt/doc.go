@@ -14,10 +14,13 @@
 //
 // Platform-neutral (built and tested on every OS):
 //   - kernels/*.metal and kernels.go: one MSL kernel per plan contract,
-//     named by it, embedded and joined into one library source (LibrarySource).
-//   - geometry.go: Geometry maps a dispatch to threadgroups, threads,
-//     threadgroup memory and the parameters' buffer index; SplitOf names
-//     the dispatches that run as a kernel and a reduction over a scratch
+//     named by it (the multi-token mat-vecs: one per contract and N, named
+//     CONTRACT_nN), embedded and joined into one library source
+//     (LibrarySource).
+//   - geometry.go: PipelineKey names the MSL function a dispatch binds;
+//     Geometry maps a dispatch to threadgroups, threads, threadgroup
+//     memory and the parameters' buffer index; SplitOf names the
+//     dispatches that run as a kernel and a reduction over a scratch
 //     buffer the program owns (attention decode, split-K over the context).
 //   - covering.go: Cover chooses page-aligned no-copy windows over the mapped
 //     weights, each at most the device's maximum buffer length, overlapping
@@ -33,7 +36,8 @@
 //
 // Darwin-only (//go:build darwin), thin: the device (a cgo declaration of
 // MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
-// 3.1 set explicitly and fast math off, a pipeline per kernel, no-copy
+// 3.1 set explicitly and fast math off, a pipeline per host name the
+// plans bind (PipelineKey: one per N for the multi-token mat-vecs), no-copy
 // buffers over the covering's windows, shared buffers for the step, tokens,
 // KV cache, arena, logits and scratch. Set-up messages with protocol-typed
 // arguments go through objc.Call in one small wrapper each (darwinkit

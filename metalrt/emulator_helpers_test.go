@@ -45,8 +45,8 @@ var reBufferAttr = regexp.MustCompile(`^buffer\((\d+)\)$`)
 var reTGAttr = regexp.MustCompile(`\[\[\s*threadgroup\s*\(`)
 
 // emuCType is a parameter's C++ type: address spaces dropped, the template
-// parameter replaced by the instantiation's argument.
-func emuCType(p mslParam, k *mslKernel, arg string) string {
+// parameters replaced by the instantiation's arguments.
+func emuCType(p mslParam, k *mslKernel, args []string) string {
 	var words []string
 	for _, w := range strings.Fields(p.Type) {
 		switch w {
@@ -56,8 +56,8 @@ func emuCType(p mslParam, k *mslKernel, arg string) string {
 		words = append(words, w)
 	}
 	t := strings.Join(words, " ")
-	if k.TmplParam != "" {
-		t = regexp.MustCompile(`\b`+k.TmplParam+`\b`).ReplaceAllString(t, arg)
+	for i, tp := range k.TmplParams {
+		t = regexp.MustCompile(`\b`+tp+`\b`).ReplaceAllString(t, args[i])
 	}
 	return t
 }
@@ -84,7 +84,7 @@ func emuTable(src *mslSource) (string, error) {
 		tgmem := false
 		constants := 0
 		for _, p := range h.Kernel.Params {
-			t := emuCType(p, h.Kernel, h.Arg)
+			t := emuCType(p, h.Kernel, h.Args)
 			switch m := reBufferAttr.FindStringSubmatch(p.Attr); {
 			case m != nil:
 				indices = append(indices, m[1])
@@ -109,8 +109,8 @@ func emuTable(src *mslSource) (string, error) {
 			}
 		}
 		call := h.Kernel.Func
-		if h.Arg != "" {
-			call += "<" + h.Arg + ">"
+		if h.Args != nil {
+			call += "<" + strings.Join(h.Args, ", ") + ">"
 		}
 		fmt.Fprintf(&b, "    {%q, [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { %s(%s); }, {%s}, %v, %#x},\n",
 			host, call, strings.Join(args, ", "), strings.Join(indices, ", "), tgmem, constants)

@@ -225,6 +225,17 @@ func raggedCases() ([]opcases.Case, []byte) {
 		cases = append(cases, opcases.Mat(w, name, mt.fam, mt.t, 90, mt.cols, mt.n))
 	}
 
+	// Every form's pipeline for every N, the weight types taking turns: each
+	// (form, N) is an instance of its own.
+	forms := []string{"mtmatvec@acc", "mtmatvec@qkv", "mtmatvec@gate_up"}
+	for n := 1; n <= mtmatvecMaxN; n++ {
+		for i, fam := range forms {
+			wt := plan.WeightTypes[(n*len(forms)+i)%len(plan.WeightTypes)]
+			name := fmt.Sprintf("%s/rows=40/cols=512/n=%d", plan.Name(fam, wt), n)
+			cases = append(cases, opcases.Mat(w, name, fam, wt, 40, 512, n))
+		}
+	}
+
 	const heads, hd, n = 4, 96, 2
 	b := opcases.New(w, "rope/head_dim=96/dims=80", n)
 	b.Step()
@@ -453,7 +464,7 @@ func TestEmulatorCatches(t *testing.T) {
 }
 
 // The launch table casts each buffer to its parameter's type, with the
-// template argument in place, and refuses attributes it cannot provide.
+// template arguments in place, and refuses attributes it cannot provide.
 func TestEmuTable(t *testing.T) {
 	src := kernelSource(t)
 	table, err := emuTable(src)
@@ -463,7 +474,10 @@ func TestEmuTable(t *testing.T) {
 		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5, 6}, true, 0x20},`)
 	assert.Contains(t, table, `{"attn_decode_reduce", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode_reduce(`+
 		`(const StepParams*)b[0], (float*)b[4], *(AttnParams*)b[5], (const float*)b[6], uint3(pos.tgpig), ushort(pos.tiisg)); }, {0, 4, 5, 6}, false, 0x20},`)
-	assert.Equal(t, len(plan.Contracts())+1, strings.Count(table, "\n"), "a kernel per contract and attention decode's reduction")
+	assert.Contains(t, table, `{"mtmatvec_q6_k_gate_up_n5", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { mtmatvec_gate_up<DecQ6_K, 5>(`+
+		`(const uchar*)b[0], (const uchar*)b[1], (const float*)b[2], (float*)b[3], *(MatParams*)b[4], (uchar*)tg, `+
+		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4}, true, 0x10},`)
+	assert.Equal(t, len(src.hosts), strings.Count(table, "\n"), "a launcher per host name")
 
 	bad, err := parseMSL([]KernelFile{{Name: "bad.metal", Source: "kernel void k(device float *out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {}\n"}})
 	require.NoError(t, err)

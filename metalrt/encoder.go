@@ -40,7 +40,7 @@ const scratchBuffer = plan.BufferKind(len(plan.Plan{}.Buffers))
 type Encoder interface {
 	// Begin starts command buffer cb and its compute encoder.
 	Begin(cb int)
-	// SetPipeline selects the pipeline of a kernel by its key (PipelineKey).
+	// SetPipeline selects a pipeline by its key (PipelineKey).
 	SetPipeline(key string)
 	// SetBuffer binds offset bytes into buf at buffer index index.
 	SetBuffer(buf BufferRef, offset int64, index int)
@@ -95,11 +95,11 @@ type command struct {
 // and remove the per-step encoding; that is not done: replaying the list
 // is a few Objective-C calls per dispatch.
 type CommandList struct {
-	cmds    []command
-	kernels []string
-	buffers int
-	scratch int // bytes
-	// Per kernel, the most threads per threadgroup and bytes of
+	cmds      []command
+	pipelines []string
+	buffers   int
+	scratch   int // bytes
+	// Per pipeline key, the most threads per threadgroup and bytes of
 	// threadgroup memory any of its launches asks for.
 	threads, memory map[string]int
 }
@@ -144,11 +144,11 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 			if launch.ParamsIndex != len(d.Bindings) || launch.ParamsIndex > maxBufferIndex {
 				return nil, fmt.Errorf("metalrt: %s (%s): %d bindings, parameters at index %d", d.Kernel, d.Node, len(d.Bindings), launch.ParamsIndex)
 			}
-			if key := PipelineKey(d.Kernel); key != pipeline {
+			if key := PipelineKey(d); key != pipeline {
 				pipeline = key
 				l.add(command{op: opPipeline, key: key})
 			}
-			l.use(d.Kernel, launch.Threads, launch.ThreadgroupMemory)
+			l.use(pipeline, launch.Threads, launch.ThreadgroupMemory)
 			for i, b := range d.Bindings {
 				c, err := bindingCommand(b, i, cov)
 				if err != nil {
@@ -178,9 +178,9 @@ func NewCommandList(p *plan.Plan, cov Covering) (*CommandList, error) {
 			}
 			l.add(command{op: opDispatch, groups: launch.Threadgroups, threads: launch.Threads})
 			if split != nil {
-				pipeline = PipelineKey(split.Kernel)
+				pipeline = split.Kernel
 				l.add(command{op: opPipeline, key: pipeline})
-				l.use(split.Kernel, split.Threads, 0)
+				l.use(pipeline, split.Threads, 0)
 				l.add(command{op: opBarrier})
 				l.add(command{op: opDispatch, groups: split.Threadgroups, threads: split.Threads})
 			}
@@ -223,14 +223,14 @@ func bindingAlign(k plan.BufferKind) int64 {
 
 func (l *CommandList) add(c command) { l.cmds = append(l.cmds, c) }
 
-// use notes that kernel runs with threads per threadgroup and memory bytes
-// of threadgroup memory.
-func (l *CommandList) use(kernel string, threads [3]int, memory int) {
-	if _, ok := l.threads[kernel]; !ok {
-		l.kernels = append(l.kernels, kernel)
+// use notes that pipeline key runs with threads per threadgroup and memory
+// bytes of threadgroup memory.
+func (l *CommandList) use(key string, threads [3]int, memory int) {
+	if _, ok := l.threads[key]; !ok {
+		l.pipelines = append(l.pipelines, key)
 	}
-	l.threads[kernel] = max(l.threads[kernel], threads[0]*threads[1]*threads[2])
-	l.memory[kernel] = max(l.memory[kernel], memory)
+	l.threads[key] = max(l.threads[key], threads[0]*threads[1]*threads[2])
+	l.memory[key] = max(l.memory[key], memory)
 }
 
 // Replay issues the list to enc.
@@ -260,9 +260,9 @@ func (l *CommandList) Replay(enc Encoder) {
 	}
 }
 
-// Kernels lists the contracts the list dispatches, in first-use order: the
-// pipelines a runtime needs.
-func (l *CommandList) Kernels() []string { return append([]string(nil), l.kernels...) }
+// Pipelines lists the keys of the pipelines the list binds, in first-use
+// order: the MSL functions a runtime makes pipelines of.
+func (l *CommandList) Pipelines() []string { return append([]string(nil), l.pipelines...) }
 
 // SimdWidth is the simdgroup width the kernels are written for: their
 // simd_sum reductions, lane indexing and threadgroup shapes assume 32
@@ -278,19 +278,18 @@ type PipelineLimits struct {
 	DeviceMemory int // the device's maxThreadgroupMemoryLength
 }
 
-// CheckPipeline fails, naming the pipeline, if a kernel's pipeline runs
+// CheckPipeline fails, naming the pipeline, if the pipeline of key runs
 // simdgroups other than SimdWidth wide, or a launch of the list asks for
 // more threads or threadgroup memory than it allows. The runtime checks
-// every pipeline of the list (Kernels) before it runs.
-func (l *CommandList) CheckPipeline(kernel string, lim PipelineLimits) error {
-	key := PipelineKey(kernel)
+// every pipeline of the list (Pipelines) before it runs.
+func (l *CommandList) CheckPipeline(key string, lim PipelineLimits) error {
 	if lim.SimdWidth != SimdWidth {
 		return fmt.Errorf("pipeline %s runs simdgroups of %d threads; the kernels assume %d", key, lim.SimdWidth, SimdWidth)
 	}
-	if t := l.threads[kernel]; t > lim.MaxThreads {
+	if t := l.threads[key]; t > lim.MaxThreads {
 		return fmt.Errorf("pipeline %s: launches of %d threads per threadgroup; it allows %d", key, t, lim.MaxThreads)
 	}
-	if m := l.memory[kernel] + lim.StaticMemory; m > lim.DeviceMemory {
+	if m := l.memory[key] + lim.StaticMemory; m > lim.DeviceMemory {
 		return fmt.Errorf("pipeline %s: launches with %d bytes of threadgroup memory; the device allows %d", key, m, lim.DeviceMemory)
 	}
 	return nil

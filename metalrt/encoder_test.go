@@ -93,7 +93,7 @@ commit cb=2
 
 	l, err := NewCommandList(handPlan(), handCovering)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"rmsnorm", "matvec_f32", "matmul_q4_0"}, l.Kernels())
+	assert.Equal(t, []string{"rmsnorm", "matvec_f32", "matmul_q4_0"}, l.Pipelines())
 	assert.Equal(t, 2, l.CommandBuffers())
 	assert.Equal(t, 32, l.threads["rmsnorm"])
 	assert.Equal(t, 128, l.threads["matmul_q4_0"])
@@ -179,7 +179,7 @@ func TestCheckPipeline(t *testing.T) {
 	l, err := NewCommandList(handPlan(), handCovering)
 	require.NoError(t, err)
 	ok := PipelineLimits{MaxThreads: 1024, SimdWidth: 32, StaticMemory: 0, DeviceMemory: 32 << 10}
-	for _, k := range l.Kernels() {
+	for _, k := range l.Pipelines() {
 		require.NoError(t, l.CheckPipeline(k, ok), k)
 	}
 	for _, tc := range []struct {

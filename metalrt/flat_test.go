@@ -1,6 +1,7 @@
 package metalrt
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metalgraph/metalgraph/internal/opcases"
+	"github.com/metalgraph/metalgraph/quant"
 )
 
 // replayFlat issues a FlatList to enc as the C replay sends it to Metal:
@@ -92,6 +94,27 @@ func TestFlattenOpCases(t *testing.T) {
 		l, err := NewCommandList(c.Plan, cov)
 		require.NoError(t, err, c.Name)
 		checkFlatMatches(t, l)
+	}
+}
+
+// A multi-token mat-vec of N tokens binds the pipeline of its N, in every
+// form, and asks the runtime for that pipeline alone.
+func TestFlattenNamesPipelinePerTokens(t *testing.T) {
+	for _, fam := range []string{"mtmatvec", "mtmatvec@acc", "mtmatvec@qkv", "mtmatvec@gate_up"} {
+		for n := 1; n <= mtmatvecMaxN; n++ {
+			w := &opcases.Weights{}
+			c := opcases.Mat(w, fmt.Sprintf("%s/n=%d", fam, n), fam, quant.Q4_0, 64, 256, n)
+			weights := w.Finish([]opcases.Case{c})
+			cov, err := Cover(int64(len(weights)), page, 1<<20, Extents(c.Plan))
+			require.NoError(t, err, c.Name)
+			l, err := NewCommandList(c.Plan, cov)
+			require.NoError(t, err, c.Name)
+			f := checkFlatMatches(t, l)
+			want := fmt.Sprintf("%s_n%d", c.Plan.Dispatches()[0].Kernel, n)
+			assert.Equal(t, []string{want}, f.Pipelines, c.Name)
+			assert.Equal(t, []string{want}, l.Pipelines(), c.Name)
+			assert.Equal(t, FlatEntry{Op: FlatPipeline}, f.Entries[0], c.Name)
+		}
 	}
 }
 

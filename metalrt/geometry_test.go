@@ -1,6 +1,7 @@
 package metalrt
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,9 +89,33 @@ func TestGeometryEveryContract(t *testing.T) {
 			x, y := covered(t, c, n, d, l)
 			assert.GreaterOrEqual(t, x, d.Grid[0], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.GreaterOrEqual(t, y, d.Grid[1], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
-			assert.Equal(t, c.Name, PipelineKey(c.Name))
+			want := c.Name
+			if strings.HasPrefix(c.Family, "mtmatvec") {
+				want = fmt.Sprintf("%s_n%d", c.Name, n)
+			}
+			assert.Equal(t, want, PipelineKey(d))
 		}
 	}
+}
+
+// Each token count of a multi-token mat-vec has its own pipeline, named
+// from the dispatch; other contracts' pipelines are the contracts.
+func TestPipelineKeyPerTokens(t *testing.T) {
+	mt := func(kernel string, n int32) *plan.Dispatch {
+		c, err := plan.Lookup(kernel)
+		require.NoError(t, err)
+		return dispatchOf(t, c, n)
+	}
+	for n := int32(1); n <= mtmatvecMaxN; n++ {
+		assert.Equal(t, fmt.Sprintf("mtmatvec_q4_0_n%d", n), PipelineKey(mt("mtmatvec_q4_0", n)))
+		assert.Equal(t, fmt.Sprintf("mtmatvec_q6_k_acc_n%d", n), PipelineKey(mt("mtmatvec_q6_k_acc", n)))
+		assert.Equal(t, fmt.Sprintf("mtmatvec_q5_k_qkv_n%d", n), PipelineKey(mt("mtmatvec_q5_k_qkv", n)))
+		assert.Equal(t, fmt.Sprintf("mtmatvec_f16_gate_up_n%d", n), PipelineKey(mt("mtmatvec_f16_gate_up", n)))
+		assert.Equal(t, "matvec_q4_0", PipelineKey(mt("matvec_q4_0", n)))
+		assert.Equal(t, "matmul_q8_0_acc", PipelineKey(mt("matmul_q8_0_acc", n)))
+	}
+	assert.Equal(t, "attn_decode_f16", PipelineKey(mt("attn_decode_f16", 1)))
+	assert.Equal(t, "no_such_kernel", PipelineKey(&plan.Dispatch{Kernel: "no_such_kernel"}))
 }
 
 // The conventions of metal-geometry, written out for one size each.

@@ -190,7 +190,7 @@ func (s *simEncoder) check(p *plan.Plan) {
 			i++
 			where := fmt.Sprintf("cb %d dispatch %d %s (%s)", ci, di, d.Node, d.Kernel)
 			assert.Equal(t, ci, r.cb, where)
-			assert.Equal(t, PipelineKey(d.Kernel), r.pipeline, where)
+			assert.Equal(t, PipelineKey(d), r.pipeline, where)
 			for bi, b := range d.Bindings {
 				got, ok := r.slots[bi]
 				require.True(t, ok, "%s: nothing at index %d", where, bi)
@@ -222,7 +222,7 @@ func (s *simEncoder) check(p *plan.Plan) {
 				scratch := bound{buf: BufferRef{Kind: scratchBuffer}}
 				assert.Equal(t, scratch, r.slots[l.ParamsIndex+1], "%s: scratch", where)
 				assert.Equal(t, r.slots, red.slots, "%s: the reduction runs with the same bindings", where)
-				assert.Equal(t, PipelineKey(split.Kernel), red.pipeline, where)
+				assert.Equal(t, split.Kernel, red.pipeline, where)
 				assert.Equal(t, split.Threadgroups, red.groups, where)
 				assert.Equal(t, split.Threads, red.threads, where)
 				assert.True(t, red.barrier, "%s: the reduction waits for the chunks", where)

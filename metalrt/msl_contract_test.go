@@ -2,8 +2,10 @@ package metalrt
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,17 +27,19 @@ import (
 // is Type "device const uchar*", Name "weight", Attr "buffer(0)".
 type mslParam struct{ Type, Name, Attr string }
 
-// mslKernel is a kernel function, possibly a template over one type.
+// mslKernel is a kernel function, possibly a template: TmplParams are the
+// names of its parameters, types (typename B) or values (short N).
 type mslKernel struct {
-	Func, TmplParam string
-	Params          []mslParam
+	Func       string
+	TmplParams []string
+	Params     []mslParam
 }
 
 // mslHost is a kernel as the runtime sees it: a host name, the function
-// and the template argument it was instantiated with.
+// and the template arguments it was instantiated with.
 type mslHost struct {
 	Kernel *mslKernel
-	Arg    string
+	Args   []string
 }
 
 type mslField struct{ Type, Name string }
@@ -50,9 +54,10 @@ type mslSource struct {
 }
 
 var (
-	reKernel   = regexp.MustCompile(`(?:template\s*<\s*typename\s+(\w+)\s*>\s*)?kernel\s+void\s+(\w+)\s*\(`)
-	reInstance = regexp.MustCompile(`template\s*\[\[\s*host_name\(\s*"([^"]*)"\s*\)\s*\]\]\s*kernel\s+(\w+)\s+(\w+)\s*<\s*(\w+)\s*>\s*;`)
-	reTypedef  = regexp.MustCompile(`typedef\s+decltype\(\s*(\w+)\s*<\s*(\w+)\s*>\s*\)\s+(\w+)\s*;`)
+	reKernel   = regexp.MustCompile(`(?:template\s*<([^<>]*)>\s*)?kernel\s+void\s+(\w+)\s*\(`)
+	reTmpl     = regexp.MustCompile(`^(?:typename|short|int)\s+(\w+)$`)
+	reInstance = regexp.MustCompile(`template\s*\[\[\s*host_name\(\s*"([^"]*)"\s*\)\s*\]\]\s*kernel\s+(\w+)\s+(\w+)\s*<([^<>;]*)>\s*;`)
+	reTypedef  = regexp.MustCompile(`typedef\s+decltype\(\s*(\w+)\s*<([^<>]*)>\s*\)\s+(\w+)\s*;`)
 	reStruct   = regexp.MustCompile(`struct\s+(\w+)\s*\{([^{}]*)\};`)
 	reDefine   = regexp.MustCompile(`(?m)^#define\s+(\w+)\s+(.*?)\s*$`)
 	reAssert   = regexp.MustCompile(`static_assert\(\s*sizeof\((\w+)\)\s*==\s*(\d+)\s*,`)
@@ -167,7 +172,13 @@ func parseMSL(files []KernelFile) (*mslSource, error) {
 	for _, m := range reKernel.FindAllStringSubmatchIndex(text, -1) {
 		k := &mslKernel{Func: text[m[4]:m[5]]}
 		if m[2] >= 0 {
-			k.TmplParam = text[m[2]:m[3]]
+			for _, p := range tmplArgs(text[m[2]:m[3]]) {
+				tp := reTmpl.FindStringSubmatch(p)
+				if tp == nil {
+					return nil, fmt.Errorf("kernel %s: template parameter %q is no typename, short or int", k.Func, p)
+				}
+				k.TmplParams = append(k.TmplParams, tp[1])
+			}
 		}
 		open := m[1] - 1
 		end, err := closing(text, open)
@@ -185,33 +196,42 @@ func parseMSL(files []KernelFile) (*mslSource, error) {
 			return nil, fmt.Errorf("kernel function %s defined twice", k.Func)
 		}
 		src.kernels[k.Func] = k
-		if k.TmplParam == "" {
+		if k.TmplParams == nil {
 			src.hosts[k.Func] = append(src.hosts[k.Func], mslHost{Kernel: k})
 		}
 	}
 
-	typedefs := map[string][2]string{}
+	type typedef struct {
+		fn   string
+		args []string
+	}
+	typedefs := map[string]typedef{}
 	for _, m := range reTypedef.FindAllStringSubmatch(text, -1) {
-		typedefs[m[3]] = [2]string{m[1], m[2]}
+		typedefs[m[3]] = typedef{m[1], tmplArgs(m[2])}
 	}
 	instances := reInstance.FindAllStringSubmatch(text, -1)
 	for _, m := range instances {
-		host, typ, fn, arg := m[1], m[2], m[3], m[4]
+		host, typ, fn, args := m[1], m[2], m[3], tmplArgs(m[4])
 		k := src.kernels[fn]
-		if k == nil || k.TmplParam == "" {
+		if k == nil || k.TmplParams == nil {
 			return nil, fmt.Errorf("host name %s instantiates %s, which is no kernel template", host, fn)
 		}
+		if len(args) != len(k.TmplParams) {
+			return nil, fmt.Errorf("host name %s: %d template arguments for the %d of %s", host, len(args), len(k.TmplParams), fn)
+		}
 		td, ok := typedefs[typ]
-		if !ok || td[0] != fn {
+		if !ok || td.fn != fn || len(td.args) != len(args) {
 			return nil, fmt.Errorf("host name %s: type %s is not decltype of %s", host, typ, fn)
 		}
-		// A signature that names the template parameter differs per argument.
-		for _, p := range k.Params {
-			if reWordIn(k.TmplParam, p.Type) && td[1] != arg {
-				return nil, fmt.Errorf("host name %s: %s<%s> has the type of %s<%s>", host, fn, arg, fn, td[1])
+		// A signature that names a template parameter differs per argument.
+		for i, tp := range k.TmplParams {
+			for _, p := range k.Params {
+				if reWordIn(tp, p.Type) && td.args[i] != args[i] {
+					return nil, fmt.Errorf("host name %s: %s<%s> has the type of %s<%s>", host, fn, strings.Join(args, ", "), fn, strings.Join(td.args, ", "))
+				}
 			}
 		}
-		src.hosts[host] = append(src.hosts[host], mslHost{Kernel: k, Arg: arg})
+		src.hosts[host] = append(src.hosts[host], mslHost{Kernel: k, Args: args})
 	}
 	if n, want := len(regexp.MustCompile(`\bhost_name\b`).FindAllString(text, -1)), len(instances); n != want {
 		return nil, fmt.Errorf("%d host_name attributes, %d understood instantiations", n, want)
@@ -243,6 +263,15 @@ func parseMSL(files []KernelFile) (*mslSource, error) {
 		src.asserts[m[1]] = n
 	}
 	return src, nil
+}
+
+// tmplArgs splits a template's parameter or argument list at its commas.
+func tmplArgs(list string) []string {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		out = append(out, strings.Join(strings.Fields(a), " "))
+	}
+	return out
 }
 
 func reWordIn(word, s string) bool {
@@ -303,8 +332,9 @@ func structErrors(src *mslSource, goType reflect.Type) []string {
 
 var weightRoles = map[string]bool{"weight": true, "wq": true, "wk": true, "wv": true, "w_gate": true, "w_up": true, "table": true}
 
-// roleType is the MSL type a role's buffer must have.
-func roleType(c plan.Contract, role plan.Role, tmpl string) string {
+// roleType is the MSL type a role's buffer must have; a cache's is the
+// kernel's first template parameter.
+func roleType(c plan.Contract, role plan.Role, tmpl []string) string {
 	base, _, _ := strings.Cut(c.Family, "@")
 	access := "device const "
 	if role.Write {
@@ -318,22 +348,30 @@ func roleType(c plan.Contract, role plan.Role, tmpl string) string {
 	case weightRoles[role.Name] && (base == "embed" || base == "matvec" || base == "mtmatvec" || base == "matmul"):
 		return "device const uchar*"
 	case role.Name == "k_cache" || role.Name == "v_cache":
-		return access + tmpl + "*"
+		return access + strings.Join(tmpl[:min(len(tmpl), 1)], "") + "*"
 	}
 	return access + "float*"
 }
 
-// templateArg is the template argument a typed contract's kernel must be
-// instantiated with: the weight's block decoder or the cache element type.
-func templateArg(c plan.Contract) string {
+// contractHosts are the host names of a contract's pipelines, each with
+// the template arguments its kernel must be instantiated with: the
+// weight's block decoder or the cache element type, and for a multi-token
+// mat-vec a host per token count N, instantiated with N too.
+func contractHosts(c plan.Contract) map[string][]string {
 	base, _, _ := strings.Cut(c.Family, "@")
 	switch base {
-	case "embed", "matvec", "mtmatvec", "matmul":
-		return "Dec" + c.Weight.String()
+	case "mtmatvec":
+		out := map[string][]string{}
+		for n := int32(1); n <= mtmatvecMaxN; n++ {
+			out[mtmatvecKey(c.Name, n)] = []string{"Dec" + c.Weight.String(), strconv.Itoa(int(n))}
+		}
+		return out
+	case "embed", "matvec", "matmul":
+		return map[string][]string{c.Name: {"Dec" + c.Weight.String()}}
 	case "kv_write", "rope_kv_write", "attn_decode", "attn_prefill":
-		return map[quant.Type]string{quant.F32: "float", quant.F16: "half"}[c.Cache]
+		return map[string][]string{c.Name: {map[quant.Type]string{quant.F32: "float", quant.F16: "half"}[c.Cache]}}
 	}
-	return ""
+	return map[string][]string{c.Name: nil}
 }
 
 // builtinAttrs are the thread-position attributes kernels may take, with
@@ -355,19 +393,29 @@ func contractErrors(t *testing.T, src *mslSource) []string {
 	}
 	known := map[string]bool{}
 	for _, c := range plan.Contracts() {
-		known[PipelineKey(c.Name)] = true
-		hs := src.hosts[PipelineKey(c.Name)]
-		if len(hs) != 1 {
-			bad(c, "%d kernels with this host name, want 1", len(hs))
+		var k *mslKernel
+		hosts := contractHosts(c)
+		for _, host := range slices.Sorted(maps.Keys(hosts)) {
+			known[host] = true
+			hs := src.hosts[host]
+			if len(hs) != 1 {
+				bad(c, "%d kernels with the host name %s, want 1", len(hs), host)
+				continue
+			}
+			if k == nil {
+				k = hs[0].Kernel
+			} else if hs[0].Kernel != k {
+				bad(c, "host %s is function %s, another host of the contract %s", host, hs[0].Kernel.Func, k.Func)
+			}
+			if got, want := strings.Join(hs[0].Args, ", "), strings.Join(hosts[host], ", "); got != want {
+				bad(c, "host %s is instantiated with <%s>, want <%s>", host, got, want)
+			}
+		}
+		if k == nil {
 			continue
 		}
-		h := hs[0]
-		k := h.Kernel
 		if want := strings.ReplaceAll(c.Family, "@", "_"); k.Func != want {
 			bad(c, "implemented by function %s, want %s", k.Func, want)
-		}
-		if want := templateArg(c); h.Arg != want {
-			bad(c, "instantiated with <%s>, want <%s>", h.Arg, want)
 		}
 		buffers := map[int]mslParam{}
 		tgMemory := false
@@ -397,7 +445,7 @@ func contractErrors(t *testing.T, src *mslSource) []string {
 		want := len(c.Roles) + 1
 		if split := SplitOf(dispatchOf(t, c, 1)); split != nil {
 			want++
-			known[PipelineKey(split.Kernel)] = true
+			known[split.Kernel] = true
 			if p := buffers[want-1]; p.Name != "scratch" || p.Type != "device float*" {
 				bad(c, "buffer(%d) is %s %s, want the scratch buffer, device float* scratch", want-1, p.Type, p.Name)
 			}
@@ -420,7 +468,7 @@ func contractErrors(t *testing.T, src *mslSource) []string {
 			if !role.Write && !strings.Contains(p.Type, "const") {
 				bad(c, "read role %s is %s, want const", role.Name, p.Type)
 			}
-			if want := roleType(c, role, k.TmplParam); p.Type != want {
+			if want := roleType(c, role, k.TmplParams); p.Type != want {
 				bad(c, "role %s is %s, want %s", role.Name, p.Type, want)
 			}
 		}
@@ -464,7 +512,12 @@ func kernelSource(t *testing.T) *mslSource {
 func TestMSLImplementsEveryContract(t *testing.T) {
 	src := kernelSource(t)
 	assert.Empty(t, contractErrors(t, src))
-	assert.Len(t, src.hosts, len(plan.Contracts())+1, "a kernel per contract and attention decode's reduction")
+	want := 1 // attention decode's reduction
+	for _, c := range plan.Contracts() {
+		want += len(contractHosts(c))
+	}
+	assert.Len(t, src.hosts, want, "a kernel per contract, per N for the multi-token mat-vecs, and attention decode's reduction")
+	assert.Greater(t, want, len(plan.Contracts())+1)
 }
 
 // The checker itself catches the mistakes it exists for.
@@ -477,12 +530,15 @@ func TestMSLContractCheckerCatches(t *testing.T) {
 		{"matvec.metal", "device float *y [[buffer(2)]]", "device const float *y [[buffer(2)]]", "matvec_q4_0: write role y is device const float*"},
 		{"matvec.metal", "device const float *x [[buffer(1)]],\n        device float *y [[buffer(2)]]", "device float *x [[buffer(1)]],\n        device float *y [[buffer(2)]]", "matvec_f16: read role x is device float*, want const"},
 		{"matmul.metal", "constant MatParams &p [[buffer(3)]]", "constant MatParams &p [[buffer(4)]]", "matmul_q6_k: no parameter struct at buffer(3)"},
-		{"kv.metal", "kernel kv_write_f16_t kv_write<half>;", "kernel kv_write_f32_t kv_write<float>;", "kv_write_f16: instantiated with <float>, want <half>"},
-		{"matvec.metal", `"matvec_q8_0"`, `"matvec_q8_O"`, "matvec_q8_0: 0 kernels with this host name"},
+		{"kv.metal", "kernel kv_write_f16_t kv_write<half>;", "kernel kv_write_f32_t kv_write<float>;", "kv_write_f16: host kv_write_f16 is instantiated with <float>, want <half>"},
+		{"matvec.metal", `"matvec_q8_0"`, `"matvec_q8_O"`, "matvec_q8_0: 0 kernels with the host name matvec_q8_0, want 1"},
+		{"mtmatvec.metal", "mtmatvec<DecQ4_0, 5>;", "mtmatvec<DecQ4_0, 4>;", "mtmatvec_q4_0: host mtmatvec_q4_0_n5 is instantiated with <DecQ4_0, 4>, want <DecQ4_0, 5>"},
+		{"mtmatvec.metal", `"mtmatvec_q6_k_acc_n7"`, `"mtmatvec_q6_k_acc_n9"`, "mtmatvec_q6_k_acc: 0 kernels with the host name mtmatvec_q6_k_acc_n7, want 1"},
+		{"mtmatvec.metal", "kernel mtmatvec_t mtmatvec<DecQ8_0, 3>;", "kernel mtmatvec_acc_t mtmatvec_acc<DecQ8_0, 3>;", "mtmatvec_q8_0: host mtmatvec_q8_0_n3 is function mtmatvec_acc, another host of the contract mtmatvec"},
 		{"common.metal", "    int rows_kv;\n    int cols;", "    int cols;\n    int rows_kv;", "struct QKVParams field 1 is int cols, want int rows_kv"},
 		{"common.metal", "    float freq_scale;\n};\n\nstruct KVParams", "    float freq_scale;\n    int extra;\n};\n\nstruct KVParams", "struct RopeParams has 7 fields, Go has 6"},
 		{"norm_rope.metal", "        threadgroup float *partial [[threadgroup(0)]],\n", "", "rmsnorm: kernel takes threadgroup memory: false; geometry gives 128 bytes"},
-		{"elementwise.metal", "embed<DecQ4_K>;", "embed<DecQ5_K>;", "embed_q4_k: instantiated with <DecQ5_K>, want <DecQ4_K>"},
+		{"elementwise.metal", "embed<DecQ4_K>;", "embed<DecQ5_K>;", "embed_q4_k: host embed_q4_k is instantiated with <DecQ5_K>, want <DecQ4_K>"},
 		{"elementwise.metal", "uint3 tgpig [[threadgroup_position_in_grid]],\n        ushort tiitg [[thread_index_in_threadgroup]]) {\n    const int i", "uint3 tgpig [[threadgroup_position_in_grid]],\n        uint tiitg [[thread_index_in_threadgroup]]) {\n    const int i", "swiglu: [[thread_index_in_threadgroup]] tiitg is uint, want ushort"},
 		{"attention.metal", "device const C *k_cache [[buffer(2)]]", "device const float *k_cache [[buffer(2)]]", "attn_decode_f16: role k_cache is device const float*, want device const C*"},
 	}

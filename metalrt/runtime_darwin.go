@@ -209,20 +209,19 @@ func (r *Runtime) Compile(p *plan.Plan) (*Program, error) {
 	return prog, nil
 }
 
-// makePipelines makes the pipeline of every kernel the list uses, refusing
-// the plan if the library lacks any (naming them all), a pipeline's
+// makePipelines makes every pipeline the list binds, refusing the plan if
+// the library lacks the function of any (naming them all), a pipeline's
 // simdgroups are not 32 wide, or a launch exceeds a pipeline's threads or
 // the device's threadgroup memory.
 func (r *Runtime) makePipelines(p *plan.Plan, l *CommandList) error {
 	var missing []string
-	for _, k := range l.Kernels() {
-		key := PipelineKey(k)
+	for _, key := range l.Pipelines() {
 		if _, ok := r.pipelines[key]; ok {
 			continue
 		}
 		f := r.lib.NewFunctionWithName(key)
 		if f.IsNil() {
-			missing = append(missing, k)
+			missing = append(missing, key)
 			continue
 		}
 		ps, err := newPipeline(r.dev, f)
@@ -234,14 +233,14 @@ func (r *Runtime) makePipelines(p *plan.Plan, l *CommandList) error {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("metalrt: plan %s needs kernels the Metal library lacks: %s", p.Name, strings.Join(missing, ", "))
+		return fmt.Errorf("metalrt: plan %s needs functions the Metal library lacks: %s", p.Name, strings.Join(missing, ", "))
 	}
 	maxMem := int(r.dev.MaxThreadgroupMemoryLength())
-	for _, k := range l.Kernels() {
-		ps := r.pipelines[PipelineKey(k)]
+	for _, key := range l.Pipelines() {
+		ps := r.pipelines[key]
 		lim := PipelineLimits{MaxThreads: int(ps.MaxTotalThreadsPerThreadgroup()), SimdWidth: int(ps.ThreadExecutionWidth()),
 			StaticMemory: int(ps.StaticThreadgroupMemoryLength()), DeviceMemory: maxMem}
-		if err := l.CheckPipeline(k, lim); err != nil {
+		if err := l.CheckPipeline(key, lim); err != nil {
 			return fmt.Errorf("metalrt: plan %s: %w", p.Name, err)
 		}
 	}

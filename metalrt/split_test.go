@@ -42,7 +42,7 @@ commit cb=0
 
 	l, err := NewCommandList(c.Plan, cov)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"attn_decode_f16", attnReduceKernel}, l.Kernels())
+	assert.Equal(t, []string{"attn_decode_f16", attnReduceKernel}, l.Pipelines())
 	assert.Equal(t, 32, l.threads[attnReduceKernel])
 	assert.Zero(t, l.memory[attnReduceKernel])
 	assert.Equal(t, 2*8*8*(64+2)*4, l.ScratchBytes(), "per token, query head and chunk: (max, sum) and 64 outputs")

@@ -231,6 +231,35 @@ inline float2 nibble_dot(threadgroup const ushort *q, thread const float *v) {
     return s;
 }
 
+// pair_x reads the runs of 8 activations at lo and hi unscaled, in
+// nibble_x's order, for weights decoded whole (mv_decode).
+inline void pair_x(threadgroup const float *x, int lo, int hi, thread float *v) {
+    threadgroup const float4 *pl = (threadgroup const float4 *)(x + lo), *ph = (threadgroup const float4 *)(x + hi);
+    for (short i = 0; i < 2; i++) {
+        const float4 l = pl[i], h = ph[i];
+        v[4 * i] = l.x;
+        v[4 * i + 1] = l.y;
+        v[4 * i + 2] = l.z;
+        v[4 * i + 3] = l.w;
+        v[8 + 4 * i] = h.x;
+        v[8 + 4 * i + 1] = h.y;
+        v[8 + 4 * i + 2] = h.z;
+        v[8 + 4 * i + 3] = h.w;
+    }
+}
+
+// nibbles16 unpacks the 8 bytes at q into their low nibbles (w[0..7]) and
+// high nibbles (w[8..15]), in nibble_x's order.
+inline void nibbles16(threadgroup const ushort *q, thread float *w) {
+    for (short i = 0; i < 4; i++) {
+        const ushort u = q[i];
+        w[2 * i] = float(u & 0xF);
+        w[2 * i + 1] = float((u >> 8) & 0xF);
+        w[8 + 2 * i] = float((u >> 4) & 0xF);
+        w[9 + 2 * i] = float(u >> 12);
+    }
+}
+
 // ---- weight row decoders ----
 //
 // Each decoder reads one row of its type natively. col is always a multiple
@@ -254,14 +283,22 @@ inline float2 nibble_dot(threadgroup const ushort *q, thread const float *v) {
 //                               row the raw bytes of a mat-vec tile staged
 //                               in threadgroup memory, col and cols (the
 //                               tile's columns) counted from its start
+//   mv_decode(row, col, cols, w)
+//                               the chunk's 16 weights as floats (0 past
+//                               cols) from a staged tile, in the order of
+//                               mv_x's activations: a multi-token mat-vec
+//                               decodes a chunk once for all its tokens
+//   mv_x(x, col, v)             load_x's activations, unscaled
 //   load16(row, col, cols, w)   w[i] = weight col+i as float (0 past cols)
 // A chunk is columns col..col+15 unless the decoder says otherwise.
 // tile_t is the type of the weight tile of the tiled mat-mat: half where
 // the dequantised weights are (close to) exact in half, float otherwise.
 
-// DecChunk16 is load_x for decoders whose chunk is 16 consecutive columns.
+// DecChunk16 is load_x and mv_x for decoders whose chunk is 16
+// consecutive columns.
 struct DecChunk16 {
     static float2 load_x(threadgroup const float *x, int col, thread float *v) { return tile_x16(x + col, v); }
+    static void mv_x(threadgroup const float *x, int col, thread float *v) { tile_x16(x + col, v); }
 };
 
 // float_dot16 is the float decoders' dot16: F::elem(row, i) is element i
@@ -279,6 +316,14 @@ inline float float_dot16(threadgroup const uchar *row, int col, int cols, thread
         s += F::elem(row, col + i) * x[i];
     }
     return s;
+}
+
+// float_decode16 is the float decoders' mv_decode.
+template <typename F>
+inline void float_decode16(threadgroup const uchar *row, int col, int cols, thread float *w) {
+    for (short i = 0; i < 16; i++) {
+        w[i] = col + i < cols ? F::elem(row, col + i) : 0.0f;
+    }
 }
 
 struct DecF32 : DecChunk16 {
@@ -305,6 +350,9 @@ struct DecF32 : DecChunk16 {
     static float elem(threadgroup const uchar *row, int i) { return ((threadgroup const float *)row)[i]; }
     static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
         return float_dot16<DecF32>(row, col, cols, x);
+    }
+    static void mv_decode(threadgroup const uchar *row, int col, int cols, thread float *w) {
+        float_decode16<DecF32>(row, col, cols, w);
     }
 };
 
@@ -333,6 +381,9 @@ struct DecF16 : DecChunk16 {
     static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
         return float_dot16<DecF16>(row, col, cols, x);
     }
+    static void mv_decode(threadgroup const uchar *row, int col, int cols, thread float *w) {
+        float_decode16<DecF16>(row, col, cols, w);
+    }
 };
 
 struct DecBF16 : DecChunk16 {
@@ -360,6 +411,9 @@ struct DecBF16 : DecChunk16 {
     static float dot16(threadgroup const uchar *row, int col, int cols, thread const float *x, float2) {
         return float_dot16<DecBF16>(row, col, cols, x);
     }
+    static void mv_decode(threadgroup const uchar *row, int col, int cols, thread float *w) {
+        float_decode16<DecBF16>(row, col, cols, w);
+    }
 };
 
 // Q4_0: load16's chunk of 16 is the low (first half) or high nibbles of
@@ -380,14 +434,23 @@ struct DecQ4_0 {
             w[i] = float(int((q[i] >> shift) & 0xf) - 8) * d;
         }
     }
+    static int mv_lo(int col) { return 32 * (col / 32) + 8 * ((col / 16) % 2); }
     static float2 load_x(threadgroup const float *x, int col, thread float *v) {
-        const int lo = 32 * (col / 32) + 8 * ((col / 16) % 2);
-        return nibble_x(x, lo, lo + 16, v);
+        return nibble_x(x, mv_lo(col), mv_lo(col) + 16, v);
     }
+    static void mv_x(threadgroup const float *x, int col, thread float *v) { pair_x(x, mv_lo(col), mv_lo(col) + 16, v); }
     static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2 xsum) {
         threadgroup const block_q4_0 *b = (threadgroup const block_q4_0 *)row + col / 32;
         const float2 s = nibble_dot((threadgroup const ushort *)(b->qs + 8 * ((col / 16) % 2)), x);
         return float(b->d) * (s.x + s.y - 8.0f * (xsum.x + xsum.y));
+    }
+    static void mv_decode(threadgroup const uchar *row, int col, int, thread float *w) {
+        threadgroup const block_q4_0 *b = (threadgroup const block_q4_0 *)row + col / 32;
+        nibbles16((threadgroup const ushort *)(b->qs + 8 * ((col / 16) % 2)), w);
+        const float d = float(b->d);
+        for (short i = 0; i < 16; i++) {
+            w[i] = d * (w[i] - 8.0f);
+        }
     }
 };
 
@@ -413,6 +476,14 @@ struct DecQ8_0 : DecChunk16 {
         }
         return float(b->d) * s;
     }
+    static void mv_decode(threadgroup const uchar *row, int col, int, thread float *w) {
+        threadgroup const block_q8_0 *b = (threadgroup const block_q8_0 *)row + col / 32;
+        threadgroup const char *q = b->qs + col % 32;
+        const float d = float(b->d);
+        for (short i = 0; i < 16; i++) {
+            w[i] = d * float(q[i]);
+        }
+    }
 };
 
 // Q4_K: element e of a super-block is in group j = e/64; its first 32 are
@@ -425,14 +496,15 @@ struct DecQ8_0 : DecChunk16 {
 struct KQuantNibbles {
     static int group(int col) { return (col % 256) / 64; }
     static int byte(int col) { return 32 * group(col) + 8 * ((col % 64) / 16); }
+    static int mv_lo(int col) { return 256 * (col / 256) + 64 * group(col) + 8 * ((col % 64) / 16); }
     static float2 load_x(threadgroup const float *x, int col, thread float *v) {
-        const int lo = 256 * (col / 256) + 64 * group(col) + 8 * ((col % 64) / 16);
-        return nibble_x(x, lo, lo + 32, v);
+        return nibble_x(x, mv_lo(col), mv_lo(col) + 32, v);
     }
-    // scaled is d·sc·s − dmin·m·Σx over the low and high sub-blocks; the
-    // super-block's header (d, dmin, scales: 16 bytes) is read whole, as 8
-    // ushorts, rather than byte by byte.
-    static float scaled(threadgroup const uchar *block, int j, float2 s, float2 xsum) {
+    static void mv_x(threadgroup const float *x, int col, thread float *v) { pair_x(x, mv_lo(col), mv_lo(col) + 32, v); }
+    // scales is (d·sc, dmin·m) of the low sub-block, then of the high one;
+    // the super-block's header (d, dmin, scales: 16 bytes) is read whole, as
+    // 8 ushorts, rather than byte by byte.
+    static float4 scales(threadgroup const uchar *block, int j) {
         threadgroup const ushort *h = (threadgroup const ushort *)block;
         ushort u[8];
         for (short i = 0; i < 8; i++) {
@@ -445,7 +517,20 @@ struct KQuantNibbles {
         }
         const float d = float(as_type<half>(u[0])), dmin = float(as_type<half>(u[1]));
         const uchar2 lo = scale_min_k4(2 * j, (thread const uchar *)sc), hi = scale_min_k4(2 * j + 1, (thread const uchar *)sc);
-        return d * (float(lo.x) * s.x + float(hi.x) * s.y) - dmin * (float(lo.y) * xsum.x + float(hi.y) * xsum.y);
+        return float4(d * float(lo.x), dmin * float(lo.y), d * float(hi.x), dmin * float(hi.y));
+    }
+    // scaled is d·sc·s − dmin·m·Σx over the low and high sub-blocks.
+    static float scaled(threadgroup const uchar *block, int j, float2 s, float2 xsum) {
+        const float4 k = scales(block, j);
+        return k.x * s.x + k.z * s.y - (k.y * xsum.x + k.w * xsum.y);
+    }
+    // scale applies scales' (d·sc, dmin·m) to quants q in nibble_x's order.
+    static void scale(threadgroup const uchar *block, int j, thread float *q) {
+        const float4 k = scales(block, j);
+        for (short i = 0; i < 8; i++) {
+            q[i] = k.x * q[i] - k.y;
+            q[8 + i] = k.z * q[8 + i] - k.w;
+        }
     }
 };
 
@@ -479,6 +564,11 @@ struct DecQ4_K : KQuantNibbles {
         threadgroup const block_q4_k *b = (threadgroup const block_q4_k *)row + col / 256;
         const float2 s = nibble_dot((threadgroup const ushort *)(b->qs + byte(col)), x);
         return scaled((threadgroup const uchar *)b, group(col), s, xsum);
+    }
+    static void mv_decode(threadgroup const uchar *row, int col, int, thread float *w) {
+        threadgroup const block_q4_k *b = (threadgroup const block_q4_k *)row + col / 256;
+        nibbles16((threadgroup const ushort *)(b->qs + byte(col)), w);
+        scale((threadgroup const uchar *)b, group(col), w);
     }
 };
 
@@ -525,6 +615,20 @@ struct DecQ5_K : KQuantNibbles {
                             4096.0f * x[9 + 2 * i] * float((u >> (9 + 2 * j)) & 1));
         }
         return scaled((threadgroup const uchar *)b, j, s, xsum);
+    }
+    static void mv_decode(threadgroup const uchar *row, int col, int, thread float *w) {
+        threadgroup const block_q5_k *b = (threadgroup const block_q5_k *)row + col / 256;
+        const int j = group(col);
+        nibbles16((threadgroup const ushort *)(b->qs + byte(col)), w);
+        threadgroup const ushort *qh = (threadgroup const ushort *)(b->qh + 8 * ((col % 64) / 16));
+        for (short i = 0; i < 4; i++) {
+            const ushort u = qh[i];
+            w[2 * i] += 16.0f * float((u >> (2 * j)) & 1);
+            w[2 * i + 1] += 16.0f * float((u >> (8 + 2 * j)) & 1);
+            w[8 + 2 * i] += 16.0f * float((u >> (2 * j + 1)) & 1);
+            w[9 + 2 * i] += 16.0f * float((u >> (9 + 2 * j)) & 1);
+        }
+        scale((threadgroup const uchar *)b, j, w);
     }
 };
 
@@ -582,7 +686,11 @@ struct DecQ6_K {
         }
         return float2(sum[0], sum[1]);
     }
-    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2) {
+    static void mv_x(threadgroup const float *x, int col, thread float *v) { load_x(x, col, v); }
+    // mv_quants leaves chunk col's quants (q − 32) in load_x's order,
+    // quarter k in q[4k..4k+3], and returns where its quarters' int8
+    // scales sit: quarter k's at 2k.
+    static threadgroup const char *mv_quants(threadgroup const uchar *row, int col, thread float *q) {
         threadgroup const block_q6_k *b = (threadgroup const block_q6_k *)row + col / 256;
         const int o = mv_offset(col), h = o / 128, l0 = o % 128;
         threadgroup const ushort *ql0 = (threadgroup const ushort *)(b->ql + 64 * h + l0);
@@ -590,16 +698,36 @@ struct DecQ6_K {
         threadgroup const ushort *qh = (threadgroup const ushort *)(b->qh + 32 * h + l0);
         const uint a = uint(ql0[0]) | uint(ql0[1]) << 16, c = uint(ql1[0]) | uint(ql1[1]) << 16;
         const uint e = uint(qh[0]) | uint(qh[1]) << 16;
-        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // per quarter
         for (short i = 0; i < 4; i++) {
             const uchar lo0_i = uchar(a >> (8 * i)), lo1_i = uchar(c >> (8 * i)), hi_i = uchar(e >> (8 * i));
-            s[0] += float(int((lo0_i & 0xf) | ((hi_i & 3) << 4)) - 32) * x[i];
-            s[1] += float(int((lo1_i & 0xf) | (((hi_i >> 2) & 3) << 4)) - 32) * x[4 + i];
-            s[2] += float(int((lo0_i >> 4) | (((hi_i >> 4) & 3) << 4)) - 32) * x[8 + i];
-            s[3] += float(int((lo1_i >> 4) | (((hi_i >> 6) & 3) << 4)) - 32) * x[12 + i];
+            q[i] = float(int((lo0_i & 0xf) | ((hi_i & 3) << 4)) - 32);
+            q[4 + i] = float(int((lo1_i & 0xf) | (((hi_i >> 2) & 3) << 4)) - 32);
+            q[8 + i] = float(int((lo0_i >> 4) | (((hi_i >> 4) & 3) << 4)) - 32);
+            q[12 + i] = float(int((lo1_i >> 4) | (((hi_i >> 6) & 3) << 4)) - 32);
         }
-        threadgroup const char *sc = b->scales + 8 * h + l0 / 16;
-        return float(b->d) * (float(sc[0]) * s[0] + float(sc[2]) * s[1] + float(sc[4]) * s[2] + float(sc[6]) * s[3]);
+        return b->scales + 8 * h + l0 / 16;
+    }
+    static float dot16(threadgroup const uchar *row, int col, int, thread const float *x, float2) {
+        float q[16];
+        threadgroup const char *sc = mv_quants(row, col, q);
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // per quarter
+        for (short k = 0; k < 4; k++) {
+            for (short i = 0; i < 4; i++) {
+                s[k] += q[4 * k + i] * x[4 * k + i];
+            }
+        }
+        const float d = float(((threadgroup const block_q6_k *)row + col / 256)->d);
+        return d * (float(sc[0]) * s[0] + float(sc[2]) * s[1] + float(sc[4]) * s[2] + float(sc[6]) * s[3]);
+    }
+    static void mv_decode(threadgroup const uchar *row, int col, int, thread float *w) {
+        threadgroup const char *sc = mv_quants(row, col, w);
+        const float d = float(((threadgroup const block_q6_k *)row + col / 256)->d);
+        for (short k = 0; k < 4; k++) {
+            const float ds = d * float(sc[2 * k]);
+            for (short i = 0; i < 4; i++) {
+                w[4 * k + i] *= ds;
+            }
+        }
     }
 };
 

@@ -14,7 +14,9 @@
 //     whatever the block layout, so a block's scale comes in the sectors
 //     of its quants instead of in a load of its own;
 //   - the lanes decode 16-column chunks from there (B::dot16) against
-//     registers of activations (B::load_x), then simd_sum reduces them.
+//     registers of activations (B::load_x), then simd_sum reduces them;
+//     from MV_DECODE_ONCE tokens on, a lane decodes each chunk once
+//     (B::mv_decode) and dots it with every token's activations.
 // The trade: 80 rows per threadgroup keep the activation reads under a
 // tenth of the weight bytes for 4-bit weights (Q4_0: 4 / (80 · 0.5625)),
 // where llama.cpp's 8 rows re-read them from cache ten times over; a
@@ -155,6 +157,15 @@ inline void mv_stage(thread const Form &f, int r0, ulong b0, int len, int stride
     }
 }
 
+// MV_DECODE_ONCE is the fewest tokens for which mv_dot decodes each staged
+// weight chunk once (B::mv_decode) and dots it with every token's
+// activations, instead of running B::dot16 per token, whose decoding works
+// on activations pre-scaled for it (nibble_x). By operation count, Q4_0's
+// dot16 is ~36 per chunk and token; decoding once is ~48 per chunk, then
+// 16 multiply-adds per token: even at 3 tokens, half the work at 8. Not
+// measured on a GPU.
+#define MV_DECODE_ONCE 4
+
 // mv_dot leaves in out[t·R + r], on every lane, the dot product of the
 // simdgroup's row r with the activations of token t < N (f.x, N rows of
 // f.cols); every thread of the threadgroup calls it. A tile of fewer than
@@ -186,6 +197,24 @@ inline void mv_dot(thread const Form &f, int r0, ushort tid, ushort sg, ushort l
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         for (int c = lane % L; 16 * c < n; c += L) {
+            if (N >= MV_DECODE_ONCE) {
+                for (short k = 0; k < K; k++) {
+                    if (g + k * G < R) {
+                        float w[16];
+                        B::mv_decode(ws + (g + k * G) * S::SEG, 16 * c, n, w);
+                        for (short t = 0; t < N; t++) {
+                            float xv[16];
+                            B::mv_x(xs + t * C, 16 * c, xv);
+                            float s = 0.0f;
+                            for (short i = 0; i < 16; i++) {
+                                s += w[i] * xv[i];
+                            }
+                            acc[t * K + k] += s;
+                        }
+                    }
+                }
+                continue;
+            }
             for (short t = 0; t < N; t++) {
                 float xv[16];
                 const float2 xsum = B::load_x(xs + t * C, 16 * c, xv);
