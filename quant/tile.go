@@ -226,13 +226,7 @@ func tileGo(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
 			qa := a[b*34+2 : b*34+34]
 			var isum int32
 			for j, q := range qa {
-				w := blk[16+32*(j%16/4)+4*r+j%4]
-				if j < 16 {
-					w &= 0x0f
-				} else {
-					w >>= 4
-				}
-				isum += int32(w) * int32(int8(q))
+				isum += tileQuant(blk, r, j) * int32(int8(q))
 			}
 			isum -= int32(binary.LittleEndian.Uint32(sums[8*b:]))
 			dw := FP16ToFP32(binary.LittleEndian.Uint16(blk[2*r:]))
@@ -241,4 +235,14 @@ func tileGo(dst *[TileRows]float32, tile, a, sums []byte, nb int) {
 		}
 		dst[r] = acc
 	}
+}
+
+// tileQuant is element j (0..31) of row r of a tile block, as stored
+// (0..15, before Q4_0's offset of 8).
+func tileQuant(blk []byte, r, j int) int32 {
+	w := blk[16+32*(j%16/4)+4*r+j%4]
+	if j < 16 {
+		return int32(w & 0x0f)
+	}
+	return int32(w >> 4)
 }

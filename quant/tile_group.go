@@ -86,13 +86,7 @@ func tileGroupGo(dst *[TileGroupTokens][2 * TileRows]float32, tile, group []byte
 				slot := group[(b*tokens+t)*tileGroupSlot:]
 				isum := int32(binary.LittleEndian.Uint32(slot[32:]))
 				for j, q := range slot[:32] {
-					w := blk[16+32*(j%16/4)+4*r+j%4]
-					if j < 16 {
-						w &= 0x0f
-					} else {
-						w >>= 4
-					}
-					isum += int32(w) * int32(int8(q))
+					isum += tileQuant(blk, r, j) * int32(int8(q))
 				}
 				dw := FP16ToFP32(binary.LittleEndian.Uint16(blk[2*r:]))
 				da := math.Float32frombits(binary.LittleEndian.Uint32(slot[36:]))
