@@ -68,6 +68,12 @@
 //     ggml's AVX2 quantiser does, which changes rare quants whose scaled
 //     value is within a few ulps of a half by one; with the lane-order dot
 //     products it reproduces an AVX2 build of llama.cpp bit for bit.
+//   - Q4_0 tiles (tile.go): PackQ4_0Tile interleaves eight rows once, and
+//     DotQ4_0Tile1/Tile2/Tile/TilePair multiply one tile or two by one to
+//     four tokens in the order of ggml's repacked Q4_0 kernels; the group
+//     kernels (tile_group.go, AVX-512 VNNI) take two tiles by up to eight
+//     tokens interleaved by PrepareTileGroup. Every one gives a token the
+//     same bits, so a step of any size sees what a decode step sees.
 //   - Float weights: like ggml, which converts activations to F16 (BF16)
 //     for F16 (BF16) weights, DotF16F32 and DotBF16F32 round x to the
 //     weight format first; the products are exact and summed in float64.
