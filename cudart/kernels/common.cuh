@@ -182,6 +182,19 @@ __device__ __forceinline__ void mma_s8_k16(int (&c)[4], const int (&a)[2], int b
 }
 #endif
 
+// Integer MMA sums start from MMA_BIAS, the bits of the float 1.5·2^23:
+// while |sum| < 2^22 the float with the resulting bits is 1.5·2^23 + sum
+// exactly, and one subtraction (mma_sum) gives the sum as a float without
+// a conversion, which runs at a quarter of the FADD rate on the GPU.
+#define MMA_BIAS 0x4B400000
+#define MMA_BIAS_F 12582912.0f
+__device__ __forceinline__ float mma_sum(int c) { return __int_as_float(c) - MMA_BIAS_F; }
+
+// rne_byte is the low byte of v rounded half to even (|v| < 2^22), the
+// int8 of a quantised value when |v| ≤ 127: adding 1.5·2^23 rounds it (as
+// f2i_rn would) into the low bits, again without a conversion.
+__device__ __forceinline__ int rne_byte(float v) { return __float_as_int(__fadd_rn(v, MMA_BIAS_F)) & 0xff; }
+
 #ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) {

@@ -81,13 +81,13 @@ struct MmaQ6_K {
                                                const Scales &dw, float dx0, float dx1) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            int c[4] = {0, 0, 0, 0};
+            int c[4] = {MMA_BIAS, MMA_BIAS, MMA_BIAS, MMA_BIAS};
             const int ah[2] = {a[2 * half], a[2 * half + 1]};
             mma_s8_k16(c, ah, bf[half]);
-            acc[0] += float(c[0]) * (dw[0][half] * dx0);
-            acc[1] += float(c[1]) * (dw[0][half] * dx1);
-            acc[2] += float(c[2]) * (dw[1][half] * dx0);
-            acc[3] += float(c[3]) * (dw[1][half] * dx1);
+            acc[0] += mma_sum(c[0]) * (dw[0][half] * dx0);
+            acc[1] += mma_sum(c[1]) * (dw[0][half] * dx1);
+            acc[2] += mma_sum(c[2]) * (dw[1][half] * dx0);
+            acc[3] += mma_sum(c[3]) * (dw[1][half] * dx1);
         }
     }
 };
