@@ -73,13 +73,18 @@
 // shared memory and dot them with __dp4a (int8dot.cu); attention splits
 // the cache among 8 warps in blocks of 8 rows whose Q·K rows are read by
 // the warp's lanes together. Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
-// the tensor cores (mma.sync on int8, mmq.cu), and mrun's CUDA
-// prefill steps are 512 tokens (llama.cpp's micro-batch). Measured with
+// the tensor cores (mma.sync on int8; Q4_0 and Q8_0 in tiles of 128 rows
+// x 64 tokens staged in shared memory, mmqtile.cu; Q6_K with fragments
+// read from the weights, mmq.cu), and mrun's CUDA prefill steps are 512
+// tokens (llama.cpp's micro-batch). Measured with
 // mrun bench -p 512 -n 128 (median of 3 rounds, alternated with llama.cpp
 // b4747's llama-bench -ngl 99 on the same H200): tg128 369 t/s (from 215;
 // llama.cpp 234, with -fa 1 245), pp512 3,814 t/s (from 490; llama.cpp
 // 9,975, with -fa 1 10,495). A decode step replays in 2.67 ms: the Q4_0
-// mat-vecs stream their weights at 27-51% of the copy bandwidth.
+// mat-vecs stream their weights at 27-51% of the copy bandwidth. The
+// staged tiles then took pp512 to 4,406 t/s (0.44x llama.cpp; -n 32: tg32
+// 372): a 512-token step is 118 ms, 78% of it the Q4_0 mat-muls (about
+// 84 int8 TOPS) and 20% prefill attention.
 //
 // Per-kernel timing: Options.Profile (mrun bench --profile) runs every
 // step a second time kernel by kernel between CUDA events and reports, at
@@ -88,6 +93,8 @@
 // (profile.go; the replay itself is timed too).
 //
 // Not done: split-K flash decoding across blocks, tiled (tensor-core)
-// flash attention for prefill, tensor-core mat-muls of Q4_K and Q5_K, and
-// fusing the norms into the mat-vecs that follow them.
+// flash attention for prefill, tensor-core mat-muls of Q4_K and Q5_K,
+// fusing the norms into the mat-vecs that follow them, and for the staged
+// mat-muls two stage buffers (one barrier a stage) with the activations
+// quantised once per step by their own kernel and copied with cp.async.
 package cudart

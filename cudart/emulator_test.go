@@ -161,8 +161,10 @@ func TestKernelsOnEmulator(t *testing.T) {
 // TestInt8ShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
 // wider than its shared tile, so the activations are quantised in two
 // tiles, with rows that fill one block and part of a second; and the
-// tensor-core matmul on rows whose last column tile is partial (9 blocks;
-// Q6_K: 24 of a tile's 16).
+// tensor-core matmul on rows whose last column tile is partial (9 blocks,
+// so Q4_0 and Q8_0 rows are read in halves; 10, read in words; Q6_K: 24
+// of a tile's 16), over two token blocks and rows filling part of one or
+// two row blocks.
 func TestInt8ShapesOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	var w opcases.Weights
@@ -172,7 +174,8 @@ func TestInt8ShapesOnEmulator(t *testing.T) {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/wide", fam, typ, 40, 32*(mvqTileBlocks+16), 1))
 		}
 		for _, fam := range []string{"matmul@qkv", "matmul@gate_up"} {
-			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 40))
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 70))
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/aligned", fam, typ, 136, 32*10, 70))
 		}
 	}
 	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))

@@ -28,10 +28,12 @@ const (
 	mvqRows        = mvqWarps * mvqRowsPerWarp
 	mvqThreads     = mvqWarps * 32
 	mvqTileBlocks  = 256 // 32-column blocks of activations it quantises into shared memory at a time
-	mmqWarps       = 8   // the tensor-core matmul of Q4_0 and Q8_0 (kernels/mmq.cu), 16 rows a warp
+	mmqWarps       = 8   // the tensor-core matmul of Q6_K (kernels/mmq.cu), 16 rows a warp
 	mmqRows        = mmqWarps * 16
 	mmqThreads     = mmqWarps * 32
 	mmqTokens      = 32
+	mmqtRows       = 128 // the staged tensor-core matmul of Q4_0 and Q8_0 (kernels/mmqtile.cu), mmqThreads a block
+	mmqtTokens     = 64
 	mtTokens       = 8
 	attnWarps      = 8
 	attnThreads    = attnWarps * 32
@@ -98,7 +100,14 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	}
 	// matmul: token groups fastest, so blocks sharing weight rows run
 	// together.
-	if int8Dot(c.Weight) || c.Weight == quant.Q6_K {
+	if int8Dot(c.Weight) {
+		rowsPerBlock := mmqtRows
+		if strings.HasSuffix(c.Family, "@gate_up") {
+			rowsPerBlock /= 2 // the block stages as many rows of each matrix
+		}
+		return flat(ceil(n, mmqtTokens), ceil(rows, rowsPerBlock), mmqThreads)
+	}
+	if c.Weight == quant.Q6_K {
 		return flat(ceil(n, mmqTokens), ceil(rows, mmqRows), mmqThreads)
 	}
 	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
@@ -106,7 +115,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 
 // int8Dot reports whether weights of type t meet int8 activations: in
 // the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
-// matmul variant (kernels/mmq.cu), where Q6_K's do too.
+// matmul variant (kernels/mmqtile.cu; Q6_K's in kernels/mmq.cu).
 func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
 
 // matShape is the output rows (all three projections for qkv) and tokens

@@ -82,6 +82,12 @@ inline float __uint_as_float(unsigned u) {
     return f;
 }
 
+inline int __float_as_int(float f) {
+    int i;
+    std::memcpy(&i, &f, 4);
+    return i;
+}
+
 inline float __int_as_float(int i) {
     float f;
     std::memcpy(&f, &i, 4);

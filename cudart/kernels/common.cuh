@@ -101,8 +101,10 @@ struct EltParams {
 #define MVQ_WARPS 8         // warps per block of the int8 mat-vec (Q4_0, Q8_0, N = 1)
 #define MVQ_ROWS_PER_WARP 2 // weight rows each of its warps computes
 #define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
-#define MMQ_WARPS 8         // warps per block of the tensor-core matmul (Q4_0, Q8_0), 16 rows each
-#define MMQ_TOKENS 32       // tokens per block of it
+#define MMQ_WARPS 8         // warps per block of the tensor-core matmuls (Q6_K: 16 rows each)
+#define MMQ_TOKENS 32       // tokens per block of Q6_K's
+#define MMQT_ROWS 128       // weight rows per block of the staged tensor-core matmul (Q4_0, Q8_0; gate_up: 64 of each)
+#define MMQT_TOKENS 64      // tokens per block of it (MMQ_THREADS threads)
 
 #define MV_THREADS (MV_WARPS * 32)
 #define MV_ROWS (MV_WARPS * MV_ROWS_PER_WARP)
@@ -133,6 +135,11 @@ __device__ __forceinline__ half_t f2h(float f) {
 }
 #define DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
+
+// F4 is four floats read with one 16-byte load.
+struct alignas(16) F4 {
+    float x, y, z, w;
+};
 
 __device__ __forceinline__ float bf2f(u16 h) { return __uint_as_float(u32(h) << 16); }
 
@@ -174,6 +181,19 @@ __device__ __forceinline__ void mma_s8_k16(int (&c)[4], const int (&a)[2], int b
                  : "r"(a[0]), "r"(a[1]), "r"(b));
 }
 #endif
+
+// Integer MMA sums start from MMA_BIAS, the bits of the float 1.5·2^23:
+// while |sum| < 2^22 the float with the resulting bits is 1.5·2^23 + sum
+// exactly, and one subtraction (mma_sum) gives the sum as a float without
+// a conversion, which runs at a quarter of the FADD rate on the GPU.
+#define MMA_BIAS 0x4B400000
+#define MMA_BIAS_F 12582912.0f
+__device__ __forceinline__ float mma_sum(int c) { return __int_as_float(c) - MMA_BIAS_F; }
+
+// rne_byte is the low byte of v rounded half to even (|v| < 2^22), the
+// int8 of a quantised value when |v| ≤ 127: adding 1.5·2^23 rounds it (as
+// f2i_rn would) into the low bits, again without a conversion.
+__device__ __forceinline__ int rne_byte(float v) { return __float_as_int(__fadd_rn(v, MMA_BIAS_F)) & 0xff; }
 
 #ifndef CUDART_EMULATION // the emulation reduces a warp in one exchange, in this order
 __device__ __forceinline__ float warp_sum(float v) {

@@ -1,9 +1,8 @@
-// The matmul variant (prefill, N tokens a step) of Q4_0, Q8_0 and Q6_K
-// weights on the tensor cores: each 32-column block of a weight row meets
-// the same block of the int8-quantised activations (Q8_0, as the CPU
-// runtime and Int8Dot quantise them for Q4_0 and Q8_0) in one
-// mma.m16n8k32 (Q6_K: two m16n8k16, one per 16-column scale), whose
-// integer sums are scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
+// The matmul variant (prefill, N tokens a step) of Q6_K weights on the
+// tensor cores (Q4_0 and Q8_0: mmqtile.cu): each 32-column chunk of a
+// weight row meets the same block of the int8-quantised activations (Q8_0)
+// in two mma.m16n8k16, one per 16-column scale, whose integer sums are
+// scaled by the two blocks' scales, d_w·d_x·Σ q_w·q_x.
 //
 // A block of MMQ_WARPS warps computes MMQ_ROWS rows × MMQ_TOKENS tokens:
 // warp w rows 16w..16w+15, all the block's tokens (MMQ_NT 8-token tiles,
@@ -12,12 +11,11 @@
 // time; each lane reads its A fragment (two rows, 4 bytes of each)
 // straight from the weights, which every block of the same rows shares
 // through L2 (the grid runs token blocks fastest). Measured on the H200
-// (ncu) at 64 tokens a step: these fragment loads keep L1 busy (91%);
-// staging the weights in shared memory instead cost more instructions and
-// registers than it saved (pp512 1,390 t/s against 1,890), and blocks of
-// 4 warps × 32 tokens left too few warps per SM (1,295). At 512 tokens a
-// step (mrun's CUDA prefill), 32 tokens a block ran pp512 at 3,280 t/s
-// and 16 at 2,580.
+// with Q4_0 (ncu) at 64 tokens a step: these fragment loads keep L1 busy
+// (91%); a first staging of the weights in shared memory (u16 loads, 64
+// rows × 32 tokens a block) cost more than it saved (pp512 1,390 t/s
+// against 1,890). At 512 tokens a step this kernel ran Q4_0's pp512 at
+// 3,745 t/s; mmqtile.cu's larger staged tiles at 4,358.
 
 #define MMQ_NT (MMQ_TOKENS / 8)
 
@@ -56,55 +54,6 @@ __device__ __forceinline__ void mmq_quantise(const float *x, int cols, int t0, i
     }
 }
 
-// nibbles_s8 turns four nibbles (one per byte) into the signed bytes q − 8.
-__device__ __forceinline__ int nibbles_s8(int q) { return int((u32(q) + 0x78787878u) ^ 0x80808080u); }
-
-// mma32 is the product of a block whose 32 columns share one scale per
-// row (Q4_0, Q8_0): one m16n8k32, scaled by the rows' (dw) and tokens'
-// (dx0, dx1: columns 2t and 2t+1) scales.
-struct Mma32 {
-    typedef float Scales[2];
-    static __device__ __forceinline__ void mma(float (&acc)[4], const int (&a)[4], const int (&bf)[2],
-                                               const Scales &dw, float dx0, float dx1) {
-        int c[4] = {0, 0, 0, 0};
-        mma_s8(c, a, bf);
-        acc[0] += float(c[0]) * (dw[0] * dx0);
-        acc[1] += float(c[1]) * (dw[0] * dx1);
-        acc[2] += float(c[2]) * (dw[1] * dx0);
-        acc[3] += float(c[3]) * (dw[1] * dx1);
-    }
-};
-
-// An A fragment: block b (32 columns) of rows p0 (row group) and p1
-// (group + 8), lane t's columns 4t.. (a[0], a[1]) and 16+4t.. (a[2],
-// a[3]), and the rows' scales.
-struct MmaQ4_0 : Mma32 {
-    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
-        p0 += 18 * u64(b);
-        p1 += 18 * u64(b);
-        const int q0 = ld_int2(p0 + 2 + 4 * t), q1 = ld_int2(p1 + 2 + 4 * t);
-        a[0] = nibbles_s8(q0 & 0x0f0f0f0f); // elements 4t..4t+3
-        a[1] = nibbles_s8(q1 & 0x0f0f0f0f);
-        a[2] = nibbles_s8((q0 >> 4) & 0x0f0f0f0f); // elements 16+4t..
-        a[3] = nibbles_s8((q1 >> 4) & 0x0f0f0f0f);
-        d[0] = h2f(__ldg((const u16 *)p0));
-        d[1] = h2f(__ldg((const u16 *)p1));
-    }
-};
-
-struct MmaQ8_0 : Mma32 {
-    static __device__ __forceinline__ void load(const u8 *p0, const u8 *p1, int b, int t, int (&a)[4], float (&d)[2]) {
-        p0 += 34 * u64(b);
-        p1 += 34 * u64(b);
-        a[0] = ld_int2(p0 + 2 + 4 * t);
-        a[1] = ld_int2(p1 + 2 + 4 * t);
-        a[2] = ld_int2(p0 + 18 + 4 * t);
-        a[3] = ld_int2(p1 + 18 + 4 * t);
-        d[0] = h2f(__ldg((const u16 *)p0));
-        d[1] = h2f(__ldg((const u16 *)p1));
-    }
-};
-
 // Q6_K (DecQ6_K's layout): the two halves of a 32-column chunk have their
 // own int8 scales, so each half is one m16n8k16 (the A and B registers of
 // a m16n8k32 are the two halves' fragments) scaled by its own.
@@ -132,20 +81,18 @@ struct MmaQ6_K {
                                                const Scales &dw, float dx0, float dx1) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            int c[4] = {0, 0, 0, 0};
+            int c[4] = {MMA_BIAS, MMA_BIAS, MMA_BIAS, MMA_BIAS};
             const int ah[2] = {a[2 * half], a[2 * half + 1]};
             mma_s8_k16(c, ah, bf[half]);
-            acc[0] += float(c[0]) * (dw[0][half] * dx0);
-            acc[1] += float(c[1]) * (dw[0][half] * dx1);
-            acc[2] += float(c[2]) * (dw[1][half] * dx0);
-            acc[3] += float(c[3]) * (dw[1][half] * dx1);
+            acc[0] += mma_sum(c[0]) * (dw[0][half] * dx0);
+            acc[1] += mma_sum(c[1]) * (dw[0][half] * dx1);
+            acc[2] += mma_sum(c[2]) * (dw[1][half] * dx0);
+            acc[3] += mma_sum(c[3]) * (dw[1][half] * dx1);
         }
     }
 };
 
 template <typename D> struct MmaBlock;
-template <> struct MmaBlock<DecQ4_0> { typedef MmaQ4_0 type; };
-template <> struct MmaBlock<DecQ8_0> { typedef MmaQ8_0 type; };
 template <> struct MmaBlock<DecQ6_K> { typedef MmaQ6_K type; };
 
 // mmq_tile leaves in acc[w][j][i] the sums of weight matrix w's rows

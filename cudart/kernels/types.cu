@@ -1,11 +1,12 @@
 // The mat-vec entry points of each weight type (matvec.cu's macros), after
 // every dot strategy they use: FloatDot (matvec.cu), Int8Dot (int8dot.cu)
-// and the tensor-core tiles of mmq.cu.
+// and the tensor-core tiles of mmq.cu and mmqtile.cu.
 
 // MAT_TYPE declares every variant of one weight type; MAT_TYPE_INT8 that
 // of Q4_0 and Q8_0, whose matvec variant dots int8 activations (Int8Dot)
-// and whose matmul variant runs on the tensor cores (mmq.cu);
-// MAT_TYPE_MMQ that of Q6_K, whose matmul variant alone does.
+// and whose matmul variant runs on the tensor cores in staged tiles
+// (mmqtile.cu); MAT_TYPE_MMQ that of Q6_K, whose matmul variant runs on
+// them with fragments read from the weights (mmq.cu).
 #define MAT_TYPE(type, D)                                                                                           \
     MAT_FORMS(matvec, type, D, FloatDot1<D>, MV_THREADS, false)                                                     \
     MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                                  \
@@ -17,7 +18,7 @@
 #define MAT_TYPE_INT8(type, D)                                                                                      \
     MAT_FORMS(matvec, type, D, Int8Dot<D>, MVQ_THREADS, false)                                                      \
     MAT_FORMS(mtmatvec, type, D, FloatDotMT<D>, MV_THREADS, false)                                                  \
-    MMQ_FORMS(matmul, type, D)
+    MMQT_FORMS(matmul, type, D)
 
 // One weight type per compilation (kernels.go defines MAT_<TYPE>): a
 // model compiles only the types it has.

@@ -1,0 +1,351 @@
+// The matmul variant (prefill) of Q4_0 and Q8_0 weights on the tensor
+// cores, in large tiles staged in shared memory: a block of MMQ_THREADS
+// computes MMQT_ROWS weight rows × MMQT_TOKENS tokens (gate_up: half the
+// rows of each of its two matrices). Each stage of MMQT_KT columns, every
+// thread fetches one pair of weight blocks (two adjacent blocks start on a
+// 4-byte boundary, so whole-word loads, rows side by side, read the row
+// contiguously) and the 32 activations of one (token, block); they are
+// written to shared memory as int8 with their scales (the weights' nibbles
+// unpacked once, the activations quantised to Q8_0 as quant4 does). Warps
+// are laid out 4 (rows) × 2 (tokens): a warp computes 32 rows × 32
+// tokens, 8 mma.m16n8k32 per 32 columns, so each A fragment serves four
+// products and each B fragment two; the row stride of both tiles is ≡ 4
+// ints mod 32, so the fragments' 32-bit reads hit 32 banks.
+//
+// Measured on the H200 (pp512 of the 7B-shaped Q4_0 file): 4,406 t/s,
+// against 3,745 for mmq.cu's fragments read 2 bytes at a time from global
+// memory. Fetching the next stage before this one's MMAs (to overlap its
+// loads) kept 41 more registers live across them, spilled at the
+// 128-register cap and ran at 4,317; without the cap (240 registers, one
+// block an SM) at 4,368. Scaling the sums without the int-to-float
+// conversion (mma_sum, kept as measured) or seeding C from one register
+// quad made no measurable difference. So neither conversions nor spills
+// bound it; the likely bound is each stage's serial fetch, quantise and
+// store between two barriers (one stage buffer, 16 warps an SM).
+
+#define MMQT_KT 128                     // columns per stage (4 blocks)
+#define MMQT_BLOCKS (MMQT_KT / 32)      // blocks per row and stage
+#define MMQT_STRIDE (MMQT_KT / 4 + 4)   // ints per staged row or token
+#define MMQT_WARP_TOKENS (MMQT_TOKENS / 2)
+
+struct MmqtStage {
+    int w[MMQT_ROWS * MMQT_STRIDE]; // weights as int8, four to an int
+    int x[MMQT_TOKENS * MMQT_STRIDE];
+    float dw[MMQT_ROWS][MMQT_BLOCKS];
+    float dx[MMQT_TOKENS][MMQT_BLOCKS];
+};
+
+// nibbles_s8 turns four nibbles (one per byte) into the signed bytes q − 8.
+__device__ __forceinline__ int nibbles_s8(int q) { return int((u32(q) + 0x78787878u) ^ 0x80808080u); }
+
+// funnel is the 4 bytes that start 2 bytes into the 8 of lo, hi.
+__device__ __forceinline__ int funnel(u32 lo, u32 hi) { return int((lo >> 16) | (hi << 16)); }
+
+// A pair of weight blocks as WORDS 32-bit words (BYTES each): unpack gives
+// each block's 32 int8 (ints 0..3 columns 0..15, ints 4..7 columns 16..31)
+// and its scale.
+struct MmqtQ4_0 {
+    enum { BYTES = 18, WORDS = 9 };
+    static __device__ __forceinline__ void unpack(const u32 (&w)[WORDS], int (&q)[2][8], float (&d)[2]) {
+        int qs[2][4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            qs[0][i] = funnel(w[i], w[i + 1]); // block 0's nibbles: bytes 2..17
+            qs[1][i] = int(w[5 + i]);          // block 1's: bytes 20..35
+        }
+        d[0] = h2f(u16(w[0]));
+        d[1] = h2f(u16(w[4] >> 16));
+#pragma unroll
+        for (int b = 0; b < 2; b++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                q[b][i] = nibbles_s8(qs[b][i] & 0x0f0f0f0f);
+                q[b][4 + i] = nibbles_s8((qs[b][i] >> 4) & 0x0f0f0f0f);
+            }
+        }
+    }
+};
+
+struct MmqtQ8_0 {
+    enum { BYTES = 34, WORDS = 17 };
+    static __device__ __forceinline__ void unpack(const u32 (&w)[WORDS], int (&q)[2][8], float (&d)[2]) {
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            q[0][i] = funnel(w[i], w[i + 1]); // bytes 2..33
+            q[1][i] = int(w[9 + i]);          // bytes 36..67
+        }
+        d[0] = h2f(u16(w[0]));
+        d[1] = h2f(u16(w[8] >> 16));
+    }
+};
+
+template <typename D> struct MmqtBlock;
+template <> struct MmqtBlock<DecQ4_0> { typedef MmqtQ4_0 type; };
+template <> struct MmqtBlock<DecQ8_0> { typedef MmqtQ8_0 type; };
+
+// MmqtFetch holds what a thread stages: words of its pair of weight
+// blocks and the 32 activations of its (token, block), zeros past the
+// matrix.
+template <typename W> struct MmqtFetch {
+    u32 w[W::WORDS];
+    float x[32];
+
+    // fetch reads stage k0. Whole words where the pair is 4-byte aligned
+    // (row bytes and base); otherwise u16 halves, only those of blocks
+    // that exist (an odd block count leaves the last pair half).
+    __device__ __forceinline__ void fetch(const u8 *src, bool aligned, const float *xs, bool xvec, int nb, int k0) {
+        const int kb = k0 / 32 + 2 * (threadIdx.x % 2);
+        const int halves = kb >= nb ? 0 : (kb + 1 < nb ? W::WORDS * 2 : W::BYTES / 2);
+        const u8 *p = src + W::BYTES * u64(kb);
+        if (aligned && halves == W::WORDS * 2) {
+#pragma unroll
+            for (int i = 0; i < W::WORDS; i++) {
+                w[i] = __ldg((const u32 *)p + i);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < W::WORDS; i++) {
+                const u32 lo = 2 * i < halves ? __ldg((const u16 *)p + 2 * i) : 0;
+                const u32 hi = 2 * i + 1 < halves ? __ldg((const u16 *)p + 2 * i + 1) : 0;
+                w[i] = lo | (hi << 16);
+            }
+        }
+        const int xb = k0 / 32 + threadIdx.x % MMQT_BLOCKS;
+        if (xs == nullptr || xb >= nb) {
+#pragma unroll
+            for (int i = 0; i < 32; i++) {
+                x[i] = 0.0f;
+            }
+        } else if (xvec) {
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                const F4 v = ((const F4 *)(xs + 32 * xb))[i];
+                x[4 * i] = v.x, x[4 * i + 1] = v.y, x[4 * i + 2] = v.z, x[4 * i + 3] = v.w;
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 32; i++) {
+                x[i] = __ldg(xs + 32 * xb + i);
+            }
+        }
+    }
+
+    // store writes the fetched stage to s: the weight blocks unpacked to
+    // int8, the activations quantised to Q8_0 as quant4 quantises them
+    // (d = amax/127, q = round-half-even(x/d), d rounded to half).
+    __device__ __forceinline__ void store(MmqtStage &s) const {
+        const int slot = threadIdx.x / 2, b0 = 2 * (threadIdx.x % 2);
+        int q[2][8];
+        float d[2];
+        W::unpack(w, q, d);
+#pragma unroll
+        for (int b = 0; b < 2; b++) {
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                s.w[slot * MMQT_STRIDE + 8 * (b0 + b) + i] = q[b][i];
+            }
+            s.dw[slot][b0 + b] = d[b];
+        }
+        const int tok = threadIdx.x / MMQT_BLOCKS, xb = threadIdx.x % MMQT_BLOCKS;
+        float amax = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 32; i++) {
+            amax = fmaxf(amax, fabsf(x[i]));
+        }
+        const float df = amax / 127.0f;
+        const float id = df != 0.0f ? 1.0f / df : 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            int packed = 0;
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                packed |= rne_byte(__fmul_rn(x[4 * i + k], id)) << (8 * k);
+            }
+            s.x[tok * MMQT_STRIDE + 8 * xb + i] = packed;
+        }
+        s.dx[tok][xb] = h2f(f2h(df));
+    }
+};
+
+// mmqt_tile leaves in acc[w][m][j][i] the sums of weight matrix w's row
+// MmqtPlace::row(m, i) with token MmqtPlace::tok(j, i). src is the row
+// this thread stages: slot threadIdx.x / 2 of the block's MMQT_ROWS, of
+// which the first MMQT_ROWS / NW are matrix 0's. Every thread calls it.
+template <typename D, int NW>
+__device__ __forceinline__ void mmqt_tile(const u8 *src, const float *x, int cols, int t0, int n,
+                                          float (&acc)[NW][2 / NW][4][4]) {
+    typedef typename MmqtBlock<D>::type W;
+    enum { MT = 2 / NW };
+    __shared__ MmqtStage s;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+    const int wr = warp % 4, wt = warp / 4;
+    const int nb = cols / 32;
+    const bool aligned = ((u64(src) | D::row_bytes(cols)) & 3) == 0;
+    const int xtok = t0 + int(threadIdx.x) / MMQT_BLOCKS;
+    const float *xs = xtok < n ? x + u64(xtok) * cols : nullptr;
+    const bool xvec = (u64(x) & 15) == 0; // rows are 32·k floats, so every row is then 16-byte aligned
+#pragma unroll
+    for (int w = 0; w < NW; w++) {
+#pragma unroll
+        for (int m = 0; m < MT; m++) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    acc[w][m][j][i] = 0.0f;
+                }
+            }
+        }
+    }
+    MmqtFetch<W> f;
+    for (int k0 = 0; k0 < cols; k0 += MMQT_KT) {
+        f.fetch(src, aligned, xs, xvec, nb, k0);
+        __syncthreads(); // every warp is done with the previous stage
+        f.store(s);
+        __syncthreads();
+#pragma unroll
+        for (int b = 0; b < MMQT_BLOCKS; b++) {
+            int a[NW][MT][4];
+            float dw[NW][MT][2];
+#pragma unroll
+            for (int w = 0; w < NW; w++) {
+#pragma unroll
+                for (int m = 0; m < MT; m++) {
+                    const int r = w * (MMQT_ROWS / NW) + wr * 16 * MT + 16 * m + g;
+                    const int *p = &s.w[r * MMQT_STRIDE + 8 * b + t];
+                    a[w][m][0] = p[0];
+                    a[w][m][1] = p[8 * MMQT_STRIDE];
+                    a[w][m][2] = p[4];
+                    a[w][m][3] = p[8 * MMQT_STRIDE + 4];
+                    dw[w][m][0] = s.dw[r][b];
+                    dw[w][m][1] = s.dw[r + 8][b];
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int tk = MMQT_WARP_TOKENS * wt + 8 * j;
+                const int *p = &s.x[(tk + g) * MMQT_STRIDE + 8 * b + t];
+                const int bf[2] = {p[0], p[4]};
+                const float dx0 = s.dx[tk + 2 * t][b], dx1 = s.dx[tk + 2 * t + 1][b];
+#pragma unroll
+                for (int w = 0; w < NW; w++) {
+#pragma unroll
+                    for (int m = 0; m < MT; m++) {
+                        int c[4] = {MMA_BIAS, MMA_BIAS, MMA_BIAS, MMA_BIAS};
+                        mma_s8(c, a[w][m], bf);
+                        acc[w][m][j][0] += mma_sum(c[0]) * (dw[w][m][0] * dx0);
+                        acc[w][m][j][1] += mma_sum(c[1]) * (dw[w][m][0] * dx1);
+                        acc[w][m][j][2] += mma_sum(c[2]) * (dw[w][m][1] * dx0);
+                        acc[w][m][j][3] += mma_sum(c[3]) * (dw[w][m][1] * dx1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MmqtPlace: the block's rows of each matrix (R of them), the row this
+// thread stages, and the output coordinates of acc[.][m][j][i].
+template <int NW> struct MmqtPlace {
+    enum { R = MMQT_ROWS / NW, MT = 2 / NW };
+    int r0, t0, wr, wt, g, t;
+    __device__ __forceinline__ MmqtPlace() {
+        const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+        r0 = blockIdx.y * R;
+        t0 = blockIdx.x * MMQT_TOKENS;
+        wr = warp % 4;
+        wt = warp / 4;
+        g = lane / 4;
+        t = lane % 4;
+    }
+    __device__ __forceinline__ int staged_row() const { return r0 + (threadIdx.x / 2) % R; }
+    __device__ __forceinline__ int staged_matrix() const { return (threadIdx.x / 2) / R; }
+    __device__ __forceinline__ int row(int m, int i) const { return r0 + wr * 16 * MT + 16 * m + g + 8 * (i / 2); }
+    __device__ __forceinline__ int tok(int j, int i) const {
+        return t0 + MMQT_WARP_TOKENS * wt + 8 * j + 2 * t + i % 2;
+    }
+};
+
+template <typename D>
+__device__ __forceinline__ void mmqt_plain(const u8 *weight, const float *x, const float *residual, float *y,
+                                           const MatParams &p) {
+    const MmqtPlace<1> at;
+    const u8 *src = weight + D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
+    float acc[1][2][4][4];
+    mmqt_tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int m = 0; m < 2; m++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int row = at.row(m, i), tok = at.tok(j, i);
+                if (row < p.rows && tok < p.n) {
+                    const u64 o = u64(tok) * p.rows + row; // one lane reads and writes it: y may be the residual
+                    y[o] = residual ? residual[o] + acc[0][m][j][i] : acc[0][m][j][i];
+                }
+            }
+        }
+    }
+}
+
+template <typename D>
+__device__ __forceinline__ void mmqt_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q,
+                                         float *k, float *v, const QKVParams &p) {
+    const MmqtPlace<1> at;
+    const u8 *src = qkv_row(wq, wk, wv, at.staged_row(), p, D::row_bytes(p.cols));
+    float acc[1][2][4][4];
+    mmqt_tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int m = 0; m < 2; m++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                if (at.tok(j, i) < p.n) {
+                    qkv_store(q, k, v, at.row(m, i), at.tok(j, i), acc[0][m][j][i], p);
+                }
+            }
+        }
+    }
+}
+
+template <typename D>
+__device__ __forceinline__ void mmqt_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y,
+                                             const MatParams &p) {
+    const MmqtPlace<2> at;
+    const u8 *src = (at.staged_matrix() == 0 ? w_gate : w_up) +
+                    D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
+    float acc[2][1][4][4];
+    mmqt_tile<D, 2>(src, x, p.cols, at.t0, p.n, acc);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int row = at.row(0, i), tok = at.tok(j, i);
+            if (row < p.rows && tok < p.n) {
+                y[u64(tok) * p.rows + row] = silu(acc[0][0][j][i]) * acc[1][0][j][i];
+            }
+        }
+    }
+}
+
+// MMQT_FORMS declares the four forms' entry points of Q4_0 or Q8_0; two
+// blocks an SM (at most 128 registers a thread) keep 16 warps resident.
+#define MMQT_FORMS(variant, type, D)                                                                                \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
+        variant##_##type(const u8 *weight, const float *x, float *y, const MatParams p) {                          \
+        mmqt_plain<D>(weight, x, nullptr, y, p);                                                                    \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_acc(                            \
+        const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {                     \
+        mmqt_plain<D>(weight, x, residual, y, p);                                                                   \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_qkv(                            \
+        const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k, float *v, const QKVParams p) { \
+        mmqt_qkv<D>(wq, wk, wv, x, q, k, v, p);                                                                     \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
+        variant##_##type##_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) { \
+        mmqt_gate_up<D>(w_gate, w_up, x, y, p);                                                                     \
+    }
