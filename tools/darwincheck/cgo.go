@@ -41,7 +41,9 @@ func translateCgo(fset *token.FileSet, p *listedPackage) ([]*ast.File, []Diagnos
 		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"tool", "cgo", "-objdir", dir, "-importpath", p.ImportPath, "--"}
+	// cgo names the C compiler's objects by appending to -objdir, so the
+	// separator keeps them inside dir (and removed with it).
+	args := []string{"tool", "cgo", "-objdir", dir + string(filepath.Separator), "-importpath", p.ImportPath, "--"}
 	args = append(append(append(args, p.CgoCPPFLAGS...), p.CgoCFLAGS...), p.CgoFiles...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = p.Dir
