@@ -52,6 +52,21 @@ func TestContractsAgainstCPU(t *testing.T) {
 	}
 }
 
+// TestPrefillAttentionAgainstCPU runs prefillAttnCases on the GPU
+// against the CPU runtime, with graphs and without.
+func TestPrefillAttentionAgainstCPU(t *testing.T) {
+	cases, weights := prefillAttnCases()
+	cpu, err := cpurt.New(weights, cpurt.Options{})
+	require.NoError(t, err)
+	defer cpu.Close()
+	for _, o := range []Options{{}, {NoGraphs: true}} {
+		gpu, err := New(weights, o)
+		require.NoError(t, err)
+		runtimecheck.AgainstCPU(t, cpu, gpu.Compile, cases)
+		require.NoError(t, gpu.Close())
+	}
+}
+
 // cudaSubject is this runtime in the whole-model comparisons with the CPU
 // runtime, with Metal's bounds but for BF16: it keeps 3 fewer mantissa
 // bits than F16, so its bound is 8 times as wide as the worst F16
