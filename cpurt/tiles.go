@@ -62,6 +62,7 @@ func (r *Runtime) tiledRows(w []byte, cols int) []byte {
 		return t
 	}
 	tiles := alignedBytes(int64(len(w)))
+	adviseHugePages(tiles)
 	tb := quant.TileRows * cols / 32 * 18
 	r.mu.Lock()
 	err := r.pool.run(len(w)/tb, 64, func(_, lo, hi int) {
