@@ -4,11 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/metalgraph/metalgraph/cpurt"
 	"github.com/metalgraph/metalgraph/internal/opcases"
-	"github.com/metalgraph/metalgraph/internal/runtimecheck"
 	"github.com/metalgraph/metalgraph/plan"
 )
 
@@ -48,16 +44,5 @@ func prefillAttnCases() ([]opcases.Case, []byte) {
 func TestPrefillAttentionOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	cases, weights := prefillAttnCases()
-	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
-	require.NoError(t, err)
-	defer cpu.Close()
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			prog, err := cpu.Compile(c.Plan)
-			require.NoError(t, err)
-			want, err := prog.Run(c.Tokens, c.Pos0)
-			require.NoError(t, err)
-			runtimecheck.AssertAgrees(t, c, emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0), want)
-		})
-	}
+	emulateAgainstCPU(t, bin, cases, weights)
 }

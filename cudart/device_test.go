@@ -41,6 +41,12 @@ func TestDevice(t *testing.T) {
 // bound, with graphs and with plain launches.
 func TestContractsAgainstCPU(t *testing.T) {
 	cases, weights := opcases.All()
+	casesAgainstCPU(t, cases, weights)
+}
+
+// casesAgainstCPU runs cases on the GPU, with graphs and with plain
+// launches, and on the CPU runtime, and checks that they agree.
+func casesAgainstCPU(t *testing.T, cases []opcases.Case, weights []byte) {
 	cpu, err := cpurt.New(weights, cpurt.Options{})
 	require.NoError(t, err)
 	defer cpu.Close()
@@ -56,15 +62,7 @@ func TestContractsAgainstCPU(t *testing.T) {
 // against the CPU runtime, with graphs and without.
 func TestPrefillAttentionAgainstCPU(t *testing.T) {
 	cases, weights := prefillAttnCases()
-	cpu, err := cpurt.New(weights, cpurt.Options{})
-	require.NoError(t, err)
-	defer cpu.Close()
-	for _, o := range []Options{{}, {NoGraphs: true}} {
-		gpu, err := New(weights, o)
-		require.NoError(t, err)
-		runtimecheck.AgainstCPU(t, cpu, gpu.Compile, cases)
-		require.NoError(t, gpu.Close())
-	}
+	casesAgainstCPU(t, cases, weights)
 }
 
 // cudaSubject is this runtime in the whole-model comparisons with the CPU

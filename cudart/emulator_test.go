@@ -143,6 +143,12 @@ func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, p
 func TestKernelsOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	cases, weights := opcases.All()
+	emulateAgainstCPU(t, bin, cases, weights)
+}
+
+// emulateAgainstCPU runs each case on the emulator bin and on the CPU
+// runtime and checks that they agree within the case's bound.
+func emulateAgainstCPU(t *testing.T, bin string, cases []opcases.Case, weights []byte) {
 	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
 	require.NoError(t, err)
 	defer cpu.Close()
@@ -152,8 +158,7 @@ func TestKernelsOnEmulator(t *testing.T) {
 			require.NoError(t, err)
 			want, err := prog.Run(c.Tokens, c.Pos0)
 			require.NoError(t, err)
-			got := emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0)
-			runtimecheck.AssertAgrees(t, c, got, want)
+			runtimecheck.AssertAgrees(t, c, emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0), want)
 		})
 	}
 }
@@ -179,17 +184,5 @@ func TestInt8ShapesOnEmulator(t *testing.T) {
 		}
 	}
 	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))
-	weights := w.Finish(cases)
-	cpu, err := cpurt.New(weights, cpurt.Options{Threads: 2})
-	require.NoError(t, err)
-	defer cpu.Close()
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			prog, err := cpu.Compile(c.Plan)
-			require.NoError(t, err)
-			want, err := prog.Run(c.Tokens, c.Pos0)
-			require.NoError(t, err)
-			runtimecheck.AssertAgrees(t, c, emulate(t, bin, c.Plan, weights, c.Tokens, c.Pos0), want)
-		})
-	}
+	emulateAgainstCPU(t, bin, cases, w.Finish(cases))
 }
