@@ -93,7 +93,7 @@ func TestLoadAccounting(t *testing.T) {
 // threadgroups of 80 rows for 4-bit weights, the last partial: its rows
 // past the end are not loaded), the multi-token mat-vec at N = 2, 4, 8, and attention
 // decode at a 4096-token context with GQA 4:1 (8 query heads over 2 KV
-// heads of 128), and attention prefill of 5 and 64 tokens ending there
+// heads of 128), for one token and verification steps of 5 and 8, and attention prefill of 5 and 64 tokens ending there
 // (F16 cache, the default).
 func efficiencyCases() ([]opcases.Case, []byte) {
 	w := &opcases.Weights{}
@@ -117,6 +117,11 @@ func efficiencyCases() ([]opcases.Case, []byte) {
 		const ctx = 4096
 		name := fmt.Sprintf("%s/ctx=%d/heads=8/2/head_dim=128", plan.Name("attn_decode", ct), ctx)
 		cases = append(cases, opcases.Attn(w, name, "attn_decode", ct, opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: ctx}, 1, ctx-1, 0))
+	}
+	for _, n := range []int{5, 8} { // verification steps ending at the context's last row
+		const ctx = 4096
+		name := fmt.Sprintf("%s/ctx=%d/heads=8/2/head_dim=128/n=%d", plan.Name("attn_decode", quant.F16), ctx, n)
+		cases = append(cases, opcases.Attn(w, name, "attn_decode", quant.F16, opcases.AttnShape{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: ctx}, n, ctx-n, 0))
 	}
 	for _, n := range []int{5, 64} {
 		const ctx = 4096

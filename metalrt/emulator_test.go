@@ -288,8 +288,45 @@ func raggedCases() ([]opcases.Case, []byte) {
 				a.shape.Heads, a.shape.KVHeads, a.shape.HeadDim, a.n, a.pos0, a.window)
 			cases = append(cases, opcases.Attn(w, name, a.family, ct, a.shape, a.n, a.pos0, a.window))
 		}
+		cases = append(cases, verifyDecodeCases(w, ct)...)
 	}
 	return cases, w.Finish(cases)
+}
+
+// verifyDecodeCases are attention decode over verification steps, whose
+// threadgroups serve every token of the step: N = 2, 3, 5 and 8 from
+// position 0 (one chunk), 100 and 4095 (chunks of 160 rows, the last
+// ragged), at GQA 1:1, 4:1 and 6:1 in turn, and sliding windows that
+// leave each token a different first row (one shorter than a chunk, one
+// over many), with head dims 80 and 6 (the scalar paths).
+func verifyDecodeCases(w *opcases.Weights, ct quant.Type) []opcases.Case {
+	shapes := []opcases.AttnShape{
+		{Heads: 4, KVHeads: 4, HeadDim: 64, Capacity: 4104},
+		{Heads: 8, KVHeads: 2, HeadDim: 128, Capacity: 4104},
+		{Heads: 6, KVHeads: 1, HeadDim: 64, Capacity: 4104},
+	}
+	type step struct {
+		shape           opcases.AttnShape
+		n, pos0, window int
+	}
+	var steps []step
+	for i, n := range []int{2, 3, 5, 8} {
+		for j, pos0 := range []int{0, 100, 4095} {
+			steps = append(steps, step{shapes[(i+j)%len(shapes)], n, pos0, 0})
+		}
+	}
+	steps = append(steps,
+		step{shapes[1], 5, 4095, 300},
+		step{shapes[2], 8, 100, 50},
+		step{opcases.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 80, Capacity: 400}, 3, 300, 200},
+		step{opcases.AttnShape{Heads: 4, KVHeads: 1, HeadDim: 6, Capacity: 64}, 8, 10, 0})
+	var cases []opcases.Case
+	for _, v := range steps {
+		name := fmt.Sprintf("%s/heads=%d/%d/head_dim=%d/n=%d/pos0=%d/window=%d", plan.Name("attn_decode", ct),
+			v.shape.Heads, v.shape.KVHeads, v.shape.HeadDim, v.n, v.pos0, v.window)
+		cases = append(cases, opcases.Attn(w, name, "attn_decode", ct, v.shape, v.n, v.pos0, v.window))
+	}
+	return cases
 }
 
 // TestKernelsOnEmulator runs every op case (package opcases), and the

@@ -45,6 +45,8 @@ const (
 	attnMaxHeadDim       = 256 // decode lanes keep HeadDim/32 ≤ 8 accumulators, prefill 32 slices of 8
 	attnDecodeSimdgroups = 4
 	attnGroup            = 4   // query heads per decode threadgroup
+	attnDecodeMaxN       = 8   // tokens per decode step: a verification step's (passes.AttnDecodeMax)
+	attnDecodeStage      = 16  // cache rows per staged decode block
 	attnChunk            = 128 // fewest cache rows per decode chunk
 	attnMaxChunks        = 32  // most decode chunks per query head and token
 	maxThreads           = 1024
@@ -184,7 +186,10 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 			return Launch{}, err
 		}
 		if c.Family == "attn_decode" {
-			return attnDecodeLaunch(p), nil
+			if p.N > attnDecodeMaxN {
+				return Launch{}, fmt.Errorf("n %d exceeds the %d tokens attention decode serves", p.N, attnDecodeMaxN)
+			}
+			return attnDecodeLaunch(p, c.Cache.BlockBytes()), nil
 		}
 		return attnPrefillLaunch(p, c.Cache.BlockBytes()), nil
 	case "swiglu", "add":
@@ -200,20 +205,20 @@ func geometry(c plan.Contract, d *plan.Dispatch) (Launch, error) {
 	return matGeometry(c, d)
 }
 
-// attnDecodeLaunch splits each query head's rows into up to attnMaxChunks
-// chunks of at least attnChunk rows (flash-decoding), one threadgroup per
-// chunk, KV head and block of attnGroup query heads sharing it, so that
-// each K/V row is read once. The chunk floor keeps short contexts in one
-// chunk: its threadgroup writes the output and the other chunks' leave at
-// once. The cap, 32 chunks, gives Mistral-7B (8 KV heads, GQA 4:1) 256
-// threadgroups of 128 rows at a 4K context (a few per core of an M-series
-// GPU); longer contexts lengthen the chunks rather than add partials for
-// the reduction to read. Threadgroup memory holds the block's queries,
-// then each simdgroup's (max, sum) and partial outputs for the merge.
-func attnDecodeLaunch(p plan.AttnParams) Launch {
+// attnDecodeLaunch splits the rows a step's tokens see into up to
+// attnMaxChunks chunks of at least attnChunk rows (flash-decoding), one
+// threadgroup per chunk, KV head and block of attnGroup query heads
+// sharing it, for all N tokens, so that each K/V row is read once per
+// step. The chunk floor keeps short contexts in one chunk: its threadgroup
+// writes the output and the other chunks' leave at once. The cap, 32
+// chunks, gives Mistral-7B (8 KV heads, GQA 4:1) 256 threadgroups of 128
+// rows at a 4K context (a few per core of an M-series GPU); longer
+// contexts lengthen the chunks rather than add partials for the reduction
+// to read. Threadgroup memory holds a staged block of attnDecodeStage K
+// rows and as many V rows, elem bytes an element.
+func attnDecodeLaunch(p plan.AttnParams, elem int) Launch {
 	l := flat(attnParts(p), int(p.KVHeads)*ceil(p.Heads/p.KVHeads, attnGroup), 32*attnDecodeSimdgroups)
-	l.Threadgroups[2] = int(p.N)
-	l.ThreadgroupMemory = (attnGroup*int(p.HeadDim) + attnDecodeSimdgroups*attnGroup*(int(p.HeadDim)+2)) * 4
+	l.ThreadgroupMemory = 2 * attnDecodeStage * int(p.HeadDim) * elem
 	return l
 }
 

@@ -61,8 +61,8 @@ func covered(t *testing.T, c plan.Contract, n int32, d *plan.Dispatch, l Launch)
 		p := d.Params.(plan.AttnParams)
 		group := int(p.Heads / p.KVHeads)
 		return l.Threadgroups[1] * group, l.Threadgroups[0] * attnPrefillRows / group
-	case c.Family == "attn_decode": // blocks of query heads by tokens; x is chunks
-		return l.Threadgroups[1] * attnGroup, l.Threadgroups[2]
+	case c.Family == "attn_decode": // blocks of query heads, each for every token of the step; x is chunks
+		return l.Threadgroups[1] * attnGroup, attnDecodeMaxN
 	case c.Family == "rmsnorm":
 		return l.Threadgroups[0], 1
 	case c.Family == "embed" || c.Family == "kv_write" || c.Family == "swiglu" || c.Family == "add":
@@ -75,8 +75,8 @@ func covered(t *testing.T, c plan.Contract, n int32, d *plan.Dispatch, l Launch)
 func TestGeometryEveryContract(t *testing.T) {
 	for _, c := range plan.Contracts() {
 		for _, n := range []int32{1, 5, 8, 100} {
-			if strings.HasPrefix(c.Family, "mtmatvec") && n > mtmatvecMaxN {
-				continue
+			if (strings.HasPrefix(c.Family, "mtmatvec") || c.Family == "attn_decode") && n > mtmatvecMaxN {
+				continue // both serve at most 8 tokens a step
 			}
 			d := dispatchOf(t, c, n)
 			l, err := Geometry(d)
@@ -151,7 +151,8 @@ func TestGeometryTable(t *testing.T) {
 		{"rope", 2, Launch{[3]int{32, 2, 1}, [3]int{64, 1, 1}, 0, 3}},
 		{"kv_write_f16", 4, Launch{[3]int{4, 4, 1}, [3]int{256, 1, 1}, 0, 5}},
 		{"rope_kv_write_f32", 1, Launch{[3]int{32, 1, 1}, [3]int{64, 1, 1}, 0, 7}},
-		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, (4*128 + 4*4*130) * 4, 5}},       // 32 chunks × 8 KV heads of 4 query heads
+		{"attn_decode_f16", 1, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, 2 * 16 * 128 * 2, 5}},            // 32 chunks × 8 KV heads of 4 query heads; 16 K and V rows staged
+		{"attn_decode_f32", 8, Launch{[3]int{32, 8, 1}, [3]int{128, 1, 1}, 2 * 16 * 128 * 4, 5}},            // a verification step: the same threadgroups serve its 8 tokens
 		{"attn_prefill_f32", 17, Launch{[3]int{3, 8, 1}, [3]int{128, 1, 1}, 2*24*128*4 + 4*(8*24+96)*4, 5}}, // 68 rows × 8 KV heads; K, V blocks of 24 rows
 		{"attn_prefill_f16", 5, Launch{[3]int{1, 8, 1}, [3]int{128, 1, 1}, 2*32*128*2 + 4*(8*32+96)*4, 5}},  // a verification step: one tile per KV head
 		{"embed_q6_k", 2, Launch{[3]int{16, 2, 1}, [3]int{256, 1, 1}, 0, 3}},
@@ -173,9 +174,9 @@ func TestGeometryAttnDecodeSplit(t *testing.T) {
 	}{
 		{32, 8, 128, 1, 4096, [3]int{32, 8, 1}, 32 * 32 * 130 * 4},  // Mistral-7B at 4K: 256 threadgroups
 		{32, 8, 128, 1, 32768, [3]int{32, 8, 1}, 32 * 32 * 130 * 4}, // longer caches lengthen the chunks
-		{32, 8, 128, 3, 100, [3]int{1, 8, 3}, 3 * 32 * 1 * 130 * 4}, // one chunk
+		{32, 8, 128, 3, 100, [3]int{1, 8, 1}, 3 * 32 * 1 * 130 * 4}, // one chunk, for all 3 tokens
 		{64, 8, 128, 1, 300, [3]int{3, 16, 1}, 64 * 3 * 130 * 4},    // GQA 8:1: two blocks of 4 query heads
-		{6, 1, 64, 2, 129, [3]int{2, 2, 2}, 2 * 6 * 2 * 66 * 4},     // GQA 6:1: blocks of 4 and 2
+		{6, 1, 64, 2, 129, [3]int{2, 2, 1}, 2 * 6 * 2 * 66 * 4},     // GQA 6:1: blocks of 4 and 2
 		{4, 4, 6, 1, 64, [3]int{1, 4, 1}, 4 * 8 * 4},                // head_dim 6, one chunk
 	}
 	for _, c := range cases {
@@ -185,7 +186,7 @@ func TestGeometryAttnDecodeSplit(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, c.groups, l.Threadgroups, "%+v", c)
 		assert.Equal(t, [3]int{128, 1, 1}, l.Threads)
-		assert.Equal(t, 16*int(c.headDim)+64*(int(c.headDim)+2), l.ThreadgroupMemory, "4 queries, then (max, sum) and head_dim outputs of 4 simdgroups × 4 heads")
+		assert.Equal(t, 2*16*int(c.headDim)*2, l.ThreadgroupMemory, "16 staged K rows and 16 V rows of half")
 		want := &Split{Scratch: c.scratch, Kernel: attnReduceKernel, Threadgroups: [3]int{int(c.heads), int(c.n), 1}, Threads: [3]int{32, 1, 1}}
 		assert.Equal(t, want, SplitOf(d), "%+v", c)
 		assert.LessOrEqual(t, c.groups[0], 32, "a simdgroup's lanes hold the chunks' (max, sum) in the reduction")

@@ -30,8 +30,8 @@ buffer 3 weights[0]+260096
 buffer 4 logits+0
 buffer 6 scratch+0
 bytes 5 00000008 00000002 00000040 00000002 000003e8 00000000 3e000000
-tgmem 0 5248
-dispatch [8 2 2] x [128 1 1]
+tgmem 0 4096
+dispatch [8 2 1] x [128 1 1]
 pipeline attn_decode_reduce
 barrier
 dispatch [8 2 1] x [32 1 1]

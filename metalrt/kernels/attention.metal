@@ -27,15 +27,21 @@ inline AttnRows attn_rows(device const StepParams *step, constant AttnParams &p,
 // ---- decode: split-K (flash-decoding) over GQA groups ----
 //
 // attn_decode runs threadgroup (chunk, KV head and block of its query
-// heads, token): each K and V row of the chunk is loaded once, by one
-// simdgroup whose lanes read it contiguously, and used by every query head
-// of the block (up to ATTN_GROUP). A context that fits one chunk is
-// written straight to out; otherwise each chunk leaves its max, sum and
-// unnormalised output in the scratch buffer and attn_decode_reduce, the
-// next dispatch, combines them.
+// heads) for every token of the step (N ≤ ATTN_DECODE_MAX_N, a
+// verification step's): the threads stage each block of the chunk's K and
+// V rows in threadgroup memory once, and each simdgroup walks them for its
+// query rows (token, head of the block), token t only over the rows it
+// sees. The chunks cut the rows the step's tokens see together, so they
+// line up for every token. A context that fits one chunk is written
+// straight to out; otherwise each chunk leaves its max, sum and
+// unnormalised output per query row in the scratch buffer and
+// attn_decode_reduce, the next dispatch, combines them.
 
-#define ATTN_DECODE_SIMDGROUPS 4 // per decode threadgroup; they take turns over the chunk's rows
+#define ATTN_DECODE_SIMDGROUPS 4 // per decode threadgroup; each owns every 4th query row
 #define ATTN_GROUP 4             // query heads one decode threadgroup serves (Mistral's GQA 4:1)
+#define ATTN_DECODE_MAX_N 8      // tokens one decode threadgroup serves
+#define ATTN_DECODE_ROWS 8       // query rows per simdgroup: ATTN_GROUP × ATTN_DECODE_MAX_N / 4
+#define ATTN_DECODE_STAGE 16     // cache rows staged per block
 #define ATTN_CHUNK 128           // fewest cache rows a decode chunk holds
 #define ATTN_MAX_CHUNKS 32       // most chunks per query head; longer contexts lengthen them
 #define ATTN_LANE_DIMS 8         // a lane's elements of a row: 4-element granules lane, lane + 32
@@ -46,18 +52,18 @@ inline int attn_partitions(int capacity) {
     return min((capacity + ATTN_CHUNK - 1) / ATTN_CHUNK, ATTN_MAX_CHUNKS);
 }
 
-// AttnSplit cuts query t's visible rows lo..hi into chunks of chunk rows
-// (a multiple of ATTN_BLOCK): as few chunks as ATTN_CHUNK allows, at most
+// AttnSplit cuts the rows lo..hi the step's tokens see, from the first
+// token's lo to the last one's hi, into chunks of chunk rows (a multiple
+// of ATTN_BLOCK): as few chunks as ATTN_CHUNK allows, at most
 // attn_partitions. Both decode kernels compute it from the step.
 struct AttnSplit {
     int lo, hi, chunk, chunks;
 };
 
-inline AttnSplit attn_split(device const StepParams *step, constant AttnParams &p, int t) {
-    const AttnRows v = attn_rows(step, p, t);
+inline AttnSplit attn_split(device const StepParams *step, constant AttnParams &p) {
     AttnSplit sp;
-    sp.lo = v.lo;
-    sp.hi = v.hi;
+    sp.lo = attn_rows(step, p, 0).lo;
+    sp.hi = attn_rows(step, p, p.n - 1).hi;
     const int rows = max(sp.hi - sp.lo + 1, 0);
     const int per = ATTN_BLOCK * attn_partitions(p.capacity);
     sp.chunk = max(ATTN_CHUNK, (rows + per - 1) / per * ATTN_BLOCK);
@@ -76,23 +82,33 @@ inline ulong attn_partial_offset(constant AttnParams &p) {
     return 2 * attn_record(p, p.n, 0);
 }
 
-// attn_lane_row loads this lane's elements of a row, granules lane and
-// lane + 32 (4 elements each), zero past head_dim.
+// attn_lane_elem is the row element a lane holds at i of its
+// ATTN_LANE_DIMS: granules lane and lane + 32, 4 elements each, so that a
+// simdgroup's lanes read a row contiguously.
+inline int attn_lane_elem(ushort lane, short i) {
+    return 4 * (lane + 32 * (i / 4)) + i % 4;
+}
+
+// attn_stage copies cache rows b0..b0 + ATTN_DECODE_STAGE − 1 of one KV
+// head (zeros past last) into sh, row after row of hd elements.
 template <typename C>
-inline void attn_lane_row(device const C *row, int hd, ushort lane, thread float *x) {
-    for (short i = 0; i < ATTN_LANE_DIMS / 4; i++) {
-        const int e = 4 * (lane + 32 * i);
-        if (hd % 4 == 0 && e < hd) {
-            const float4 v = float4(*(device const vec<C, 4> *)(row + e));
-            x[4 * i] = v.x;
-            x[4 * i + 1] = v.y;
-            x[4 * i + 2] = v.z;
-            x[4 * i + 3] = v.w;
-        } else {
-            for (short j = 0; j < 4; j++) {
-                x[4 * i + j] = e + j < hd ? float(row[e + j]) : 0.0f;
+inline void attn_stage(device const C *cache, ulong width, ulong kvoff, int b0, int last, int hd,
+                       threadgroup C *sh, ushort tiitg) {
+    const int threads = 32 * ATTN_DECODE_SIMDGROUPS;
+    if (hd % 4 == 0) {
+        for (int x = tiitg; x < ATTN_DECODE_STAGE * hd / 4; x += threads) {
+            const int b = 4 * x / hd, e = 4 * x % hd;
+            vec<C, 4> v(C(0), C(0), C(0), C(0));
+            if (b0 + b <= last) {
+                v = *(device const vec<C, 4> *)(cache + ulong(b0 + b) * width + kvoff + e);
             }
+            *(threadgroup vec<C, 4> *)(sh + 4 * x) = v;
         }
+        return;
+    }
+    for (int x = tiitg; x < ATTN_DECODE_STAGE * hd; x += threads) {
+        const int b = x / hd, e = x % hd;
+        sh[x] = b0 + b <= last ? cache[ulong(b0 + b) * width + kvoff + e] : C(0);
     }
 }
 
@@ -110,8 +126,8 @@ kernel void attn_decode(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int c = tgpig.x, t = tgpig.z, hd = p.head_dim;
-    const AttnSplit sp = attn_split(step, p, t);
+    const int c = tgpig.x, hd = p.head_dim;
+    const AttnSplit sp = attn_split(step, p);
     if (c >= max(sp.chunks, 1)) {
         return; // past the visible rows: the whole threadgroup leaves (chunk 0 stays to write zeros)
     }
@@ -120,111 +136,108 @@ kernel void attn_decode(
     const int h0 = kvh * group + first, nh = min(ATTN_GROUP, group - first);
     const ulong width = ulong(p.kv_heads) * hd, kvoff = ulong(kvh) * hd;
 
-    // The block's queries (consecutive heads) are staged once for all
-    // simdgroups, then each lane keeps its elements in registers.
-    threadgroup float *qs = shm;
-    for (int x = tiitg; x < nh * hd; x += 32 * ATTN_DECODE_SIMDGROUPS) {
-        qs[x] = float(C(q[(ulong(t) * p.heads + h0) * hd + x]));
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    float qr[ATTN_GROUP][ATTN_LANE_DIMS], acc[ATTN_GROUP][ATTN_LANE_DIMS], m[ATTN_GROUP], s[ATTN_GROUP];
-    for (short g = 0; g < ATTN_GROUP; g++) {
-        for (short i = 0; i < ATTN_LANE_DIMS; i++) {
-            const int e = 4 * (tiisg + 32 * (i / 4)) + i % 4;
-            qr[g][i] = g < nh && e < hd ? qs[g * hd + e] : 0.0f;
-            acc[g][i] = 0.0f;
+    // Query row j of this simdgroup is row sgitg + 4j of the threadgroup's
+    // n × nh, token major; each lane keeps its elements of the query.
+    float qr[ATTN_DECODE_ROWS][ATTN_LANE_DIMS], acc[ATTN_DECODE_ROWS][ATTN_LANE_DIMS];
+    float m[ATTN_DECODE_ROWS], s[ATTN_DECODE_ROWS];
+    int lo[ATTN_DECODE_ROWS], hi[ATTN_DECODE_ROWS];
+    const int nj = (p.n * nh - sgitg + ATTN_DECODE_SIMDGROUPS - 1) / ATTN_DECODE_SIMDGROUPS;
+    for (short j = 0; j < ATTN_DECODE_ROWS; j++) {
+        const int row = sgitg + ATTN_DECODE_SIMDGROUPS * j, t = min(row / nh, p.n - 1);
+        const AttnRows v = attn_rows(step, p, t);
+        lo[j] = v.lo;
+        hi[j] = v.hi;
+        device const float *qt = q + (ulong(t) * p.heads + h0 + row % nh) * hd;
+        for (short i = 0; i < ATTN_LANE_DIMS; i += 4) {
+            const int e = attn_lane_elem(tiisg, i);
+            if (j < nj && hd % 4 == 0 && e < hd) {
+                const float4 x = float4(vec<C, 4>(*(device const float4 *)(qt + e)));
+                qr[j][i] = x.x;
+                qr[j][i + 1] = x.y;
+                qr[j][i + 2] = x.z;
+                qr[j][i + 3] = x.w;
+            } else {
+                for (short k = 0; k < 4; k++) {
+                    qr[j][i + k] = j < nj && e + k < hd ? float(C(qt[e + k])) : 0.0f;
+                }
+            }
+            for (short k = 0; k < 4; k++) {
+                acc[j][i + k] = 0.0f;
+            }
         }
-        m[g] = -INFINITY;
-        s[g] = 0.0f;
+        m[j] = -INFINITY;
+        s[j] = 0.0f;
     }
 
-    // Online softmax, one row at a time: the scores are simdgroup-uniform,
-    // so are the branches on them.
+    // Online softmax over the staged rows: a row's score is
+    // simdgroup-uniform, so are the branches on it.
+    threadgroup C *shk = (threadgroup C *)shm, *shv = shk + ATTN_DECODE_STAGE * hd;
     const int r0 = sp.lo + c * sp.chunk, r1 = min(r0 + sp.chunk - 1, sp.hi);
-    float kr[ATTN_LANE_DIMS], vr[ATTN_LANE_DIMS], pr[ATTN_GROUP];
-    for (int r = r0 + sgitg; r <= r1; r += ATTN_DECODE_SIMDGROUPS) {
-        attn_lane_row<C>(k_cache + ulong(r) * width + kvoff, hd, tiisg, kr);
-        for (short g = 0; g < ATTN_GROUP; g++) {
-            pr[g] = 0.0f;
-            if (g < nh) {
+    for (int b0 = r0; b0 <= r1; b0 += ATTN_DECODE_STAGE) {
+        threadgroup_barrier(mem_flags::mem_threadgroup); // the last block is read
+        attn_stage<C>(k_cache, width, kvoff, b0, r1, hd, shk, tiitg);
+        attn_stage<C>(v_cache, width, kvoff, b0, r1, hd, shv, tiitg);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int b = 0; b < ATTN_DECODE_STAGE && b0 + b <= r1; b++) {
+            const int r = b0 + b;
+            float kr[ATTN_LANE_DIMS], vr[ATTN_LANE_DIMS];
+            for (short i = 0; i < ATTN_LANE_DIMS; i++) {
+                const int e = attn_lane_elem(tiisg, i);
+                kr[i] = e < hd ? float(shk[b * hd + e]) : 0.0f;
+                vr[i] = e < hd ? float(shv[b * hd + e]) : 0.0f;
+            }
+            for (short j = 0; j < ATTN_DECODE_ROWS && j < nj; j++) {
+                if (r < lo[j] || r > hi[j]) {
+                    continue; // outside this token's causal limit or window
+                }
                 float d = 0.0f;
                 for (short i = 0; i < ATTN_LANE_DIMS; i++) {
-                    d += qr[g][i] * kr[i];
+                    d += qr[j][i] * kr[i];
                 }
                 const float sc = simd_sum(d) * p.scale;
-                if (sc > m[g]) {
-                    const float corr = exp(m[g] - sc); // 0 while m is still −∞
-                    s[g] *= corr;
+                if (sc > m[j]) {
+                    const float corr = exp(m[j] - sc); // 0 while m is still −∞
+                    s[j] *= corr;
                     for (short i = 0; i < ATTN_LANE_DIMS; i++) {
-                        acc[g][i] *= corr;
+                        acc[j][i] *= corr;
                     }
-                    m[g] = sc;
+                    m[j] = sc;
                 }
-                pr[g] = exp(sc - m[g]);
-                s[g] += pr[g];
-            }
-        }
-        attn_lane_row<C>(v_cache + ulong(r) * width + kvoff, hd, tiisg, vr);
-        for (short g = 0; g < ATTN_GROUP; g++) {
-            for (short i = 0; i < ATTN_LANE_DIMS; i++) {
-                acc[g][i] += pr[g] * vr[i];
+                const float pr = exp(sc - m[j]);
+                s[j] += pr;
+                for (short i = 0; i < ATTN_LANE_DIMS; i++) {
+                    acc[j][i] += pr * vr[i];
+                }
             }
         }
     }
 
-    // Merge the simdgroups through threadgroup memory after the queries:
-    // (m, s) pairs, then head_dim partial outputs, per simdgroup and query
-    // head.
-    threadgroup float *ms = qs + ATTN_GROUP * hd, *part = ms + 2 * ATTN_DECODE_SIMDGROUPS * ATTN_GROUP;
-    for (short g = 0; g < ATTN_GROUP; g++) {
-        const int rec = sgitg * ATTN_GROUP + g;
-        if (tiisg == 0) {
-            ms[2 * rec] = m[g];
-            ms[2 * rec + 1] = s[g];
+    for (short j = 0; j < ATTN_DECODE_ROWS && j < nj; j++) {
+        const int row = sgitg + ATTN_DECODE_SIMDGROUPS * j;
+        const int t = row / nh, h = h0 + row % nh;
+        const ulong rec = attn_record(p, t, h) + c;
+        if (sp.chunks > 1 && tiisg == 0) {
+            *(device float2 *)(scratch + 2 * rec) = float2(m[j], s[j]);
         }
         for (short i = 0; i < ATTN_LANE_DIMS; i++) {
-            const int e = 4 * (tiisg + 32 * (i / 4)) + i % 4;
-            if (e < hd) {
-                part[rec * hd + e] = acc[g][i];
+            const int e = attn_lane_elem(tiisg, i);
+            if (e >= hd) {
+                continue;
+            }
+            if (sp.chunks <= 1) {
+                out[(ulong(t) * p.heads + h) * hd + e] = s[j] > 0.0f ? acc[j][i] / s[j] : 0.0f;
+            } else {
+                scratch[attn_partial_offset(p) + rec * hd + e] = acc[j][i];
             }
         }
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-
-    for (int x = tiitg; x < nh * hd; x += 32 * ATTN_DECODE_SIMDGROUPS) {
-        const int g = x / hd, e = x % hd;
-        float mx = -INFINITY;
-        for (short sg = 0; sg < ATTN_DECODE_SIMDGROUPS; sg++) {
-            mx = max(mx, ms[2 * (sg * ATTN_GROUP + g)]);
-        }
-        float sum = 0.0f, a = 0.0f;
-        for (short sg = 0; sg < ATTN_DECODE_SIMDGROUPS; sg++) {
-            const int rec = sg * ATTN_GROUP + g;
-            if (ms[2 * rec] == -INFINITY) {
-                continue; // this simdgroup saw no row
-            }
-            const float f = exp(ms[2 * rec] - mx);
-            sum += ms[2 * rec + 1] * f;
-            a += part[rec * hd + e] * f;
-        }
-        const int h = h0 + g;
-        if (sp.chunks <= 1) {
-            out[(ulong(t) * p.heads + h) * hd + e] = sum > 0.0f ? a / sum : 0.0f;
-            continue;
-        }
-        const ulong rec = attn_record(p, t, h) + c;
-        if (e == 0) {
-            scratch[2 * rec] = mx;
-            scratch[2 * rec + 1] = sum;
-        }
-        scratch[attn_partial_offset(p) + rec * hd + e] = a;
     }
 }
 
 // attn_decode_reduce: threadgroup (query head, token), one simdgroup,
 // after attn_decode: lane c reads chunk c's (max, sum), so the maximum and
-// the rescaled sum are one simd_max and one simd_sum; then every lane
-// combines the chunks' partial outputs for its elements lane + 32·d.
+// the rescaled sum are one simd_max and one simd_sum (a chunk the token
+// sees none of holds (−∞, 0)); then every lane combines the chunks'
+// partial outputs for its elements lane + 32·d.
 kernel void attn_decode_reduce(
         device const StepParams *step [[buffer(0)]],
         device float *out [[buffer(4)]],
@@ -233,7 +246,7 @@ kernel void attn_decode_reduce(
         uint3 tgpig [[threadgroup_position_in_grid]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int h = tgpig.x, t = tgpig.y, hd = p.head_dim;
-    const AttnSplit sp = attn_split(step, p, t);
+    const AttnSplit sp = attn_split(step, p);
     if (sp.chunks <= 1) {
         return; // attn_decode wrote this output itself
     }
@@ -245,7 +258,7 @@ kernel void attn_decode_reduce(
         sc = v.y;
     }
     const float mx = simd_max(mc);
-    const float f = tiisg < sp.chunks ? exp(mc - mx) : 0.0f;
+    const float f = mc > -INFINITY ? exp(mc - mx) : 0.0f;
     const float sum = simd_sum(sc * f);
 
     float a[ATTN_MAX_DIM_PER_LANE];
@@ -265,7 +278,7 @@ kernel void attn_decode_reduce(
     for (short d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         const int e = tiisg + 32 * d;
         if (e < hd) {
-            out[(ulong(t) * p.heads + h) * hd + e] = a[d] / sum;
+            out[(ulong(t) * p.heads + h) * hd + e] = sum > 0.0f ? a[d] / sum : 0.0f;
         }
     }
 }
