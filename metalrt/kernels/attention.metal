@@ -16,12 +16,16 @@ struct AttnRows {
     int lo, hi;
 };
 
-inline AttnRows attn_rows(device const StepParams *step, constant AttnParams &p, int t) {
-    const int pos = step->pos0 + t;
+inline AttnRows attn_rows(int pos0, int kv_len, constant AttnParams &p, int t) {
+    const int pos = pos0 + t;
     AttnRows r;
-    r.hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
+    r.hi = min(min(pos, kv_len - 1), p.capacity - 1);
     r.lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
     return r;
+}
+
+inline AttnRows attn_rows(device const StepParams *step, constant AttnParams &p, int t) {
+    return attn_rows(step->pos0, step->kv_len, p, t);
 }
 
 // ---- decode: split-K (flash-decoding) over GQA groups ----
@@ -60,10 +64,10 @@ struct AttnSplit {
     int lo, hi, chunk, chunks;
 };
 
-inline AttnSplit attn_split(device const StepParams *step, constant AttnParams &p) {
+inline AttnSplit attn_split(int pos0, int kv_len, constant AttnParams &p) {
     AttnSplit sp;
-    sp.lo = attn_rows(step, p, 0).lo;
-    sp.hi = attn_rows(step, p, p.n - 1).hi;
+    sp.lo = attn_rows(pos0, kv_len, p, 0).lo;
+    sp.hi = attn_rows(pos0, kv_len, p, p.n - 1).hi;
     const int rows = max(sp.hi - sp.lo + 1, 0);
     const int per = ATTN_BLOCK * attn_partitions(p.capacity);
     sp.chunk = max(ATTN_CHUNK, (rows + per - 1) / per * ATTN_BLOCK);
@@ -126,8 +130,9 @@ kernel void attn_decode(
         ushort tiitg [[thread_index_in_threadgroup]],
         ushort sgitg [[simdgroup_index_in_threadgroup]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
-    const int c = tgpig.x, hd = p.head_dim;
-    const AttnSplit sp = attn_split(step, p);
+    // The step is read once: every query row's limits come from it.
+    const int c = tgpig.x, hd = p.head_dim, pos0 = step->pos0, kv_len = step->kv_len;
+    const AttnSplit sp = attn_split(pos0, kv_len, p);
     if (c >= max(sp.chunks, 1)) {
         return; // past the visible rows: the whole threadgroup leaves (chunk 0 stays to write zeros)
     }
@@ -144,7 +149,7 @@ kernel void attn_decode(
     const int nj = (p.n * nh - sgitg + ATTN_DECODE_SIMDGROUPS - 1) / ATTN_DECODE_SIMDGROUPS;
     for (short j = 0; j < ATTN_DECODE_ROWS; j++) {
         const int row = sgitg + ATTN_DECODE_SIMDGROUPS * j, t = min(row / nh, p.n - 1);
-        const AttnRows v = attn_rows(step, p, t);
+        const AttnRows v = attn_rows(pos0, kv_len, p, t);
         lo[j] = v.lo;
         hi[j] = v.hi;
         device const float *qt = q + (ulong(t) * p.heads + h0 + row % nh) * hd;
@@ -246,7 +251,7 @@ kernel void attn_decode_reduce(
         uint3 tgpig [[threadgroup_position_in_grid]],
         ushort tiisg [[thread_index_in_simdgroup]]) {
     const int h = tgpig.x, t = tgpig.y, hd = p.head_dim;
-    const AttnSplit sp = attn_split(step, p);
+    const AttnSplit sp = attn_split(step->pos0, step->kv_len, p);
     if (sp.chunks <= 1) {
         return; // attn_decode wrote this output itself
     }
