@@ -37,9 +37,9 @@
 // Darwin-only (//go:build darwin), thin: the device (a cgo declaration of
 // MTLCreateSystemDefaultDevice), the queue, the library compiled with MSL
 // 3.1 set explicitly and fast math off, a pipeline per host name the
-// plans bind (PipelineKey: one per N for the multi-token mat-vecs), no-copy
-// buffers over the covering's windows, shared buffers for the step, tokens,
-// KV cache, arena, logits and scratch. Set-up messages with protocol-typed
+// plans bind (PipelineKey: one per N for the multi-token mat-vecs and
+// attention decode), no-copy buffers over the covering's windows, shared
+// buffers for the step, tokens, KV cache, arena, logits and scratch. Set-up messages with protocol-typed
 // arguments go through objc.Call in one small wrapper each (darwinkit
 // v0.5.0's own wrappers panic on them). A step goes through C
 // (replay_darwin.go): one cgo call per command buffer makes it and its

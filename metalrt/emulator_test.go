@@ -506,7 +506,7 @@ func TestEmuTable(t *testing.T) {
 	src := kernelSource(t)
 	table, err := emuTable(src)
 	require.NoError(t, err)
-	assert.Contains(t, table, `{"attn_decode_f16", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half>(`+
+	assert.Contains(t, table, `{"attn_decode_f16_n3", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode<half, 3>(`+
 		`(const StepParams*)b[0], (const float*)b[1], (const half*)b[2], (const half*)b[3], (float*)b[4], *(AttnParams*)b[5], (float*)b[6], (float*)tg, `+
 		`uint3(pos.tgpig), ushort(pos.tiitg), ushort(pos.sgitg), ushort(pos.tiisg)); }, {0, 1, 2, 3, 4, 5, 6}, true, 0x20},`)
 	assert.Contains(t, table, `{"attn_decode_reduce", [](void *const *b, void *tg, const mslemu::ThreadPos &pos) { attn_decode_reduce(`+

@@ -62,31 +62,35 @@ const (
 )
 
 // PipelineKey is the MSL function (host) name of the pipeline a dispatch
-// binds: its contract's name, and for a multi-token mat-vec of N tokens
-// that name with "_n" and N (mtmatvec_q4_0_acc_n5), an instance compiled
-// for N alone, so its registers hold N tokens' accumulators, not
-// mtmatvecMaxN's. Call it on dispatches Geometry accepts.
+// binds: its contract's name, and for a multi-token mat-vec or attention
+// decode of N tokens that name with "_n" and N (mtmatvec_q4_0_acc_n5,
+// attn_decode_f16_n1), an instance compiled for N alone, so its registers
+// hold N tokens' accumulators, not the 8 the kernel serves at most. Call it
+// on dispatches Geometry accepts.
 func PipelineKey(d *plan.Dispatch) string {
-	if n, ok := mtmatvecTokens(d); ok {
-		return mtmatvecKey(d.Kernel, n)
+	if n, ok := instanceTokens(d); ok {
+		return tokensKey(d.Kernel, n)
 	}
 	return d.Kernel
 }
 
-// mtmatvecKey is the pipeline of a multi-token mat-vec contract for n tokens.
-func mtmatvecKey(kernel string, n int32) string { return fmt.Sprintf("%s_n%d", kernel, n) }
+// tokensKey is the pipeline of a multi-token mat-vec or attention decode
+// contract for n tokens.
+func tokensKey(kernel string, n int32) string { return fmt.Sprintf("%s_n%d", kernel, n) }
 
-// mtmatvecTokens is the tokens of a multi-token mat-vec dispatch; false
-// for any other dispatch.
-func mtmatvecTokens(d *plan.Dispatch) (int32, bool) {
+// instanceTokens is the tokens of a multi-token mat-vec or attention
+// decode dispatch; false for any other dispatch.
+func instanceTokens(d *plan.Dispatch) (int32, bool) {
 	c, err := plan.Lookup(d.Kernel)
-	if variant, _, _ := strings.Cut(c.Family, "@"); err != nil || variant != "mtmatvec" {
+	if variant, _, _ := strings.Cut(c.Family, "@"); err != nil || (variant != "mtmatvec" && variant != "attn_decode") {
 		return 0, false
 	}
 	switch p := d.Params.(type) {
 	case plan.MatParams:
 		return p.N, true
 	case plan.QKVParams:
+		return p.N, true
+	case plan.AttnParams:
 		return p.N, true
 	}
 	return 0, false

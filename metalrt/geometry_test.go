@@ -90,7 +90,7 @@ func TestGeometryEveryContract(t *testing.T) {
 			assert.GreaterOrEqual(t, x, d.Grid[0], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			assert.GreaterOrEqual(t, y, d.Grid[1], "%s n=%d: launch %+v misses grid %v", c.Name, n, l, d.Grid)
 			want := c.Name
-			if strings.HasPrefix(c.Family, "mtmatvec") {
+			if strings.HasPrefix(c.Family, "mtmatvec") || c.Family == "attn_decode" {
 				want = fmt.Sprintf("%s_n%d", c.Name, n)
 			}
 			assert.Equal(t, want, PipelineKey(d))
@@ -98,8 +98,9 @@ func TestGeometryEveryContract(t *testing.T) {
 	}
 }
 
-// Each token count of a multi-token mat-vec has its own pipeline, named
-// from the dispatch; other contracts' pipelines are the contracts.
+// Each token count of a multi-token mat-vec or attention decode has its
+// own pipeline, named from the dispatch; other contracts' pipelines are the
+// contracts.
 func TestPipelineKeyPerTokens(t *testing.T) {
 	mt := func(kernel string, n int32) *plan.Dispatch {
 		c, err := plan.Lookup(kernel)
@@ -114,7 +115,9 @@ func TestPipelineKeyPerTokens(t *testing.T) {
 		assert.Equal(t, "matvec_q4_0", PipelineKey(mt("matvec_q4_0", n)))
 		assert.Equal(t, "matmul_q8_0_acc", PipelineKey(mt("matmul_q8_0_acc", n)))
 	}
-	assert.Equal(t, "attn_decode_f16", PipelineKey(mt("attn_decode_f16", 1)))
+	for n := int32(1); n <= attnDecodeMaxN; n++ {
+		assert.Equal(t, fmt.Sprintf("attn_decode_f16_n%d", n), PipelineKey(mt("attn_decode_f16", n)))
+	}
 	assert.Equal(t, "no_such_kernel", PipelineKey(&plan.Dispatch{Kernel: "no_such_kernel"}))
 }
 

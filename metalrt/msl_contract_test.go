@@ -356,19 +356,26 @@ func roleType(c plan.Contract, role plan.Role, tmpl []string) string {
 // contractHosts are the host names of a contract's pipelines, each with
 // the template arguments its kernel must be instantiated with: the
 // weight's block decoder or the cache element type, and for a multi-token
-// mat-vec a host per token count N, instantiated with N too.
+// mat-vec or attention decode a host per token count N, instantiated with
+// N too.
 func contractHosts(c plan.Contract) map[string][]string {
 	base, _, _ := strings.Cut(c.Family, "@")
 	switch base {
 	case "mtmatvec":
 		out := map[string][]string{}
 		for n := int32(1); n <= mtmatvecMaxN; n++ {
-			out[mtmatvecKey(c.Name, n)] = []string{"Dec" + c.Weight.String(), strconv.Itoa(int(n))}
+			out[tokensKey(c.Name, n)] = []string{"Dec" + c.Weight.String(), strconv.Itoa(int(n))}
 		}
 		return out
 	case "embed", "matvec", "matmul":
 		return map[string][]string{c.Name: {"Dec" + c.Weight.String()}}
-	case "kv_write", "rope_kv_write", "attn_decode", "attn_prefill":
+	case "attn_decode":
+		out := map[string][]string{}
+		for n := int32(1); n <= attnDecodeMaxN; n++ {
+			out[tokensKey(c.Name, n)] = []string{map[quant.Type]string{quant.F32: "float", quant.F16: "half"}[c.Cache], strconv.Itoa(int(n))}
+		}
+		return out
+	case "kv_write", "rope_kv_write", "attn_prefill":
 		return map[string][]string{c.Name: {map[quant.Type]string{quant.F32: "float", quant.F16: "half"}[c.Cache]}}
 	}
 	return map[string][]string{c.Name: nil}
@@ -563,9 +570,9 @@ func TestMSLContractCheckerCatches(t *testing.T) {
 	for i, f := range files {
 		if f.Name == "attention.metal" {
 			bad := append([]KernelFile(nil), files...)
-			bad[i].Source = strings.Replace(f.Source, "kernel attn_decode_f16_t attn_decode<half>", "kernel attn_decode_f32_t attn_decode<half>", 1)
+			bad[i].Source = strings.Replace(f.Source, "kernel attn_decode_f16_t attn_decode<half, 1>", "kernel attn_decode_f32_t attn_decode<half, 1>", 1)
 			_, err := parseMSL(bad)
-			require.ErrorContains(t, err, "attn_decode<half> has the type of attn_decode<float>")
+			require.ErrorContains(t, err, "attn_decode<half, 1> has the type of attn_decode<float, 1>")
 		}
 	}
 }
@@ -593,7 +600,6 @@ func TestMSLConstantsMatchGeometry(t *testing.T) {
 		"ATTN_DECODE_SIMDGROUPS": attnDecodeSimdgroups,
 		"ATTN_GROUP":             attnGroup,
 		"ATTN_DECODE_MAX_N":      attnDecodeMaxN,
-		"ATTN_DECODE_ROWS":       attnGroup * attnDecodeMaxN / attnDecodeSimdgroups,
 		"ATTN_DECODE_STAGE":      attnDecodeStage,
 		"ATTN_CHUNK":             attnChunk,
 		"ATTN_MAX_CHUNKS":        attnMaxChunks,

@@ -22,7 +22,7 @@ func TestEncodeAttnDecodeSplit(t *testing.T) {
 	require.NoError(t, err)
 
 	want := `begin cb=0
-pipeline attn_decode_f16
+pipeline attn_decode_f16_n2
 buffer 0 step+0
 buffer 1 weights[0]+0
 buffer 2 weights[0]+4096
@@ -42,7 +42,7 @@ commit cb=0
 
 	l, err := NewCommandList(c.Plan, cov)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"attn_decode_f16", attnReduceKernel}, l.Pipelines())
+	assert.Equal(t, []string{"attn_decode_f16_n2", attnReduceKernel}, l.Pipelines())
 	assert.Equal(t, 32, l.threads[attnReduceKernel])
 	assert.Zero(t, l.memory[attnReduceKernel])
 	assert.Equal(t, 2*8*8*(64+2)*4, l.ScratchBytes(), "per token, query head and chunk: (max, sum) and 64 outputs")

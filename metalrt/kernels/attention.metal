@@ -43,8 +43,7 @@ inline AttnRows attn_rows(device const StepParams *step, constant AttnParams &p,
 
 #define ATTN_DECODE_SIMDGROUPS 4 // per decode threadgroup; each owns every 4th query row
 #define ATTN_GROUP 4             // query heads one decode threadgroup serves (Mistral's GQA 4:1)
-#define ATTN_DECODE_MAX_N 8      // tokens one decode threadgroup serves
-#define ATTN_DECODE_ROWS 8       // query rows per simdgroup: ATTN_GROUP × ATTN_DECODE_MAX_N / 4
+#define ATTN_DECODE_MAX_N 8      // tokens one decode threadgroup serves (instances for N = 1..8)
 #define ATTN_DECODE_STAGE 16     // cache rows staged per block
 #define ATTN_CHUNK 128           // fewest cache rows a decode chunk holds
 #define ATTN_MAX_CHUNKS 32       // most chunks per query head; longer contexts lengthen them
@@ -116,7 +115,9 @@ inline void attn_stage(device const C *cache, ulong width, ulong kvoff, int b0, 
     }
 }
 
-template <typename C>
+// An instance per token count NT sizes each lane's query rows, so N = 1
+// keeps one row's registers.
+template <typename C, short NT>
 kernel void attn_decode(
         device const StepParams *step [[buffer(0)]],
         device const float *q [[buffer(1)]],
@@ -143,11 +144,12 @@ kernel void attn_decode(
 
     // Query row j of this simdgroup is row sgitg + 4j of the threadgroup's
     // n × nh, token major; each lane keeps its elements of the query.
-    float qr[ATTN_DECODE_ROWS][ATTN_LANE_DIMS], acc[ATTN_DECODE_ROWS][ATTN_LANE_DIMS];
-    float m[ATTN_DECODE_ROWS], s[ATTN_DECODE_ROWS];
-    int lo[ATTN_DECODE_ROWS], hi[ATTN_DECODE_ROWS];
+    constexpr short qrows = (ATTN_GROUP * NT + ATTN_DECODE_SIMDGROUPS - 1) / ATTN_DECODE_SIMDGROUPS;
+    float qr[qrows][ATTN_LANE_DIMS], acc[qrows][ATTN_LANE_DIMS];
+    float m[qrows], s[qrows];
+    int lo[qrows], hi[qrows];
     const int nj = (p.n * nh - sgitg + ATTN_DECODE_SIMDGROUPS - 1) / ATTN_DECODE_SIMDGROUPS;
-    for (short j = 0; j < ATTN_DECODE_ROWS; j++) {
+    for (short j = 0; j < qrows; j++) {
         const int row = sgitg + ATTN_DECODE_SIMDGROUPS * j, t = min(row / nh, p.n - 1);
         const AttnRows v = attn_rows(pos0, kv_len, p, t);
         lo[j] = v.lo;
@@ -191,7 +193,7 @@ kernel void attn_decode(
                 kr[i] = e < hd ? float(shk[b * hd + e]) : 0.0f;
                 vr[i] = e < hd ? float(shv[b * hd + e]) : 0.0f;
             }
-            for (short j = 0; j < ATTN_DECODE_ROWS && j < nj; j++) {
+            for (short j = 0; j < qrows && j < nj; j++) {
                 if (r < lo[j] || r > hi[j]) {
                     continue; // outside this token's causal limit or window
                 }
@@ -217,7 +219,7 @@ kernel void attn_decode(
         }
     }
 
-    for (short j = 0; j < ATTN_DECODE_ROWS && j < nj; j++) {
+    for (short j = 0; j < qrows && j < nj; j++) {
         const int row = sgitg + ATTN_DECODE_SIMDGROUPS * j;
         const int t = row / nh, h = h0 + row % nh;
         const ulong rec = attn_record(p, t, h) + c;
@@ -522,13 +524,27 @@ kernel void attn_prefill(
 }
 
 // The cache type is in the signature: one function type per cache type.
-typedef decltype(attn_decode<float>) attn_decode_f32_t;
-typedef decltype(attn_decode<half>) attn_decode_f16_t;
+typedef decltype(attn_decode<float, 1>) attn_decode_f32_t;
+typedef decltype(attn_decode<half, 1>) attn_decode_f16_t;
 typedef decltype(attn_prefill<float>) attn_prefill_f32_t;
 typedef decltype(attn_prefill<half>) attn_prefill_f16_t;
 
-template [[host_name("attn_decode_f32")]] kernel attn_decode_f32_t attn_decode<float>;
-template [[host_name("attn_decode_f16")]] kernel attn_decode_f16_t attn_decode<half>;
+template [[host_name("attn_decode_f32_n1")]] kernel attn_decode_f32_t attn_decode<float, 1>;
+template [[host_name("attn_decode_f32_n2")]] kernel attn_decode_f32_t attn_decode<float, 2>;
+template [[host_name("attn_decode_f32_n3")]] kernel attn_decode_f32_t attn_decode<float, 3>;
+template [[host_name("attn_decode_f32_n4")]] kernel attn_decode_f32_t attn_decode<float, 4>;
+template [[host_name("attn_decode_f32_n5")]] kernel attn_decode_f32_t attn_decode<float, 5>;
+template [[host_name("attn_decode_f32_n6")]] kernel attn_decode_f32_t attn_decode<float, 6>;
+template [[host_name("attn_decode_f32_n7")]] kernel attn_decode_f32_t attn_decode<float, 7>;
+template [[host_name("attn_decode_f32_n8")]] kernel attn_decode_f32_t attn_decode<float, 8>;
+template [[host_name("attn_decode_f16_n1")]] kernel attn_decode_f16_t attn_decode<half, 1>;
+template [[host_name("attn_decode_f16_n2")]] kernel attn_decode_f16_t attn_decode<half, 2>;
+template [[host_name("attn_decode_f16_n3")]] kernel attn_decode_f16_t attn_decode<half, 3>;
+template [[host_name("attn_decode_f16_n4")]] kernel attn_decode_f16_t attn_decode<half, 4>;
+template [[host_name("attn_decode_f16_n5")]] kernel attn_decode_f16_t attn_decode<half, 5>;
+template [[host_name("attn_decode_f16_n6")]] kernel attn_decode_f16_t attn_decode<half, 6>;
+template [[host_name("attn_decode_f16_n7")]] kernel attn_decode_f16_t attn_decode<half, 7>;
+template [[host_name("attn_decode_f16_n8")]] kernel attn_decode_f16_t attn_decode<half, 8>;
 
 template [[host_name("attn_prefill_f32")]] kernel attn_prefill_f32_t attn_prefill<float>;
 template [[host_name("attn_prefill_f16")]] kernel attn_prefill_f16_t attn_prefill<half>;
