@@ -7,9 +7,10 @@
 // query is rounded to half before Q·K, as the CPU path does.
 //
 // Both walk the visible rows with an online softmax (a running max m and
-// sum s). Decode splits the rows into chunks across threadgroups and has
-// the lanes share each row (attn_decode); prefill multiplies tiles of
-// queries and cache rows on simdgroup matrices (attn_prefill).
+// sum s). Decode splits the rows into chunks across threadgroups, each
+// serving every token of the step, and has the lanes share each row
+// (attn_decode); prefill multiplies tiles of queries and cache rows on
+// simdgroup matrices (attn_prefill).
 
 // AttnRows is the cache rows lo..hi query t of the step sees.
 struct AttnRows {
