@@ -94,9 +94,9 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 		}
 	}
 	sumBytes := quant.TileActivationBytes(k.cols)
-	// Steps of five tokens or more also lay them out in groups of eight
-	// for the group kernels, after the per-token sums (which a step that
-	// needs only its last token's output uses). Below five the two- and
+	// Steps of five tokens or more lay them out in groups of eight for
+	// the group kernels instead, after the space of the per-token sums
+	// (which a run that needs only its last token's output uses). Below five the two- and
 	// four-token kernels are as fast or faster: on a 7B Q4_0 model a step
 	// of two cost 1.08× a decode step through tile2 against 1.26× through
 	// a group of two, and one of five 1.70× against 1.42× through a group.
@@ -114,10 +114,11 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 	prepare := func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a := k.p.act[i*k.actBytes : (i+1)*k.actBytes]
-			quant.PrepareTileActivation(k.p.tileAct[i*sumBytes:(i+1)*sumBytes], a, k.cols)
-			if k.groups {
+			if k.useGroups() {
 				g, tokens := k.group(i / quant.TileGroupTokens)
 				quant.PrepareTileGroup(g, a, k.cols, i%quant.TileGroupTokens, tokens)
+			} else {
+				quant.PrepareTileActivation(k.p.tileAct[i*sumBytes:(i+1)*sumBytes], a, k.cols)
 			}
 		}
 	}
@@ -130,6 +131,11 @@ func (k *matKernel) tilePhases(c *compiler) ([]phase, error) {
 // groupMinTokens is the fewest tokens a step must have to use the group
 // kernels.
 const groupMinTokens = 5
+
+// useGroups reports whether this run computes through the group kernels:
+// a step laid out in groups that needs every token's output (RunLast's
+// logits need the last token's alone, through the one-token kernel).
+func (k *matKernel) useGroups() bool { return k.groups && k.first() == 0 }
 
 // group returns the activations of group g (tokens 8g..) of the step in
 // the group kernels' layout, and how many tokens it holds.
@@ -176,7 +182,7 @@ func (k *matKernel) tileRows(st *tileState, part, r0, m int) {
 	if k.form == formGateUp {
 		ups = k.w[1][r0*rb : (r0+m)*rb]
 	}
-	if k.groups && k.first() == 0 {
+	if k.useGroups() {
 		k.groupRows(st, part, r0, m, tiles, ups)
 		return
 	}
