@@ -127,7 +127,7 @@ func TestLaunchConstantsMatchKernels(t *testing.T) {
 	for name, v := range map[string]int{"MV_WARPS": mvWarps, "MV_ROWS_PER_WARP": mvRowsPerWarp, "MT_TOKENS": mtTokens,
 		"MVQ_WARPS": mvqWarps, "MVQ_ROWS_PER_WARP": mvqRowsPerWarp, "MVQ_TILE_BLOCKS": mvqTileBlocks,
 		"MMQ_WARPS": mmqWarps, "MMQ_TOKENS": mmqTokens, "MMQT_ROWS": mmqtRows, "MMQT_TOKENS": mmqtTokens,
-		"ATTN_WARPS": attnWarps, "ELT_THREADS": eltThreads, "ATTN_MAX_DIM_PER_LANE": 256 / 32} {
+		"ATTN_WARPS": attnWarps, "FA_WARPS": faWarps, "FA_KV": faKV, "ELT_THREADS": eltThreads, "ATTN_MAX_DIM_PER_LANE": 256 / 32} {
 		require.Equal(t, v, defines[name], name)
 	}
 }

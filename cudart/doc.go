@@ -92,9 +92,19 @@
 // they stream weights at against the 4.3 TB/s copy bandwidth
 // (profile.go; the replay itself is timed too).
 //
-// Not done: split-K flash decoding across blocks, tiled (tensor-core)
-// flash attention for prefill, tensor-core mat-muls of Q4_K and Q5_K,
-// fusing the norms into the mat-vecs that follow them, and for the staged
-// mat-muls two stage buffers (one barrier a stage) with the activations
-// quantised once per step by their own kernel and copied with cp.async.
+// Prefill attention (kernels/flash.cu) is tiled flash attention on the
+// tensor cores: a block takes 64 queries of one head, stages 32 cache rows
+// at a time as halves in shared memory and runs Q·Kᵀ and P·V as
+// mma.m16n8k16 on f16 with float sums and an online softmax; float caches
+// are rounded to half as well. It replaces one warp per query that re-read
+// the cache for every query (23.3 ms of the 118 ms step). It passes every
+// case on the emulator but has NOT YET RUN ON A GPU: go test -tags cuda
+// -run 'TestContractsAgainstCPU|TestPrefillAttentionAgainstCPU|TestModels'
+// ./cudart on the H200 must pass before this is merged.
+//
+// Not done: split-K flash decoding across blocks, tensor-core mat-muls of
+// Q4_K and Q5_K, fusing the norms into the mat-vecs that follow them, and
+// for the staged mat-muls two stage buffers (one barrier a stage) with the
+// activations quantised once per step by their own kernel and copied with
+// cp.async.
 package cudart
