@@ -142,6 +142,11 @@ struct alignas(16) F4 {
     float x, y, z, w;
 };
 
+// I4 is four ints read with one 16-byte load.
+struct alignas(16) I4 {
+    int x, y, z, w;
+};
+
 __device__ __forceinline__ float bf2f(u16 h) { return __uint_as_float(u32(h) << 16); }
 
 // Cache element access: float caches as they are, half caches rounded to
