@@ -39,25 +39,33 @@ func preprocessed(t *testing.T) string {
 var entryRE = regexp.MustCompile(`extern "C" __global__ void (?:__launch_bounds__\((?:[^()]|\([^()]*\))*\)\s*)?(\w+)\s*\(([^)]*)\)`)
 
 // TestEntryPointsMatchContracts checks the kernels' entry points against
-// the plan contracts: exactly one per contract and none other, one pointer
-// per binding named after its role (const for read roles, writable for
-// write roles) in the contract's order, then the contract's parameter
-// struct by value, which is the layout packArgs fills.
+// the plan contracts: exactly one per contract and one per runtime kernel
+// (steps.go), none other; one pointer per binding named after its role
+// (const for read roles, writable for write roles) in the contract's
+// order, then the contract's parameter struct by value, then the
+// contract's ExtraArgs: the layout packArgs fills.
 func TestEntryPointsMatchContracts(t *testing.T) {
 	entries := entryPoints(t, preprocessed(t))
 	contracts := plan.Contracts()
-	require.Len(t, entries, len(contracts), "one entry point per contract")
+	require.Len(t, entries, len(contracts)+len(RuntimeKernels), "one entry point per contract and runtime kernel")
+	for name, params := range RuntimeKernels {
+		require.Equal(t, params, entries[name], "runtime kernel %s", name)
+	}
 	for _, c := range contracts {
 		params, ok := entries[c.Name]
 		require.True(t, ok, "no entry point for %s", c.Name)
-		require.Len(t, params, len(c.Roles)+1, "%s: a pointer per role and the parameters", c.Name)
+		extra := ExtraArgs(c)
+		require.Len(t, params, len(c.Roles)+1+len(extra), "%s: a pointer per role, the parameters and %v", c.Name, extra)
 		for i, r := range c.Roles {
 			p := params[i]
 			require.True(t, strings.HasSuffix(p, " *"+r.Name), "%s: argument %d is %q, the contract's role %d is %s", c.Name, i, p, i, r.Name)
 			require.Equal(t, !r.Write, strings.HasPrefix(p, "const "), "%s: %s is const exactly when the role is read", c.Name, r.Name)
 		}
 		want := "const " + reflect.TypeOf(c.Params).Name() + " p"
-		require.Equal(t, want, params[len(c.Roles)], "%s: the parameter struct comes last, by value", c.Name)
+		require.Equal(t, want, params[len(c.Roles)], "%s: the parameter struct follows the bindings, by value", c.Name)
+		if len(extra) > 0 {
+			require.Equal(t, extra, params[len(c.Roles)+1:], "%s: the arguments after the parameters", c.Name)
+		}
 	}
 }
 
@@ -127,7 +135,7 @@ func TestLaunchConstantsMatchKernels(t *testing.T) {
 	for name, v := range map[string]int{"MV_WARPS": mvWarps, "MV_ROWS_PER_WARP": mvRowsPerWarp, "MT_TOKENS": mtTokens,
 		"MVQ_WARPS": mvqWarps, "MVQ_ROWS_PER_WARP": mvqRowsPerWarp, "MVQ_TILE_BLOCKS": mvqTileBlocks,
 		"MMQ_WARPS": mmqWarps, "MMQ_TOKENS": mmqTokens, "MMQT_ROWS": mmqtRows, "MMQT_TOKENS": mmqtTokens,
-		"ATTN_WARPS": attnWarps, "ELT_THREADS": eltThreads, "ATTN_MAX_DIM_PER_LANE": 256 / 32} {
+		"ATTN_WARPS": attnWarps, "FA_WARPS": faWarps, "FA_KV": faKV, "ELT_THREADS": eltThreads, "ATTN_MAX_DIM_PER_LANE": 256 / 32} {
 		require.Equal(t, v, defines[name], name)
 	}
 }

@@ -92,9 +92,22 @@
 // they stream weights at against the 4.3 TB/s copy bandwidth
 // (profile.go; the replay itself is timed too).
 //
-// Not done: split-K flash decoding across blocks, tiled (tensor-core)
-// flash attention for prefill, tensor-core mat-muls of Q4_K and Q5_K,
-// fusing the norms into the mat-vecs that follow them, and for the staged
-// mat-muls two stage buffers (one barrier a stage) with the activations
-// quantised once per step by their own kernel and copied with cp.async.
+// Prefill attention (kernels/flash.cu) is tiled flash attention on the
+// tensor cores: a block takes 64 queries of one head, stages 32 cache rows
+// at a time as halves in shared memory and runs Q·Kᵀ and P·V as
+// mma.m16n8k16 on f16 with float sums and an online softmax; float caches
+// are rounded to half as well. It replaced one warp per query that re-read
+// the cache for every query: 23.3 ms of the 118 ms step, now 2.8 ms.
+//
+// Steps (steps.go): most dispatches are one launch; the Q4_0 and Q8_0
+// mat-muls are two, quantize_q8 writing the activations once into the
+// program's scratch buffer as int8 with their scales, then the mat-mul,
+// whose blocks fetch the next stage while the tensor cores run on this one.
+// With both, pp512 is 8,680 t/s against 4,850 in the same H200 session
+// (llama.cpp measured 9,975 to 10,039 in earlier sessions): a 512-token
+// step is 58.8 ms, 50 ms of it the Q4_0 mat-muls, 2.8 ms attention, 1.9 ms
+// quantize_q8.
+//
+// Not done: split-K flash decoding across blocks, tensor-core mat-muls of
+// Q4_K and Q5_K, fusing the norms into the mat-vecs that follow them.
 package cudart

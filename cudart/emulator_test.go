@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -41,15 +42,21 @@ func buildEmulator(t *testing.T) string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		params := entries[n]
+		// Pointers at 8-byte offsets, the parameter struct where it falls
+		// (args.go's layout).
 		var args []string
-		for i, p := range params[:len(params)-1] {
-			typ := p[:strings.LastIndex(p, "*")+1]
-			args = append(args, fmt.Sprintf("(%s)(base + *(const unsigned long long *)(a + %d))", typ, 8*i))
+		off := 0
+		for _, p := range entries[n] {
+			if i := strings.LastIndex(p, "*"); i >= 0 {
+				off = (off + 7) / 8 * 8
+				args = append(args, fmt.Sprintf("(%s)(base + *(const unsigned long long *)(a + %d))", p[:i+1], off))
+				off += 8
+				continue
+			}
+			typ := strings.Fields(p)[1] // "const MatParams p"
+			args = append(args, fmt.Sprintf("*(const %s *)(a + %d)", typ, off))
+			off += paramsSize(t, typ)
 		}
-		last := params[len(params)-1]
-		typ := strings.Fields(last)[1] // "const MatParams p"
-		args = append(args, fmt.Sprintf("*(const %s *)(a + %d)", typ, 8*(len(params)-1)))
 		fmt.Fprintf(&b, "static void call_%s(char *base, const unsigned char *a) { %s(%s); }\n", n, n, strings.Join(args, ", "))
 	}
 	b.WriteString("extern const EmuKernel emu_kernels[] = {\n")
@@ -92,9 +99,20 @@ func entryPoints(t *testing.T, src string) map[string][]string {
 	return entries
 }
 
-// emulate runs a one-dispatch plan's launch on the emulator over an image
-// of its buffers (weights from w, the step's parameters and tokens) and
-// returns the logits buffer afterwards.
+// paramsSize is the size of the parameter struct named typ.
+func paramsSize(t *testing.T, typ string) int {
+	for _, c := range plan.Contracts() {
+		if reflect.TypeOf(c.Params).Name() == typ {
+			return len(plan.Encode(c.Params))
+		}
+	}
+	t.Fatalf("no parameter struct %s", typ)
+	return 0
+}
+
+// emulate runs a one-dispatch plan's launches (Steps) on the emulator over
+// an image of its buffers (weights from w, the step's parameters and
+// tokens, then the scratch) and returns the logits buffer afterwards.
 func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, pos0 int) []float32 {
 	t.Helper()
 	var offs [len(p.Buffers)]int64
@@ -103,7 +121,9 @@ func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, p
 		offs[k] = size
 		size += (max(buf.Size, 16) + 255) / 256 * 256
 	}
-	img := make([]byte, size)
+	d := &p.Commands[0].Dispatches[0]
+	scratch := size
+	img := make([]byte, size+ScratchBytes(d))
 	copy(img[offs[plan.Weights]:], w)
 	step := img[offs[plan.Step]:]
 	for i, v := range []int32{int32(pos0), int32(p.N), int32(pos0 + p.N)} {
@@ -112,17 +132,20 @@ func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, p
 	for i, tok := range tokens {
 		binary.LittleEndian.PutUint32(img[offs[plan.Tokens]+4*int64(i):], uint32(tok))
 	}
-	d := &p.Commands[0].Dispatches[0]
-	l, err := Geometry(d)
-	require.NoError(t, err)
 	ptrs := make([]uint64, len(d.Bindings))
 	for i, b := range d.Bindings {
 		ptrs[i] = uint64(offs[b.Buffer] + b.Offset)
 	}
+	steps, err := Steps(d, ptrs, uint64(scratch))
+	require.NoError(t, err)
+	var spec strings.Builder
+	for _, s := range steps {
+		l := s.Launch
+		fmt.Fprintf(&spec, "%s %d %d %d %d %s\n", s.Kernel, l.Grid[0], l.Grid[1], l.Block[0], l.Shared, hex.EncodeToString(s.Args))
+	}
 	dir := t.TempDir()
 	job, image := filepath.Join(dir, "job"), filepath.Join(dir, "image")
-	spec := fmt.Sprintf("%s %d %d %d %d %s\n", d.Kernel, l.Grid[0], l.Grid[1], l.Block[0], l.Shared, hex.EncodeToString(packArgs(ptrs, d.Params)))
-	require.NoError(t, os.WriteFile(job, []byte(spec), 0o644))
+	require.NoError(t, os.WriteFile(job, []byte(spec.String()), 0o644))
 	require.NoError(t, os.WriteFile(image, img, 0o644))
 	out, err := exec.Command(bin, job, image).CombinedOutput()
 	require.NoError(t, err, "%s", out)

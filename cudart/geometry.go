@@ -36,6 +36,8 @@ const (
 	mmqtTokens     = 64
 	mtTokens       = 8
 	attnWarps      = 8
+	faWarps        = 4  // prefill attention (kernels/flash.cu), 16 queries a warp
+	faKV           = 32 // cache rows it stages at a time
 	attnThreads    = attnWarps * 32
 	eltThreads     = 256
 	maxBlockThread = 1024
@@ -82,8 +84,11 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 			l.Shared = attnWarps * (int(p.HeadDim) + 2) * 4
 			return l
 		}
-		l := flat(int(p.Heads), ceil(p.N, attnWarps), attnThreads)
-		l.Shared = attnWarps * int(p.HeadDim) * 4 // one query per warp
+		// FA_KV K rows and head_dim V columns of halves, each padded by 8
+		// (flash.cu's fa_row and FA_VT_ROW).
+		hdp := roundUp(int(p.HeadDim), 16)
+		l := flat(int(p.Heads), ceil(p.N, faWarps*16), faWarps*32)
+		l.Shared = (faKV*(hdp+8) + hdp*(faKV+8)) * 2
 		return l
 	case plan.EltParams:
 		return flat(ceil(p.Count, eltThreads), 1, eltThreads)

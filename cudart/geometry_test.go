@@ -43,7 +43,7 @@ func TestGeometry(t *testing.T) {
 		{plan.Dispatch{Kernel: "attn_decode_f16", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 1, Capacity: 4096, Scale: 0.088},
 			Grid: plan.Grid{32, 1, 1}}, Launch{Grid: [3]int{32, 1, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 130 * 4}},
 		{plan.Dispatch{Kernel: "attn_prefill_f32", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 12, Capacity: 4096, Scale: 0.088},
-			Grid: plan.Grid{32, 12, 1}}, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 128 * 4}},
+			Grid: plan.Grid{32, 12, 1}}, Launch{Grid: [3]int{32, 1, 1}, Block: [3]int{128, 1, 1}, Shared: (32*136 + 128*40) * 2}},
 		{plan.Dispatch{Kernel: "rope_kv_write_f16", Params: plan.RopeKVParams{Heads: 32, KVHeads: 8, HeadDim: 128, Dims: 128, N: 2, Capacity: 64, Base: 1e6, FreqScale: 1},
 			Grid: plan.Grid{32, 2, 1}}, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{64, 1, 1}}},
 		{plan.Dispatch{Kernel: "add", Params: plan.EltParams{Count: 1000}, Grid: plan.Grid{1000, 1, 1}},

@@ -25,6 +25,7 @@ type Program struct {
 	limits   plan.StepLimits
 
 	input, arena, logits uintptr // device
+	scratch              uintptr // for the steps a runtime adds (steps.go), or 0
 	hostIn, hostLogits   unsafe.Pointer
 	inBytes, logitBytes  uint64
 
@@ -84,15 +85,16 @@ func newProgram(r *Runtime, pl *plan.Plan) (p *Program, err error) {
 	clear(unsafe.Slice((*byte)(p.hostIn), p.inBytes))
 	bases := [...]uintptr{plan.Step: p.input, plan.Tokens: p.input + tokensOffset, plan.Weights: r.weights,
 		plan.KV: r.kv, plan.Arena: p.arena, plan.Logits: p.logits}
+	scratch := int64(0)
 	for _, d := range pl.Dispatches() {
-		geo, err := Geometry(d)
-		if err != nil {
+		scratch = max(scratch, ScratchBytes(d))
+	}
+	if scratch > 0 {
+		if p.scratch, err = r.alloc(scratch, "scratch"); err != nil {
 			return nil, err
 		}
-		fn, err := r.function(d.Kernel)
-		if err != nil {
-			return nil, err
-		}
+	}
+	for _, d := range pl.Dispatches() {
 		ptrs := make([]uint64, len(d.Bindings))
 		weightBytes := int64(0)
 		for i, b := range d.Bindings {
@@ -104,11 +106,25 @@ func newProgram(r *Runtime, pl *plan.Plan) (p *Program, err error) {
 		if c, _ := plan.Lookup(d.Kernel); UnitOf(c) == baseUnit {
 			weightBytes = 0 // norms' weights are small; embed reads one row of its table
 		}
-		args, err := newLaunchArgs(packArgs(ptrs, d.Params))
+		steps, err := Steps(d, ptrs, uint64(p.scratch))
 		if err != nil {
 			return nil, err
 		}
-		p.launches = append(p.launches, launch{kernel: d.Kernel, node: d.Node, fn: fn, geo: geo, args: args, weightBytes: weightBytes})
+		for _, s := range steps {
+			fn, err := r.function(s.Kernel, d.Kernel)
+			if err != nil {
+				return nil, err
+			}
+			args, err := newLaunchArgs(s.Args)
+			if err != nil {
+				return nil, err
+			}
+			l := launch{kernel: s.Kernel, node: d.Node, fn: fn, geo: s.Launch, args: args}
+			if s.Kernel == d.Kernel {
+				l.weightBytes = weightBytes
+			}
+			p.launches = append(p.launches, l)
+		}
 	}
 	return p, nil
 }
@@ -221,7 +237,7 @@ func (p *Program) release() {
 	if p.events != nil {
 		p.events.destroy()
 	}
-	for _, ptr := range []uintptr{p.input, p.arena, p.logits} {
+	for _, ptr := range []uintptr{p.input, p.arena, p.logits, p.scratch} {
 		if ptr != 0 {
 			drv.cuMemFree(ptr)
 		}
@@ -231,6 +247,6 @@ func (p *Program) release() {
 			drv.cuMemFreeHost(h)
 		}
 	}
-	p.input, p.arena, p.logits, p.hostIn, p.hostLogits = 0, 0, 0, nil, nil
+	p.input, p.arena, p.logits, p.scratch, p.hostIn, p.hostLogits = 0, 0, 0, 0, nil, nil
 	p.closed = true
 }

@@ -123,12 +123,13 @@ func (r *Runtime) loadUnits(p *plan.Plan) error {
 	return nil
 }
 
-// function returns the kernel of a contract from its unit's module.
-func (r *Runtime) function(name string) (uintptr, error) {
-	if f, ok := r.funcs[name]; ok {
+// function returns a kernel from the module of the unit that holds
+// contract's: the contract's own or one of a step the runtime adds.
+func (r *Runtime) function(name, contract string) (uintptr, error) {
+	if f, ok := r.funcs[name+"\x00"+contract]; ok {
 		return f, nil
 	}
-	c, err := plan.Lookup(name)
+	c, err := plan.Lookup(contract)
 	if err != nil {
 		return 0, fmt.Errorf("cudart: %w", err)
 	}
@@ -136,7 +137,7 @@ func (r *Runtime) function(name string) (uintptr, error) {
 	if res := r.dev.drv.cuModuleGetFunction(&f, r.modules[UnitOf(c)], name); res != 0 {
 		return 0, fmt.Errorf("cudart: the CUDA kernels lack %s (%s)", name, r.dev.drv.errorName(res))
 	}
-	r.funcs[name] = f
+	r.funcs[name+"\x00"+contract] = f
 	return f, nil
 }
 

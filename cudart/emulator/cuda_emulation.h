@@ -168,3 +168,25 @@ inline unsigned short emu_f2h(float f) {
     std::memcpy(&h, &v, 2);
     return h;
 }
+
+// mma_f16 is common.cuh's m16n8k16 product on halves with float sums,
+// added in k order.
+inline void mma_f16(float (&c)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    int A[4][32], B[2][32];
+    for (int r = 0; r < 4; r++) {
+        emu_lanes(int(a[r]), A[r]);
+    }
+    for (int r = 0; r < 2; r++) {
+        emu_lanes(int(b[r]), B[r]);
+    }
+    auto half = [](int word, int k) { return emu_h2f((unsigned short)(unsigned(word) >> (16 * (k % 2)))); };
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        for (int k = 0; k < 16; k++) {
+            const int a_lane = 4 * (row % 8) + (k % 8) / 2, a_reg = row / 8 + 2 * (k / 8);
+            const int b_lane = 4 * col + (k % 8) / 2, b_reg = k / 8;
+            c[i] += half(A[a_reg][a_lane], k) * half(B[b_reg][b_lane], k);
+        }
+    }
+}

@@ -1,12 +1,12 @@
-// run.cpp: runs one launch of a metalgraph CUDA kernel on the CPU, with the
-// execution model cuda_emulation.h describes.
+// run.cpp: runs launches of metalgraph CUDA kernels on the CPU, one after
+// the other, with the execution model cuda_emulation.h describes.
 //
 //   run JOB IMAGE
 //
-// JOB is one line "kernel grid_x grid_y block_x shared_bytes", then the
-// kernel's packed arguments in hex (cudart/args.go's layout, with every
-// pointer an offset into IMAGE). IMAGE holds every buffer the launch
-// binds; it is rewritten with the buffers after the launch.
+// JOB has a line per launch: "kernel grid_x grid_y block_x shared_bytes",
+// then the kernel's packed arguments in hex (cudart/args.go's layout, with
+// every pointer an offset into IMAGE). IMAGE holds every buffer the
+// launches bind; it is rewritten with the buffers after the last.
 #include "cuda_emulation.h"
 
 #include <cstdio>
@@ -144,23 +144,34 @@ int main(int argc, char **argv) {
     if (!job) {
         fail(std::string("cannot open ") + argv[1]);
     }
+    struct Launch {
+        const EmuKernel *kernel;
+        int gx, gy, bx, shared;
+        std::vector<unsigned char> args;
+    };
+    std::vector<Launch> launches;
     char name[256], hex[8192];
-    int gx, gy, bx, shared;
-    if (std::fscanf(job, "%255s %d %d %d %d %8191s", name, &gx, &gy, &bx, &shared, hex) != 6) {
+    Launch l;
+    while (std::fscanf(job, "%255s %d %d %d %d %8191s", name, &l.gx, &l.gy, &l.bx, &l.shared, hex) == 6) {
+        l.kernel = nullptr;
+        for (int i = 0; i < emu_nkernels; i++) {
+            if (std::string(emu_kernels[i].name) == name) {
+                l.kernel = &emu_kernels[i];
+            }
+        }
+        if (!l.kernel) {
+            fail(std::string("no kernel ") + name);
+        }
+        l.args.clear();
+        for (size_t i = 0; hex[2 * i] && hex[2 * i + 1]; i++) {
+            l.args.push_back((unsigned char)std::stoi(std::string(hex + 2 * i, 2), nullptr, 16));
+        }
+        launches.push_back(l);
+    }
+    if (launches.empty() || !std::feof(job)) {
         fail("malformed job");
     }
     std::fclose(job);
-    for (int i = 0; i < emu_nkernels; i++) {
-        if (std::string(emu_kernels[i].name) == name) {
-            kernel = &emu_kernels[i];
-        }
-    }
-    if (!kernel) {
-        fail(std::string("no kernel ") + name);
-    }
-    for (size_t i = 0; hex[2 * i] && hex[2 * i + 1]; i++) {
-        args.push_back((unsigned char)std::stoi(std::string(hex + 2 * i, 2), nullptr, 16));
-    }
     FILE *img = std::fopen(argv[2], "rb");
     if (!img) {
         fail(std::string("cannot open ") + argv[2]);
@@ -174,17 +185,21 @@ int main(int argc, char **argv) {
     }
     std::fclose(img);
 
-    fibers.resize(bx);
-    for (auto &f : fibers) {
-        f.stack.resize(128 << 10);
-    }
-    exch.assign((bx + 31) / 32 * 32, 0.0f);
-    dynamic.assign(shared + 16, 0);
-    blockDim = {unsigned(bx), 1, 1};
-    for (int y = 0; y < gy; y++) {
-        for (int x = 0; x < gx; x++) {
-            blockIdx = {unsigned(x), unsigned(y), 0};
-            run_block(bx);
+    for (const Launch &l : launches) {
+        kernel = l.kernel;
+        args = l.args;
+        fibers.assign(l.bx, Fiber{});
+        for (auto &f : fibers) {
+            f.stack.resize(128 << 10);
+        }
+        exch.assign((l.bx + 31) / 32 * 32, 0.0f);
+        dynamic.assign(l.shared + 16, 0);
+        blockDim = {unsigned(l.bx), 1, 1};
+        for (int y = 0; y < l.gy; y++) {
+            for (int x = 0; x < l.gx; x++) {
+                blockIdx = {unsigned(x), unsigned(y), 0};
+                run_block(l.bx);
+            }
         }
     }
     img = std::fopen(argv[2], "wb");

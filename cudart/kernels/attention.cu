@@ -1,4 +1,5 @@
-// Causal grouped-query attention over the KV cache.
+// Causal grouped-query attention over the KV cache: decode (prefill's is
+// flash.cu).
 //
 // Query t of the step sits at position pos = pos0 + t and sees cache rows
 // lo..hi: hi = min(pos, kv_len − 1), lo = pos − window + 1 with a sliding
@@ -9,7 +10,7 @@
 // The loops over rows, positions and warps stay rolled (#pragma unroll 1):
 // unrolled, they made the compiler take minutes.
 //
-// Both kernels walk the visible rows in blocks (of 32 rows; decode's of 8)
+// Each warp walks its share of the visible rows in blocks of ATTN_ROWS
 // with an online softmax. In a block the warp scores ATTN_ROWS rows at a time, each lane
 // multiplying its head_dim / 32 elements (lane + 32·d) of the query with
 // those of every row, so each row is read by consecutive lanes and the
@@ -99,16 +100,6 @@ __device__ __forceinline__ void attn_blocks(const float *qr, const C *kc, const 
     }
 }
 
-// query_lanes loads the lane's elements of a query staged in shared memory.
-__device__ __forceinline__ void query_lanes(const float *qs, int hd, float *qr) {
-    const int lane = threadIdx.x % 32;
-#pragma unroll
-    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-        const int e = lane + 32 * d;
-        qr[d] = e < hd ? qs[e] : 0.0f;
-    }
-}
-
 // attn_decode: block (head, token) of 8 warps; warp g takes blocks g, g+8,
 // ... of ATTN_ROWS visible rows, splitting the KV length 8 ways. The query is
 // staged in shared memory; afterwards the same memory holds each warp's
@@ -137,7 +128,11 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         acc[d] = 0.0f;
     }
-    query_lanes(shm, hd, qr);
+#pragma unroll
+    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
+        const int e = lane + 32 * d;
+        qr[d] = e < hd ? shm[e] : 0.0f;
+    }
     attn_blocks<C, ATTN_ROWS>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_ROWS + warp,
                    ATTN_WARPS, m, s, acc);
     __syncthreads(); // the query is read: its memory takes the partials
@@ -177,50 +172,6 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
     }
 }
 
-// attn_prefill: block (head, group of 8 queries), one warp per query
-// walking every visible block (the 8 queries of a block read the same K/V
-// rows at about the same time). Each warp stages its query in its own
-// head_dim floats of shared memory.
-template <typename C>
-__device__ __forceinline__ void attn_prefill(const StepParams *step, const float *q, const C *k_cache,
-                                             const C *v_cache, float *out, const AttnParams &p) {
-    DYNAMIC_SHARED(float, shm);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int h = blockIdx.x, t = blockIdx.y * ATTN_WARPS + warp, hd = p.head_dim;
-    if (t >= p.n) {
-        return; // past the step's last query: the whole warp leaves
-    }
-    const int kvh = h / (p.heads / p.kv_heads);
-    const int pos = step->pos0 + t;
-    const int hi = min(min(pos, step->kv_len - 1), p.capacity - 1);
-    const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
-    const u64 width = u64(p.kv_heads) * hd;
-    const u64 qb = (u64(t) * p.heads + h) * hd;
-
-    float *qs = shm + warp * hd;
-    for (int e = lane; e < hd; e += 32) {
-        qs[e] = tof(fromf<C>(q[qb + e]));
-    }
-    __syncwarp();
-
-    float m = NEG_INF, s = 0.0f;
-    float acc[ATTN_MAX_DIM_PER_LANE], qr[ATTN_MAX_DIM_PER_LANE];
-#pragma unroll
-    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-        acc[d] = 0.0f;
-    }
-    query_lanes(qs, hd, qr);
-    attn_blocks<C, ATTN_BLOCK>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_BLOCK, 1, m,
-                               s, acc);
-#pragma unroll
-    for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
-        const int e = lane + 32 * d;
-        if (e < hd) {
-            out[qb + e] = s > 0.0f ? acc[d] / s : 0.0f;
-        }
-    }
-}
-
 #define ATTN(name, impl, C)                                                                                         \
     extern "C" __global__ void __launch_bounds__(ATTN_WARPS * 32) name(                                             \
         const StepParams *step, const float *q, const C *k_cache, const C *v_cache, float *out, const AttnParams p) { \
@@ -229,5 +180,3 @@ __device__ __forceinline__ void attn_prefill(const StepParams *step, const float
 
 ATTN(attn_decode_f32, attn_decode, float)
 ATTN(attn_decode_f16, attn_decode, half_t)
-ATTN(attn_prefill_f32, attn_prefill, float)
-ATTN(attn_prefill_f16, attn_prefill, half_t)

@@ -94,7 +94,8 @@ struct EltParams {
 #define MV_ROWS_PER_WARP 2  // weight rows each warp computes
 #define MT_TOKENS 8         // tokens per block of the multi-token and tiled forms
 #define ATTN_WARPS 8        // warps per attention block
-#define ATTN_BLOCK 32       // KV positions per block of the online softmax
+#define FA_WARPS 4          // warps per prefill attention block, 16 queries each
+#define FA_KV 32            // cache rows a prefill attention block stages at a time
 #define ATTN_MAX_DIM_PER_LANE 8 // head_dim <= 256
 #define ELT_THREADS 256     // embed, kv_write, swiglu, add
 
@@ -141,6 +142,11 @@ struct alignas(16) F4 {
     float x, y, z, w;
 };
 
+// I4 is four ints read with one 16-byte load.
+struct alignas(16) I4 {
+    int x, y, z, w;
+};
+
 __device__ __forceinline__ float bf2f(u16 h) { return __uint_as_float(u32(h) << 16); }
 
 // Cache element access: float caches as they are, half caches rounded to
@@ -179,6 +185,18 @@ __device__ __forceinline__ void mma_s8_k16(int (&c)[4], const int (&a)[2], int b
                  "{%0, %1, %2, %3};"
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(b));
+}
+
+// mma_f16: c += A·B, A 16×16 half (row-major), B 16×8 half (column-major),
+// sums in float (mma.m16n8k16; each register two halves, the lower index
+// in the low bits): a[0] row group, columns 2t, 2t+1; a[1] row group+8;
+// a[2], a[3] the same at columns 8 on; b[0] rows 2t, 2t+1, column group;
+// b[1] rows 8 on; c as mma_s8's.
+__device__ __forceinline__ void mma_f16(float (&c)[4], const u32 (&a)[4], const u32 (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 #endif
 

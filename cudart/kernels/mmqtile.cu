@@ -1,27 +1,28 @@
 // The matmul variant (prefill) of Q4_0 and Q8_0 weights on the tensor
 // cores, in large tiles staged in shared memory: a block of MMQ_THREADS
 // computes MMQT_ROWS weight rows × MMQT_TOKENS tokens (gate_up: half the
-// rows of each of its two matrices). Each stage of MMQT_KT columns, every
-// thread fetches one pair of weight blocks (two adjacent blocks start on a
-// 4-byte boundary, so whole-word loads, rows side by side, read the row
-// contiguously) and the 32 activations of one (token, block); they are
-// written to shared memory as int8 with their scales (the weights' nibbles
-// unpacked once, the activations quantised to Q8_0 as quant4 does). Warps
-// are laid out 4 (rows) × 2 (tokens): a warp computes 32 rows × 32
-// tokens, 8 mma.m16n8k32 per 32 columns, so each A fragment serves four
-// products and each B fragment two; the row stride of both tiles is ≡ 4
-// ints mod 32, so the fragments' 32-bit reads hit 32 banks.
+// rows of each of its two matrices). The activations arrive quantised:
+// quantize_q8 (below), which the runtime launches before each of these
+// kernels, writes them once as int8 with a scale per 32, instead of
+// every block quantising its tokens again for its own rows. Each stage of
+// MMQT_KT columns, every thread fetches one pair of weight blocks (two
+// adjacent blocks start on a 4-byte boundary, so whole-word loads, rows
+// side by side, read the row contiguously) and the 32 int8 activations of
+// one (token, block), then writes them to shared memory (the weights'
+// nibbles unpacked to int8 once). It fetches the next stage right after
+// the barrier, so the loads are in flight while the tensor cores run on
+// this one. Warps are laid out 4 (rows) × 2 (tokens): a warp computes 32
+// rows × 32 tokens, 8 mma.m16n8k32 per 32 columns, so each A fragment
+// serves four products and each B fragment two; the row stride of both
+// tiles is ≡ 4 ints mod 32, so the fragments' 32-bit reads hit 32 banks.
 //
-// Measured on the H200 (pp512 of the 7B-shaped Q4_0 file): 4,406 t/s,
-// against 3,745 for mmq.cu's fragments read 2 bytes at a time from global
-// memory. Fetching the next stage before this one's MMAs (to overlap its
-// loads) kept 41 more registers live across them, spilled at the
-// 128-register cap and ran at 4,317; without the cap (240 registers, one
-// block an SM) at 4,368. Scaling the sums without the int-to-float
-// conversion (mma_sum, kept as measured) or seeding C from one register
-// quad made no measurable difference. So neither conversions nor spills
-// bound it; the likely bound is each stage's serial fetch, quantise and
-// store between two barriers (one stage buffer, 16 warps an SM).
+// Measured on the H200 (pp512 of the 7B-shaped Q4_0 file, F16 cache):
+// 8,680 t/s against 4,850 in the same session when each block fetched,
+// quantised and stored a stage between two barriers with nothing to
+// overlap the fetch (the prefetch then held 32 float activations and
+// spilled). The Q4_0 mat-muls take 50 of the 58.8 ms step; a
+// matmul_q4_0_gate_up issues 0.44 instructions a cycle per scheduler
+// (4 warps each, the 128-register cap), L1 79% busy.
 
 #define MMQT_KT 128                     // columns per stage (4 blocks)
 #define MMQT_BLOCKS (MMQT_KT / 32)      // blocks per row and stage
@@ -84,16 +85,19 @@ template <> struct MmqtBlock<DecQ4_0> { typedef MmqtQ4_0 type; };
 template <> struct MmqtBlock<DecQ8_0> { typedef MmqtQ8_0 type; };
 
 // MmqtFetch holds what a thread stages: words of its pair of weight
-// blocks and the 32 activations of its (token, block), zeros past the
-// matrix.
+// blocks, and the 32 int8 activations (as 8 ints) and scale of one
+// (token, block) that quantize_q8 wrote; zeros past the matrix. The loop
+// of mmqt_tile fetches the next stage into it while the tensor cores run
+// on this one, so it is kept small: 18 registers.
 template <typename W> struct MmqtFetch {
     u32 w[W::WORDS];
-    float x[32];
+    int xq[8];
+    float xd;
 
     // fetch reads stage k0. Whole words where the pair is 4-byte aligned
     // (row bytes and base); otherwise u16 halves, only those of blocks
     // that exist (an odd block count leaves the last pair half).
-    __device__ __forceinline__ void fetch(const u8 *src, bool aligned, const float *xs, bool xvec, int nb, int k0) {
+    __device__ __forceinline__ void fetch(const u8 *src, bool aligned, const u8 *xs, const float *ds, int nb, int k0) {
         const int kb = k0 / 32 + 2 * (threadIdx.x % 2);
         const int halves = kb >= nb ? 0 : (kb + 1 < nb ? W::WORDS * 2 : W::BYTES / 2);
         const u8 *p = src + W::BYTES * u64(kb);
@@ -113,26 +117,21 @@ template <typename W> struct MmqtFetch {
         const int xb = k0 / 32 + threadIdx.x % MMQT_BLOCKS;
         if (xs == nullptr || xb >= nb) {
 #pragma unroll
-            for (int i = 0; i < 32; i++) {
-                x[i] = 0.0f;
-            }
-        } else if (xvec) {
-#pragma unroll
             for (int i = 0; i < 8; i++) {
-                const F4 v = ((const F4 *)(xs + 32 * xb))[i];
-                x[4 * i] = v.x, x[4 * i + 1] = v.y, x[4 * i + 2] = v.z, x[4 * i + 3] = v.w;
+                xq[i] = 0;
             }
+            xd = 0.0f;
         } else {
-#pragma unroll
-            for (int i = 0; i < 32; i++) {
-                x[i] = __ldg(xs + 32 * xb + i);
-            }
+            const I4 *q = (const I4 *)(xs + 32 * u64(xb)); // quantize_q8's rows are 32-byte aligned
+            const I4 lo = q[0], hi = q[1];
+            xq[0] = lo.x, xq[1] = lo.y, xq[2] = lo.z, xq[3] = lo.w;
+            xq[4] = hi.x, xq[5] = hi.y, xq[6] = hi.z, xq[7] = hi.w;
+            xd = __ldg(ds + xb);
         }
     }
 
-    // store writes the fetched stage to s: the weight blocks unpacked to
-    // int8, the activations quantised to Q8_0 as quant4 quantises them
-    // (d = amax/127, q = round-half-even(x/d), d rounded to half).
+    // store writes the fetched stage to s, the weight blocks unpacked to
+    // int8.
     __device__ __forceinline__ void store(MmqtStage &s) const {
         const int slot = threadIdx.x / 2, b0 = 2 * (threadIdx.x % 2);
         int q[2][8];
@@ -147,32 +146,21 @@ template <typename W> struct MmqtFetch {
             s.dw[slot][b0 + b] = d[b];
         }
         const int tok = threadIdx.x / MMQT_BLOCKS, xb = threadIdx.x % MMQT_BLOCKS;
-        float amax = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 32; i++) {
-            amax = fmaxf(amax, fabsf(x[i]));
-        }
-        const float df = amax / 127.0f;
-        const float id = df != 0.0f ? 1.0f / df : 0.0f;
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            int packed = 0;
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                packed |= rne_byte(__fmul_rn(x[4 * i + k], id)) << (8 * k);
-            }
-            s.x[tok * MMQT_STRIDE + 8 * xb + i] = packed;
+            s.x[tok * MMQT_STRIDE + 8 * xb + i] = xq[i];
         }
-        s.dx[tok][xb] = h2f(f2h(df));
+        s.dx[tok][xb] = xd;
     }
 };
 
 // mmqt_tile leaves in acc[w][m][j][i] the sums of weight matrix w's row
 // MmqtPlace::row(m, i) with token MmqtPlace::tok(j, i). src is the row
 // this thread stages: slot threadIdx.x / 2 of the block's MMQT_ROWS, of
-// which the first MMQT_ROWS / NW are matrix 0's. Every thread calls it.
+// which the first MMQT_ROWS / NW are matrix 0's; xq and xd are the
+// activations as quantize_q8 wrote them. Every thread calls it.
 template <typename D, int NW>
-__device__ __forceinline__ void mmqt_tile(const u8 *src, const float *x, int cols, int t0, int n,
+__device__ __forceinline__ void mmqt_tile(const u8 *src, const u8 *xq, const float *xd, int cols, int t0, int n,
                                           float (&acc)[NW][2 / NW][4][4]) {
     typedef typename MmqtBlock<D>::type W;
     enum { MT = 2 / NW };
@@ -182,8 +170,8 @@ __device__ __forceinline__ void mmqt_tile(const u8 *src, const float *x, int col
     const int nb = cols / 32;
     const bool aligned = ((u64(src) | D::row_bytes(cols)) & 3) == 0;
     const int xtok = t0 + int(threadIdx.x) / MMQT_BLOCKS;
-    const float *xs = xtok < n ? x + u64(xtok) * cols : nullptr;
-    const bool xvec = (u64(x) & 15) == 0; // rows are 32·k floats, so every row is then 16-byte aligned
+    const u8 *xs = xtok < n ? xq + u64(xtok) * cols : nullptr;
+    const float *ds = xd + u64(xtok) * nb;
 #pragma unroll
     for (int w = 0; w < NW; w++) {
 #pragma unroll
@@ -198,11 +186,14 @@ __device__ __forceinline__ void mmqt_tile(const u8 *src, const float *x, int col
         }
     }
     MmqtFetch<W> f;
+    f.fetch(src, aligned, xs, ds, nb, 0);
     for (int k0 = 0; k0 < cols; k0 += MMQT_KT) {
-        f.fetch(src, aligned, xs, xvec, nb, k0);
         __syncthreads(); // every warp is done with the previous stage
         f.store(s);
         __syncthreads();
+        if (k0 + MMQT_KT < cols) {
+            f.fetch(src, aligned, xs, ds, nb, k0 + MMQT_KT); // in flight during this stage's MMAs
+        }
 #pragma unroll
         for (int b = 0; b < MMQT_BLOCKS; b++) {
             int a[NW][MT][4];
@@ -267,12 +258,12 @@ template <int NW> struct MmqtPlace {
 };
 
 template <typename D>
-__device__ __forceinline__ void mmqt_plain(const u8 *weight, const float *x, const float *residual, float *y,
+__device__ __forceinline__ void mmqt_plain(const u8 *weight, const u8 *xq, const float *xd, const float *residual, float *y,
                                            const MatParams &p) {
     const MmqtPlace<1> at;
     const u8 *src = weight + D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
     float acc[1][2][4][4];
-    mmqt_tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
+    mmqt_tile<D, 1>(src, xq, xd, p.cols, at.t0, p.n, acc);
 #pragma unroll
     for (int m = 0; m < 2; m++) {
 #pragma unroll
@@ -290,12 +281,12 @@ __device__ __forceinline__ void mmqt_plain(const u8 *weight, const float *x, con
 }
 
 template <typename D>
-__device__ __forceinline__ void mmqt_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q,
+__device__ __forceinline__ void mmqt_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const u8 *xq, const float *xd, float *q,
                                          float *k, float *v, const QKVParams &p) {
     const MmqtPlace<1> at;
     const u8 *src = qkv_row(wq, wk, wv, at.staged_row(), p, D::row_bytes(p.cols));
     float acc[1][2][4][4];
-    mmqt_tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
+    mmqt_tile<D, 1>(src, xq, xd, p.cols, at.t0, p.n, acc);
 #pragma unroll
     for (int m = 0; m < 2; m++) {
 #pragma unroll
@@ -311,13 +302,13 @@ __device__ __forceinline__ void mmqt_qkv(const u8 *wq, const u8 *wk, const u8 *w
 }
 
 template <typename D>
-__device__ __forceinline__ void mmqt_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y,
+__device__ __forceinline__ void mmqt_gate_up(const u8 *w_gate, const u8 *w_up, const u8 *xq, const float *xd, float *y,
                                              const MatParams &p) {
     const MmqtPlace<2> at;
     const u8 *src = (at.staged_matrix() == 0 ? w_gate : w_up) +
                     D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
     float acc[2][1][4][4];
-    mmqt_tile<D, 2>(src, x, p.cols, at.t0, p.n, acc);
+    mmqt_tile<D, 2>(src, xq, xd, p.cols, at.t0, p.n, acc);
 #pragma unroll
     for (int j = 0; j < 4; j++) {
 #pragma unroll
@@ -330,22 +321,50 @@ __device__ __forceinline__ void mmqt_gate_up(const u8 *w_gate, const u8 *w_up, c
     }
 }
 
+// quantize_q8 quantises activations for the matmuls above, which the
+// runtime launches it before (geometry.go's Expand): each warp one block
+// of 32 values (count blocks in all, x's rows being whole blocks), into
+// Q8_0 as quant4 quantises them (d = amax/127, q = round-half-even(x/d),
+// d rounded to half): xq the int8 values in x's layout, xd the scales.
+#if defined(MAT_Q4_0) || defined(MAT_Q8_0)
+extern "C" __global__ void __launch_bounds__(ELT_THREADS) quantize_q8(const float *x, u8 *xq, float *xd,
+                                                                      const EltParams p) {
+    const u64 blk = u64(blockIdx.x) * (ELT_THREADS / 32) + threadIdx.x / 32;
+    if (blk >= u64(p.count)) {
+        return; // the whole warp
+    }
+    const int lane = threadIdx.x % 32;
+    const float v = x[32 * blk + lane];
+    const float d = warp_max(fabsf(v)) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    xq[32 * blk + lane] = u8(rne_byte(__fmul_rn(v, id)));
+    if (lane == 0) {
+        xd[blk] = h2f(f2h(d));
+    }
+}
+#endif
+
 // MMQT_FORMS declares the four forms' entry points of Q4_0 or Q8_0; two
 // blocks an SM (at most 128 registers a thread) keep 16 warps resident.
+// Each reads its activations from xq and xd, as quantize_q8 left them,
+// not from x: the contract's binding, kept for the order of the pointers.
 #define MMQT_FORMS(variant, type, D)                                                                                \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
-        variant##_##type(const u8 *weight, const float *x, float *y, const MatParams p) {                          \
-        mmqt_plain<D>(weight, x, nullptr, y, p);                                                                    \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_acc(                            \
-        const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {                     \
-        mmqt_plain<D>(weight, x, residual, y, p);                                                                   \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_qkv(                            \
-        const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k, float *v, const QKVParams p) { \
-        mmqt_qkv<D>(wq, wk, wv, x, q, k, v, p);                                                                     \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type(                                  \
+        const u8 *weight, const float *x, float *y, const MatParams p, const u8 *xq, const float *xd) {             \
+        mmqt_plain<D>(weight, xq, xd, nullptr, y, p);                                                               \
     }                                                                                                               \
     extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
-        variant##_##type##_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) { \
-        mmqt_gate_up<D>(w_gate, w_up, x, y, p);                                                                     \
+        variant##_##type##_acc(const u8 *weight, const float *x, const float *residual, float *y, const MatParams p, \
+                               const u8 *xq, const float *xd) {                                                     \
+        mmqt_plain<D>(weight, xq, xd, residual, y, p);                                                              \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
+        variant##_##type##_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,        \
+                               float *v, const QKVParams p, const u8 *xq, const float *xd) {                        \
+        mmqt_qkv<D>(wq, wk, wv, xq, xd, q, k, v, p);                                                                \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_gate_up(                        \
+        const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p, const u8 *xq,                \
+        const float *xd) {                                                                                          \
+        mmqt_gate_up<D>(w_gate, w_up, xq, xd, y, p);                                                                \
     }
