@@ -186,14 +186,15 @@ func emulateAgainstCPU(t *testing.T, bin string, cases []opcases.Case, weights [
 	}
 }
 
-// TestInt8ShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
+// TestTileShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
 // wider than its shared tile, so the activations are quantised in two
 // tiles, with rows that fill one block and part of a second; and the
-// tensor-core matmul on rows whose last column tile is partial (9 blocks,
-// so Q4_0 and Q8_0 rows are read in halves; 10, read in words; Q6_K: 24
-// of a tile's 16), over two token blocks and rows filling part of one or
-// two row blocks.
-func TestInt8ShapesOnEmulator(t *testing.T) {
+// tensor-core matmuls on rows whose last column stage is partial (Q4_0
+// and Q8_0: 9 blocks, so rows are read in halves; 10, read in words; F16
+// and BF16: 9 chunks of 32, half a stage of 64 left; Q6_K: 24 of a tile's
+// 16), over two token blocks and rows filling part of one or two row
+// blocks.
+func TestTileShapesOnEmulator(t *testing.T) {
 	bin := buildEmulator(t)
 	var w opcases.Weights
 	var cases []opcases.Case
@@ -205,6 +206,14 @@ func TestInt8ShapesOnEmulator(t *testing.T) {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 70))
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/aligned", fam, typ, 136, 32*10, 70))
 		}
+	}
+	for _, typ := range []quant.Type{quant.F16, quant.BF16} {
+		for _, fam := range []string{"matmul@acc", "matmul@qkv", "matmul@gate_up"} {
+			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 136, 32*9, 70))
+		}
+	}
+	for _, typ := range []quant.Type{quant.Q4_K, quant.Q5_K} {
+		cases = append(cases, opcases.Mat(&w, plan.Name("matmul@gate_up", typ)+"/two-blocks", "matmul@gate_up", typ, 200, 768, 70))
 	}
 	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))
 	emulateAgainstCPU(t, bin, cases, w.Finish(cases))

@@ -32,7 +32,7 @@ const (
 	mmqRows        = mmqWarps * 16
 	mmqThreads     = mmqWarps * 32
 	mmqTokens      = 32
-	mmqtRows       = 128 // the staged tensor-core matmul of Q4_0 and Q8_0 (kernels/mmqtile.cu), mmqThreads a block
+	mmqtRows       = 128 // the staged tensor-core matmuls (kernels/mmforms.cu), mmqThreads a block
 	mmqtTokens     = 64
 	mtTokens       = 8
 	attnWarps      = 8
@@ -105,7 +105,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	}
 	// matmul: token groups fastest, so blocks sharing weight rows run
 	// together.
-	if int8Dot(c.Weight) {
+	if mmtTile(c.Weight) {
 		rowsPerBlock := mmqtRows
 		if strings.HasSuffix(c.Family, "@gate_up") {
 			rowsPerBlock /= 2 // the block stages as many rows of each matrix
@@ -122,6 +122,17 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 // the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
 // matmul variant (kernels/mmqtile.cu; Q6_K's in kernels/mmq.cu).
 func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
+
+// mmtTile reports whether the matmul variant of type t runs in
+// kernels/mmforms.cu's blocks of mmqtRows × mmqtTokens: on int8 tiles
+// (mmqtile.cu) or half ones (mmhalf.cu).
+func mmtTile(t quant.Type) bool {
+	switch t {
+	case quant.Q4_0, quant.Q8_0, quant.F16, quant.BF16, quant.Q4_K, quant.Q5_K:
+		return true
+	}
+	return false
+}
 
 // matShape is the output rows (all three projections for qkv) and tokens
 // of a mat-vec dispatch.

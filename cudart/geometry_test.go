@@ -24,8 +24,9 @@ func TestGeometry(t *testing.T) {
 		{plan.Dispatch{Kernel: "mtmatvec_q8_0_acc", Params: plan.MatParams{Rows: 72, Cols: 512, N: 5}, Grid: plan.Grid{72, 5, 1}},
 			Launch{Grid: [3]int{9, 1, 1}, Block: [3]int{128, 1, 1}}},
 		// Tiled: token groups in x, so blocks sharing weight rows run together;
-		// on the tensor cores Q6_K in blocks of 128 rows x 32 tokens, Q4_0 and
-		// Q8_0 of 128 rows x 64 tokens (gate_up: 64 rows of each matrix).
+		// on the tensor cores Q6_K in blocks of 128 rows x 32 tokens, Q4_0,
+		// Q8_0, F16, BF16, Q4_K and Q5_K of 128 rows x 64 tokens (gate_up: 64
+		// rows of each matrix); F32 in float, 8 rows x 8 tokens a block.
 		{plan.Dispatch{Kernel: "matmul_q4_0_acc", Params: plan.MatParams{Rows: 4096, Cols: 14336, N: 512}, Grid: plan.Grid{4096, 512, 1}},
 			Launch{Grid: [3]int{8, 32, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_q8_0_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 65}, Grid: plan.Grid{136, 65, 1}},
@@ -33,6 +34,10 @@ func TestGeometry(t *testing.T) {
 		{plan.Dispatch{Kernel: "matmul_q4_0_qkv", Params: plan.QKVParams{RowsQ: 4096, RowsKV: 1024, Cols: 4096, N: 512}, Grid: plan.Grid{6144, 512, 1}},
 			Launch{Grid: [3]int{8, 48, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_q4_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
+			Launch{Grid: [3]int{1, 3, 1}, Block: [3]int{256, 1, 1}}},
+		{plan.Dispatch{Kernel: "matmul_f16", Params: plan.MatParams{Rows: 4096, Cols: 4096, N: 512}, Grid: plan.Grid{4096, 512, 1}},
+			Launch{Grid: [3]int{8, 32, 1}, Block: [3]int{256, 1, 1}}},
+		{plan.Dispatch{Kernel: "matmul_f32_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
 			Launch{Grid: [3]int{5, 17, 1}, Block: [3]int{128, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_q6_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
 			Launch{Grid: [3]int{2, 2, 1}, Block: [3]int{256, 1, 1}}},

@@ -104,7 +104,7 @@ struct EltParams {
 #define MVQ_TILE_BLOCKS 256 // 32-column activation blocks it quantises into shared memory at a time
 #define MMQ_WARPS 8         // warps per block of the tensor-core matmuls (Q6_K: 16 rows each)
 #define MMQ_TOKENS 32       // tokens per block of Q6_K's
-#define MMQT_ROWS 128       // weight rows per block of the staged tensor-core matmul (Q4_0, Q8_0; gate_up: 64 of each)
+#define MMQT_ROWS 128       // weight rows per block of the staged tensor-core matmuls (mmforms.cu; gate_up: 64 of each)
 #define MMQT_TOKENS 64      // tokens per block of it (MMQ_THREADS threads)
 
 #define MV_THREADS (MV_WARPS * 32)

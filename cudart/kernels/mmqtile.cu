@@ -27,7 +27,6 @@
 #define MMQT_KT 128                     // columns per stage (4 blocks)
 #define MMQT_BLOCKS (MMQT_KT / 32)      // blocks per row and stage
 #define MMQT_STRIDE (MMQT_KT / 4 + 4)   // ints per staged row or token
-#define MMQT_WARP_TOKENS (MMQT_TOKENS / 2)
 
 struct MmqtStage {
     int w[MMQT_ROWS * MMQT_STRIDE]; // weights as int8, four to an int
@@ -155,7 +154,7 @@ template <typename W> struct MmqtFetch {
 };
 
 // mmqt_tile leaves in acc[w][m][j][i] the sums of weight matrix w's row
-// MmqtPlace::row(m, i) with token MmqtPlace::tok(j, i). src is the row
+// MmtPlace::row(m, i) with token MmtPlace::tok(j, i). src is the row
 // this thread stages: slot threadIdx.x / 2 of the block's MMQT_ROWS, of
 // which the first MMQT_ROWS / NW are matrix 0's; xq and xd are the
 // activations as quantize_q8 wrote them. Every thread calls it.
@@ -214,7 +213,7 @@ __device__ __forceinline__ void mmqt_tile(const u8 *src, const u8 *xq, const flo
             }
 #pragma unroll
             for (int j = 0; j < 4; j++) {
-                const int tk = MMQT_WARP_TOKENS * wt + 8 * j;
+                const int tk = MMT_WARP_TOKENS * wt + 8 * j;
                 const int *p = &s.x[(tk + g) * MMQT_STRIDE + 8 * b + t];
                 const int bf[2] = {p[0], p[4]};
                 const float dx0 = s.dx[tk + 2 * t][b], dx1 = s.dx[tk + 2 * t + 1][b];
@@ -235,91 +234,19 @@ __device__ __forceinline__ void mmqt_tile(const u8 *src, const u8 *xq, const flo
     }
 }
 
-// MmqtPlace: the block's rows of each matrix (R of them), the row this
-// thread stages, and the output coordinates of acc[.][m][j][i].
-template <int NW> struct MmqtPlace {
-    enum { R = MMQT_ROWS / NW, MT = 2 / NW };
-    int r0, t0, wr, wt, g, t;
-    __device__ __forceinline__ MmqtPlace() {
-        const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-        r0 = blockIdx.y * R;
-        t0 = blockIdx.x * MMQT_TOKENS;
-        wr = warp % 4;
-        wt = warp / 4;
-        g = lane / 4;
-        t = lane % 4;
-    }
-    __device__ __forceinline__ int staged_row() const { return r0 + (threadIdx.x / 2) % R; }
-    __device__ __forceinline__ int staged_matrix() const { return (threadIdx.x / 2) / R; }
-    __device__ __forceinline__ int row(int m, int i) const { return r0 + wr * 16 * MT + 16 * m + g + 8 * (i / 2); }
-    __device__ __forceinline__ int tok(int j, int i) const {
-        return t0 + MMQT_WARP_TOKENS * wt + 8 * j + 2 * t + i % 2;
+// MmqtInt8 is this file's tile for mmforms.cu's forms: activations as
+// quantize_q8 left them.
+struct MmqtInt8 {
+    struct Act {
+        const u8 *q;
+        const float *d;
+    };
+    template <typename D, int NW>
+    static __device__ __forceinline__ void tile(const u8 *src, const Act &a, int cols, int t0, int n,
+                                                float (&acc)[NW][2 / NW][4][4]) {
+        mmqt_tile<D, NW>(src, a.q, a.d, cols, t0, n, acc);
     }
 };
-
-template <typename D>
-__device__ __forceinline__ void mmqt_plain(const u8 *weight, const u8 *xq, const float *xd, const float *residual, float *y,
-                                           const MatParams &p) {
-    const MmqtPlace<1> at;
-    const u8 *src = weight + D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
-    float acc[1][2][4][4];
-    mmqt_tile<D, 1>(src, xq, xd, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int m = 0; m < 2; m++) {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int row = at.row(m, i), tok = at.tok(j, i);
-                if (row < p.rows && tok < p.n) {
-                    const u64 o = u64(tok) * p.rows + row; // one lane reads and writes it: y may be the residual
-                    y[o] = residual ? residual[o] + acc[0][m][j][i] : acc[0][m][j][i];
-                }
-            }
-        }
-    }
-}
-
-template <typename D>
-__device__ __forceinline__ void mmqt_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const u8 *xq, const float *xd, float *q,
-                                         float *k, float *v, const QKVParams &p) {
-    const MmqtPlace<1> at;
-    const u8 *src = qkv_row(wq, wk, wv, at.staged_row(), p, D::row_bytes(p.cols));
-    float acc[1][2][4][4];
-    mmqt_tile<D, 1>(src, xq, xd, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int m = 0; m < 2; m++) {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                if (at.tok(j, i) < p.n) {
-                    qkv_store(q, k, v, at.row(m, i), at.tok(j, i), acc[0][m][j][i], p);
-                }
-            }
-        }
-    }
-}
-
-template <typename D>
-__device__ __forceinline__ void mmqt_gate_up(const u8 *w_gate, const u8 *w_up, const u8 *xq, const float *xd, float *y,
-                                             const MatParams &p) {
-    const MmqtPlace<2> at;
-    const u8 *src = (at.staged_matrix() == 0 ? w_gate : w_up) +
-                    D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
-    float acc[2][1][4][4];
-    mmqt_tile<D, 2>(src, xq, xd, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int row = at.row(0, i), tok = at.tok(j, i);
-            if (row < p.rows && tok < p.n) {
-                y[u64(tok) * p.rows + row] = silu(acc[0][0][j][i]) * acc[1][0][j][i];
-            }
-        }
-    }
-}
 
 // quantize_q8 quantises activations for the matmuls above, which the
 // runtime launches it before (geometry.go's Expand): each warp one block
@@ -351,20 +278,20 @@ extern "C" __global__ void __launch_bounds__(ELT_THREADS) quantize_q8(const floa
 #define MMQT_FORMS(variant, type, D)                                                                                \
     extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type(                                  \
         const u8 *weight, const float *x, float *y, const MatParams p, const u8 *xq, const float *xd) {             \
-        mmqt_plain<D>(weight, xq, xd, nullptr, y, p);                                                               \
+        mmt_plain<D, MmqtInt8>(weight, {xq, xd}, nullptr, y, p);                                                    \
     }                                                                                                               \
     extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
         variant##_##type##_acc(const u8 *weight, const float *x, const float *residual, float *y, const MatParams p, \
                                const u8 *xq, const float *xd) {                                                     \
-        mmqt_plain<D>(weight, xq, xd, residual, y, p);                                                              \
+        mmt_plain<D, MmqtInt8>(weight, {xq, xd}, residual, y, p);                                                   \
     }                                                                                                               \
     extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
         variant##_##type##_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,        \
                                float *v, const QKVParams p, const u8 *xq, const float *xd) {                        \
-        mmqt_qkv<D>(wq, wk, wv, xq, xd, q, k, v, p);                                                                \
+        mmt_qkv<D, MmqtInt8>(wq, wk, wv, {xq, xd}, q, k, v, p);                                                     \
     }                                                                                                               \
     extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_gate_up(                        \
         const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p, const u8 *xq,                \
         const float *xd) {                                                                                          \
-        mmqt_gate_up<D>(w_gate, w_up, xq, xd, y, p);                                                                \
+        mmt_gate_up<D, MmqtInt8>(w_gate, w_up, {xq, xd}, y, p);                                                     \
     }
