@@ -65,6 +65,18 @@ func TestPrefillAttentionAgainstCPU(t *testing.T) {
 	casesAgainstCPU(t, cases, weights)
 }
 
+// TestF32MatmulAgainstCPU runs f32FloatCases on the GPU.
+func TestF32MatmulAgainstCPU(t *testing.T) {
+	cases, weights := f32FloatCases()
+	cpu, err := cpurt.New(weights, cpurt.Options{})
+	require.NoError(t, err)
+	defer cpu.Close()
+	gpu, err := New(weights, Options{})
+	require.NoError(t, err)
+	defer gpu.Close()
+	runtimecheck.AgainstCPU(t, cpu, gpu.Compile, cases)
+}
+
 // cudaSubject is this runtime in the whole-model comparisons with the CPU
 // runtime, with Metal's bounds but for BF16: it keeps 3 fewer mantissa
 // bits than F16, so its bound is 8 times as wide as the worst F16

@@ -218,3 +218,24 @@ func TestTileShapesOnEmulator(t *testing.T) {
 	cases = append(cases, opcases.Mat(&w, "matmul_q6_k_gate_up/partial", "matmul@gate_up", quant.Q6_K, 72, 768, 40))
 	emulateAgainstCPU(t, bin, cases, w.Finish(cases))
 }
+
+// f32FloatCases hold the F32 tensor-core matmul (three TF32 products,
+// mmtf32.cu) to a bound a single TF32 or half product misses by orders of
+// magnitude: 10 bits of mantissa leave an NMSE near 1e-7, the three
+// products near 1e-13 (on the emulator; the GPU's sums may round less
+// well, hence 1e-10).
+func f32FloatCases() ([]opcases.Case, []byte) {
+	var w opcases.Weights
+	var cases []opcases.Case
+	for _, fam := range []string{"matmul", "matmul@gate_up"} {
+		c := opcases.Mat(&w, plan.Name(fam, quant.F32)+"/float", fam, quant.F32, 136, 32*9, 70)
+		c.NMSE = 1e-10
+		cases = append(cases, c)
+	}
+	return cases, w.Finish(cases)
+}
+
+func TestF32MatmulKeepsFloatAccuracy(t *testing.T) {
+	cases, weights := f32FloatCases()
+	emulateAgainstCPU(t, buildEmulator(t), cases, weights)
+}

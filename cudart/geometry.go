@@ -103,36 +103,25 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 	case "mtmatvec":
 		return flat(ceil(rows, mvRows), ceil(n, mtTokens), mvThreads)
 	}
-	// matmul: token groups fastest, so blocks sharing weight rows run
-	// together.
-	if mmtTile(c.Weight) {
-		rowsPerBlock := mmqtRows
-		if strings.HasSuffix(c.Family, "@gate_up") {
-			rowsPerBlock /= 2 // the block stages as many rows of each matrix
-		}
-		return flat(ceil(n, mmqtTokens), ceil(rows, rowsPerBlock), mmqThreads)
-	}
+	// matmul, on the tensor cores: token groups fastest, so blocks sharing
+	// weight rows run together. Q6_K's fragments come from the weights
+	// (kernels/mmq.cu); every other type's are staged in mmforms.cu's
+	// blocks (int8 tiles of Q4_0 and Q8_0, half tiles of F16, BF16, Q4_K
+	// and Q5_K, TF32 tiles of F32).
 	if c.Weight == quant.Q6_K {
 		return flat(ceil(n, mmqTokens), ceil(rows, mmqRows), mmqThreads)
 	}
-	return flat(ceil(n, mtTokens), ceil(rows, mvRows), mvThreads)
+	rowsPerBlock := mmqtRows
+	if strings.HasSuffix(c.Family, "@gate_up") {
+		rowsPerBlock /= 2 // the block stages as many rows of each matrix
+	}
+	return flat(ceil(n, mmqtTokens), ceil(rows, rowsPerBlock), mmqThreads)
 }
 
 // int8Dot reports whether weights of type t meet int8 activations: in
 // the matvec variant (kernels/int8dot.cu) and on the tensor cores in the
 // matmul variant (kernels/mmqtile.cu; Q6_K's in kernels/mmq.cu).
 func int8Dot(t quant.Type) bool { return t == quant.Q4_0 || t == quant.Q8_0 }
-
-// mmtTile reports whether the matmul variant of type t runs in
-// kernels/mmforms.cu's blocks of mmqtRows × mmqtTokens: on int8 tiles
-// (mmqtile.cu) or half ones (mmhalf.cu).
-func mmtTile(t quant.Type) bool {
-	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.F16, quant.BF16, quant.Q4_K, quant.Q5_K:
-		return true
-	}
-	return false
-}
 
 // matShape is the output rows (all three projections for qkv) and tokens
 // of a mat-vec dispatch.

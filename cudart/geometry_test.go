@@ -26,7 +26,7 @@ func TestGeometry(t *testing.T) {
 		// Tiled: token groups in x, so blocks sharing weight rows run together;
 		// on the tensor cores Q6_K in blocks of 128 rows x 32 tokens, Q4_0,
 		// Q8_0, F16, BF16, Q4_K and Q5_K of 128 rows x 64 tokens (gate_up: 64
-		// rows of each matrix); F32 in float, 8 rows x 8 tokens a block.
+		// rows of each matrix), F32 too (in TF32).
 		{plan.Dispatch{Kernel: "matmul_q4_0_acc", Params: plan.MatParams{Rows: 4096, Cols: 14336, N: 512}, Grid: plan.Grid{4096, 512, 1}},
 			Launch{Grid: [3]int{8, 32, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_q8_0_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 65}, Grid: plan.Grid{136, 65, 1}},
@@ -38,7 +38,7 @@ func TestGeometry(t *testing.T) {
 		{plan.Dispatch{Kernel: "matmul_f16", Params: plan.MatParams{Rows: 4096, Cols: 4096, N: 512}, Grid: plan.Grid{4096, 512, 1}},
 			Launch{Grid: [3]int{8, 32, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_f32_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
-			Launch{Grid: [3]int{5, 17, 1}, Block: [3]int{128, 1, 1}}},
+			Launch{Grid: [3]int{1, 3, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "matmul_q6_k_gate_up", Params: plan.MatParams{Rows: 136, Cols: 512, N: 37}, Grid: plan.Grid{136, 37, 1}},
 			Launch{Grid: [3]int{2, 2, 1}, Block: [3]int{256, 1, 1}}},
 		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 4096, N: 3, Eps: 1e-5}, Grid: plan.Grid{3, 1, 1}},

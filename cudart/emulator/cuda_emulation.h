@@ -190,3 +190,38 @@ inline void mma_f16(float (&c)[4], const unsigned (&a)[4], const unsigned (&b)[2
         }
     }
 }
+
+// tf32_bits rounds v to TF32 as cvt.rna.tf32.f32 does: to the nearest of
+// 10 mantissa bits, ties away from zero (finite v).
+inline unsigned tf32_bits(float v) {
+    unsigned u;
+    std::memcpy(&u, &v, 4);
+    return (u + 0x1000u) & ~0x1fffu;
+}
+
+// mma_tf32 is common.cuh's m16n8k8 product on TF32 with float sums, added
+// in k order; the tensor cores ignore an operand's 13 low bits.
+inline void mma_tf32(float (&c)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    int A[4][32], B[2][32];
+    for (int r = 0; r < 4; r++) {
+        emu_lanes(int(a[r]), A[r]);
+    }
+    for (int r = 0; r < 2; r++) {
+        emu_lanes(int(b[r]), B[r]);
+    }
+    auto tf32 = [](int word) {
+        const unsigned u = unsigned(word) & ~0x1fffu;
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+    };
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        for (int k = 0; k < 8; k++) {
+            const int a_lane = 4 * (row % 8) + k % 4, a_reg = row / 8 + 2 * (k / 4);
+            const int b_lane = 4 * col + k % 4, b_reg = k / 4;
+            c[i] += tf32(A[a_reg][a_lane]) * tf32(B[b_reg][b_lane]);
+        }
+    }
+}

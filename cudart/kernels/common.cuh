@@ -198,6 +198,25 @@ __device__ __forceinline__ void mma_f16(float (&c)[4], const u32 (&a)[4], const 
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+
+// tf32_bits is v rounded to TF32 (10 mantissa bits, nearest, ties away),
+// as mma_tf32 reads it.
+__device__ __forceinline__ u32 tf32_bits(float v) {
+    u32 r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return r;
+}
+
+// mma_tf32: c += A·B, A 16×8 TF32 (row-major), B 8×8 (column-major), sums
+// in float (mma.m16n8k8): a[0] row group, column t; a[1] row group+8;
+// a[2], a[3] the same at column t+4; b[0] row t, column group; b[1] row
+// t+4; c as mma_s8's.
+__device__ __forceinline__ void mma_tf32(float (&c)[4], const u32 (&a)[4], const u32 (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
 #endif
 
 // Integer MMA sums start from MMA_BIAS, the bits of the float 1.5·2^23:

@@ -92,22 +92,19 @@ template <typename D, int T> struct FloatDot {
 template <typename D> using FloatDot1 = FloatDot<D, 1>;
 template <typename D> using FloatDotMT = FloatDot<D, MT_TOKENS>;
 
-// mv_place finds the block's first row and first token: matvec and
-// mtmatvec put rows in x and tokens in y; matmul (TOKENS_FAST) the reverse.
-template <typename S, bool TOKENS_FAST>
-__device__ __forceinline__ void mv_place(int &r0, int &t0) {
-    const int rb = TOKENS_FAST ? blockIdx.y : blockIdx.x;
-    const int tb = TOKENS_FAST ? blockIdx.x : blockIdx.y;
-    r0 = rb * S::ROWS + (threadIdx.x / 32) * S::R;
-    t0 = tb * S::NT;
+// mv_place finds the block's first row and first token: rows in x,
+// tokens in y.
+template <typename S> __device__ __forceinline__ void mv_place(int &r0, int &t0) {
+    r0 = blockIdx.x * S::ROWS + (threadIdx.x / 32) * S::R;
+    t0 = blockIdx.y * S::NT;
 }
 
-template <typename D, typename S, bool TF>
+template <typename D, typename S>
 __device__ __forceinline__ void mv_plain(const u8 *weight, const float *x, const float *residual, float *y,
                                          const MatParams &p) {
     const int NT = S::NT;
     int r0, t0;
-    mv_place<S, TF>(r0, t0);
+    mv_place<S>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
     const u8 *rows[S::R];
 #pragma unroll
@@ -159,12 +156,12 @@ __device__ __forceinline__ void qkv_store(float *q, float *k, float *v, int row,
     }
 }
 
-template <typename D, typename S, bool TF>
+template <typename D, typename S>
 __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k,
                                        float *v, const QKVParams &p) {
     const int NT = S::NT;
     int r0, t0;
-    mv_place<S, TF>(r0, t0);
+    mv_place<S>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
     const u8 *rows[S::R];
 #pragma unroll
@@ -189,12 +186,12 @@ __device__ __forceinline__ void mv_qkv(const u8 *wq, const u8 *wk, const u8 *wv,
 
 // y = silu(Wg·x)·(Wu·x): the warp dots its gate and up rows with one pass
 // over x.
-template <typename D, typename S, bool TF>
+template <typename D, typename S>
 __device__ __forceinline__ void mv_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y,
                                            const MatParams &p) {
     const int NT = S::NT, R = S::R;
     int r0, t0;
-    mv_place<S, TF>(r0, t0);
+    mv_place<S>(r0, t0);
     const u64 rb = D::row_bytes(p.cols);
     const u8 *rows[2 * R];
 #pragma unroll
@@ -220,32 +217,32 @@ __device__ __forceinline__ void mv_gate_up(const u8 *w_gate, const u8 *w_up, con
 }
 
 // Entry points, one per contract (contract_test.go reads these lines): the
-// variant fixes the dot strategy S (its tokens per block), the block size
-// TH and the grid order TF.
-#define MAT_PLAIN(name, D, S, TH, TF)                                                                               \
+// variant fixes the dot strategy S (its tokens per block) and the block
+// size TH.
+#define MAT_PLAIN(name, D, S, TH)                                                                               \
     extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *weight, const float *x, float *y, const MatParams p) {                                      \
-        mv_plain<D, S, TF>(weight, x, nullptr, y, p);                                                               \
+        mv_plain<D, S>(weight, x, nullptr, y, p);                                                               \
     }
-#define MAT_ACC(name, D, S, TH, TF)                                                                                 \
+#define MAT_ACC(name, D, S, TH)                                                                                 \
     extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {               \
-        mv_plain<D, S, TF>(weight, x, residual, y, p);                                                              \
+        mv_plain<D, S>(weight, x, residual, y, p);                                                              \
     }
-#define MAT_QKV(name, D, S, TH, TF)                                                                                 \
+#define MAT_QKV(name, D, S, TH)                                                                                 \
     extern "C" __global__ void __launch_bounds__(TH) name(const u8 *wq, const u8 *wk, const u8 *wv, const float *x, \
                                                           float *q, float *k, float *v, const QKVParams p) {        \
-        mv_qkv<D, S, TF>(wq, wk, wv, x, q, k, v, p);                                                                \
+        mv_qkv<D, S>(wq, wk, wv, x, q, k, v, p);                                                                \
     }
-#define MAT_GATE_UP(name, D, S, TH, TF)                                                                             \
+#define MAT_GATE_UP(name, D, S, TH)                                                                             \
     extern "C" __global__ void __launch_bounds__(TH)                                                                \
         name(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) {                      \
-        mv_gate_up<D, S, TF>(w_gate, w_up, x, y, p);                                                                \
+        mv_gate_up<D, S>(w_gate, w_up, x, y, p);                                                                \
     }
 
 // MAT_FORMS declares the four forms of one variant and weight type.
-#define MAT_FORMS(variant, type, D, S, TH, TF)                                                                      \
-    MAT_PLAIN(variant##_##type, D, S, TH, TF)                                                                       \
-    MAT_ACC(variant##_##type##_acc, D, S, TH, TF)                                                                   \
-    MAT_QKV(variant##_##type##_qkv, D, S, TH, TF)                                                                   \
-    MAT_GATE_UP(variant##_##type##_gate_up, D, S, TH, TF)
+#define MAT_FORMS(variant, type, D, S, TH)                                                                      \
+    MAT_PLAIN(variant##_##type, D, S, TH)                                                                       \
+    MAT_ACC(variant##_##type##_acc, D, S, TH)                                                                   \
+    MAT_QKV(variant##_##type##_qkv, D, S, TH)                                                                   \
+    MAT_GATE_UP(variant##_##type##_gate_up, D, S, TH)

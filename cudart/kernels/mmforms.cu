@@ -10,6 +10,22 @@
 
 #define MMT_WARP_TOKENS (MMQT_TOKENS / 2)
 
+template <int NW> __device__ __forceinline__ void mmt_zero(float (&acc)[NW][2 / NW][4][4]) {
+#pragma unroll
+    for (int w = 0; w < NW; w++) {
+#pragma unroll
+        for (int m = 0; m < 2 / NW; m++) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    acc[w][m][j][i] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
 // MmtPlace: the block's rows of each matrix (R of them), the row this
 // thread stages, and the output coordinates of acc[.][m][j][i].
 template <int NW> struct MmtPlace {
@@ -96,3 +112,23 @@ __device__ __forceinline__ void mmt_gate_up(const u8 *w_gate, const u8 *w_up, co
     }
 }
 
+// MMT_FLOAT_FORMS declares the four forms' entry points of one weight
+// type whose tile T reads the float activations (mmhalf.cu, mmtf32.cu);
+// two blocks an SM (at most 128 registers a thread).
+#define MMT_FLOAT_FORMS(variant, type, D, T)                                                                        \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
+        variant##_##type(const u8 *weight, const float *x, float *y, const MatParams p) {                          \
+        mmt_plain<D, T>(weight, x, nullptr, y, p);                                                                  \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_acc(                            \
+        const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {                     \
+        mmt_plain<D, T>(weight, x, residual, y, p);                                                                 \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_qkv(                            \
+        const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k, float *v, const QKVParams p) { \
+        mmt_qkv<D, T>(wq, wk, wv, x, q, k, v, p);                                                                   \
+    }                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
+        variant##_##type##_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) { \
+        mmt_gate_up<D, T>(w_gate, w_up, x, y, p);                                                                   \
+    }

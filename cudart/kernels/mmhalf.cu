@@ -38,19 +38,7 @@ __device__ __forceinline__ void mmh_tile(const u8 *src, const float *x, int cols
     const int slot = threadIdx.x / 2, half = threadIdx.x % 2; // the weight chunk this thread stages
     const int xtok = t0 + int(threadIdx.x) / 4, quarter = threadIdx.x % 4;
     const float *xs = xtok < n ? x + u64(xtok) * cols : nullptr;
-#pragma unroll
-    for (int w = 0; w < NW; w++) {
-#pragma unroll
-        for (int m = 0; m < MT; m++) {
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    acc[w][m][j][i] = 0.0f;
-                }
-            }
-        }
-    }
+    mmt_zero(acc);
     for (int k0 = 0; k0 < cols; k0 += MMH_KT) {
         const int c = k0 / 32 + half;
         float wf[32];
@@ -119,22 +107,3 @@ struct MmhHalf {
         mmh_tile<D, NW>(src, x, cols, t0, n, acc);
     }
 };
-
-// MMH_FORMS declares the four forms' entry points of one weight type.
-#define MMH_FORMS(variant, type, D)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
-        variant##_##type(const u8 *weight, const float *x, float *y, const MatParams p) {                          \
-        mmt_plain<D, MmhHalf>(weight, x, nullptr, y, p);                                                            \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_acc(                            \
-        const u8 *weight, const float *x, const float *residual, float *y, const MatParams p) {                     \
-        mmt_plain<D, MmhHalf>(weight, x, residual, y, p);                                                           \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2) variant##_##type##_qkv(                            \
-        const u8 *wq, const u8 *wk, const u8 *wv, const float *x, float *q, float *k, float *v, const QKVParams p) { \
-        mmt_qkv<D, MmhHalf>(wq, wk, wv, x, q, k, v, p);                                                             \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMQ_THREADS, 2)                                                    \
-        variant##_##type##_gate_up(const u8 *w_gate, const u8 *w_up, const float *x, float *y, const MatParams p) { \
-        mmt_gate_up<D, MmhHalf>(w_gate, w_up, x, y, p);                                                             \
-    }

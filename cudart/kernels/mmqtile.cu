@@ -171,19 +171,7 @@ __device__ __forceinline__ void mmqt_tile(const u8 *src, const u8 *xq, const flo
     const int xtok = t0 + int(threadIdx.x) / MMQT_BLOCKS;
     const u8 *xs = xtok < n ? xq + u64(xtok) * cols : nullptr;
     const float *ds = xd + u64(xtok) * nb;
-#pragma unroll
-    for (int w = 0; w < NW; w++) {
-#pragma unroll
-        for (int m = 0; m < MT; m++) {
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    acc[w][m][j][i] = 0.0f;
-                }
-            }
-        }
-    }
+    mmt_zero(acc);
     MmqtFetch<W> f;
     f.fetch(src, aligned, xs, ds, nb, 0);
     for (int k0 = 0; k0 < cols; k0 += MMQT_KT) {
