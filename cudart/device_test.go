@@ -65,6 +65,14 @@ func TestPrefillAttentionAgainstCPU(t *testing.T) {
 	casesAgainstCPU(t, cases, weights)
 }
 
+// TestSplitDecodeAttentionAgainstCPU runs splitDecodeCases (attn_decode
+// over grid z, then attn_decode_reduce) on the GPU against the CPU
+// runtime, with graphs and without.
+func TestSplitDecodeAttentionAgainstCPU(t *testing.T) {
+	cases, weights := splitDecodeCases(t)
+	casesAgainstCPU(t, cases, weights)
+}
+
 // cudaSubject is this runtime in the whole-model comparisons with the CPU
 // runtime, with Metal's bounds but for BF16: it keeps 3 fewer mantissa
 // bits than F16, so its bound is 8 times as wide as the worst F16

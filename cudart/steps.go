@@ -70,10 +70,7 @@ func ScratchBytes(d *plan.Dispatch) int64 {
 		return 0
 	}
 	if p, ok := d.Params.(plan.AttnParams); ok && c.Family == "attn_decode" {
-		if s := attnSplits(p); s > 1 {
-			return partialsBytes(p, s)
-		}
-		return 0
+		return partialsBytes(p, attnSplits(p))
 	}
 	if !quantizesActivations(c) {
 		return 0
@@ -83,8 +80,12 @@ func ScratchBytes(d *plan.Dispatch) int64 {
 }
 
 // partialsBytes is the size of attn_decode's partials over s splits: per
-// token, head and split a running max, sum and head_dim accumulators.
+// token, head and split a running max, sum and head_dim accumulators;
+// none for a single split, which writes out directly.
 func partialsBytes(p plan.AttnParams, s int) int64 {
+	if s == 1 {
+		return 0
+	}
 	return int64(p.N) * int64(p.Heads) * int64(s) * (int64(p.HeadDim) + 2) * 4
 }
 

@@ -193,7 +193,6 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
     }
     __syncthreads();
 
-    float *split = part + ((u64(t) * p.heads + h) * gridDim.z + blockIdx.z) * (hd + 2);
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
         float mx, sum, a;
         merge_partials(shm, ATTN_WARPS, hd + 2, e, mx, sum, a);
@@ -201,6 +200,7 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
             out[qb + e] = attn_result(sum, a);
             continue;
         }
+        float *split = part + ((u64(t) * p.heads + h) * gridDim.z + blockIdx.z) * (hd + 2);
         if (e == 0) {
             split[0] = mx;
             split[1] = sum;
