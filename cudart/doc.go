@@ -47,7 +47,8 @@
 //
 // # What is verified where
 //
-// Everywhere (go test ./cudart; g++ needed, required in CI): every op case
+// Everywhere (go test ./cudart; g++ needed, required in CI): every op case,
+// and the prefill and split decode attention cases (attention_test.go),
 // runs on a CPU emulation of CUDA's execution model (emulator/: threads as
 // fibers, blocks one at a time, barriers and warp exchanges as meeting
 // points; g++ compiles the real kernel source) with the launch the runtime
