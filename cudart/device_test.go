@@ -65,16 +65,18 @@ func TestPrefillAttentionAgainstCPU(t *testing.T) {
 	casesAgainstCPU(t, cases, weights)
 }
 
+// TestSplitDecodeAttentionAgainstCPU runs splitDecodeCases (attn_decode
+// over grid z, then attn_decode_reduce) on the GPU against the CPU
+// runtime, with graphs and without.
+func TestSplitDecodeAttentionAgainstCPU(t *testing.T) {
+	cases, weights := splitDecodeCases(t)
+	casesAgainstCPU(t, cases, weights)
+}
+
 // TestF32MatmulAgainstCPU runs f32FloatCases on the GPU.
 func TestF32MatmulAgainstCPU(t *testing.T) {
 	cases, weights := f32FloatCases()
-	cpu, err := cpurt.New(weights, cpurt.Options{})
-	require.NoError(t, err)
-	defer cpu.Close()
-	gpu, err := New(weights, Options{})
-	require.NoError(t, err)
-	defer gpu.Close()
-	runtimecheck.AgainstCPU(t, cpu, gpu.Compile, cases)
+	casesAgainstCPU(t, cases, weights)
 }
 
 // cudaSubject is this runtime in the whole-model comparisons with the CPU

@@ -47,7 +47,8 @@
 //
 // # What is verified where
 //
-// Everywhere (go test ./cudart; g++ needed, required in CI): every op case
+// Everywhere (go test ./cudart; g++ needed, required in CI): every op case,
+// and the prefill and split decode attention cases (attention_test.go),
 // runs on a CPU emulation of CUDA's execution model (emulator/: threads as
 // fibers, blocks one at a time, barriers and warp exchanges as meeting
 // points; g++ compiles the real kernel source) with the launch the runtime
@@ -72,7 +73,16 @@
 // Decode: the Q4_0 and Q8_0 mat-vecs quantise the activations to Q8_0 in
 // shared memory and dot them with __dp4a (int8dot.cu); attention splits
 // the cache among 8 warps in blocks of 8 rows whose Q·K rows are read by
-// the warp's lanes together. Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
+// the warp's lanes together. With split-K (flash decoding) the visible
+// rows of a (head, token) are also split among S blocks (grid z), since a
+// 32-head decode step is otherwise 32 blocks on 132 SMs, each walking the
+// whole cache: S is fixed per dispatch (geometry.go's attnSplits: enough
+// splits for 512 blocks, none shorter than 512 rows of a full cache, so
+// S = 1 for caches under 1024 positions, 8 at 4096, 16 from 8192 at 32
+// heads); each split's share is computed in the kernel from the step
+// buffer, so the graph stays valid as kv_len grows, and
+// attn_decode_reduce merges the splits' partials (not yet timed on the
+// H200). Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
 // the tensor cores (mma.sync on int8; Q4_0 and Q8_0 in tiles of 128 rows
 // x 64 tokens staged in shared memory, mmqtile.cu; Q6_K with fragments
 // read from the weights, mmq.cu), and mrun's CUDA prefill steps are 512
@@ -99,7 +109,9 @@
 // are rounded to half as well. It replaced one warp per query that re-read
 // the cache for every query: 23.3 ms of the 118 ms step, now 2.8 ms.
 //
-// Steps (steps.go): most dispatches are one launch; the Q4_0 and Q8_0
+// Steps (steps.go): most dispatches are one launch; a split decode
+// attention is two (attn_decode leaves its partials in the program's
+// scratch buffer, attn_decode_reduce writes out); the Q4_0 and Q8_0
 // mat-muls are two, quantize_q8 writing the activations once into the
 // program's scratch buffer as int8 with their scales, then the mat-mul,
 // whose blocks fetch the next stage while the tensor cores run on this one.
@@ -108,6 +120,6 @@
 // step is 58.8 ms, 50 ms of it the Q4_0 mat-muls, 2.8 ms attention, 1.9 ms
 // quantize_q8.
 //
-// Not done: split-K flash decoding across blocks, tensor-core mat-muls of
-// Q4_K and Q5_K, fusing the norms into the mat-vecs that follow them.
+// Not done: tensor-core mat-muls of Q4_K and Q5_K, fusing the norms into
+// the mat-vecs that follow them.
 package cudart

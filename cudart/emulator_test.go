@@ -141,7 +141,8 @@ func emulate(t *testing.T, bin string, p *plan.Plan, w []byte, tokens []int32, p
 	var spec strings.Builder
 	for _, s := range steps {
 		l := s.Launch
-		fmt.Fprintf(&spec, "%s %d %d %d %d %s\n", s.Kernel, l.Grid[0], l.Grid[1], l.Block[0], l.Shared, hex.EncodeToString(s.Args))
+		fmt.Fprintf(&spec, "%s %d %d %d %d %d %s\n", s.Kernel, l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Shared,
+			hex.EncodeToString(s.Args))
 	}
 	dir := t.TempDir()
 	job, image := filepath.Join(dir, "job"), filepath.Join(dir, "image")

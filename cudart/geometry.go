@@ -42,6 +42,7 @@ const (
 	eltThreads     = 256
 	maxBlockThread = 1024
 	maxGridY       = 65535
+	maxGridZ       = 65535
 	maxShared      = 48 << 10 // dynamic shared memory without an opt-in
 )
 
@@ -81,6 +82,7 @@ func geometry(c plan.Contract, d *plan.Dispatch) Launch {
 			// Per warp: running max, running sum and head_dim accumulators;
 			// the query is staged in the same memory first.
 			l := flat(int(p.Heads), int(p.N), attnThreads)
+			l.Grid[2] = attnSplits(p)
 			l.Shared = attnWarps * (int(p.HeadDim) + 2) * 4
 			return l
 		}
@@ -133,14 +135,39 @@ func matShape(p plan.Params) (rows, n int32) {
 	return m.Rows, m.N
 }
 
+// Split-K decoding: attn_decode's blocks each take one split of a (head,
+// token)'s visible rows (grid z), so that a decode step of few heads still
+// fills the GPU at long contexts. The split count is fixed per dispatch,
+// since a step is captured once as a CUDA graph while kv_len grows.
+const (
+	// attnSplitBlocks is the block count splitting aims for: about four
+	// per SM of an H200 (132 SMs). At 127 registers a thread (ptxas,
+	// sm_90) two 8-warp blocks fit an SM, so that is two waves.
+	attnSplitBlocks = 512
+	// attnSplitMinRows is the fewest rows a split gets at full capacity
+	// (8 blocks of ATTN_ROWS per warp): shorter splits would cost more in
+	// partials and the reduce launch than they save.
+	attnSplitMinRows = 512
+)
+
+// attnSplits is attn_decode's split count S: enough splits for
+// heads·n·S to reach attnSplitBlocks, but none shorter than
+// attnSplitMinRows rows of a full cache. S = 1 (e.g. at 32 heads and
+// capacity < 1024) is a single launch that writes out directly.
+func attnSplits(p plan.AttnParams) int {
+	perSplit := int(p.Heads) * int(p.N)
+	want := (attnSplitBlocks + perSplit - 1) / perSplit
+	return max(1, min(want, int(p.Capacity)/attnSplitMinRows))
+}
+
 // check enforces the launch limits of NVIDIA GPUs the kernels rely on.
 func (l Launch) check() error {
 	t := l.Block[0] * l.Block[1] * l.Block[2]
 	if t <= 0 || t > maxBlockThread || t%32 != 0 {
 		return fmt.Errorf("%d threads per block: want a multiple of 32 up to %d", t, maxBlockThread)
 	}
-	if l.Grid[0] <= 0 || l.Grid[1] <= 0 || l.Grid[1] > maxGridY || l.Grid[2] != 1 {
-		return fmt.Errorf("grid %v: want positive x, y up to %d, z = 1", l.Grid, maxGridY)
+	if l.Grid[0] <= 0 || l.Grid[1] <= 0 || l.Grid[1] > maxGridY || l.Grid[2] <= 0 || l.Grid[2] > maxGridZ {
+		return fmt.Errorf("grid %v: want positive x, y up to %d, z up to %d", l.Grid, maxGridY, maxGridZ)
 	}
 	if l.Shared < 0 || l.Shared > maxShared {
 		return fmt.Errorf("%d bytes of shared memory: at most %d", l.Shared, maxShared)

@@ -1,6 +1,7 @@
 package cudart
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,8 +46,12 @@ func TestGeometry(t *testing.T) {
 			Launch{Grid: [3]int{3, 1, 1}, Block: [3]int{1024, 1, 1}}},
 		{plan.Dispatch{Kernel: "rmsnorm", Params: plan.NormParams{Dim: 100, N: 1, Eps: 1e-5}, Grid: plan.Grid{1, 1, 1}},
 			Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}},
+		// Decode attention: 8 splits of a 4096-row cache (512 rows each), none
+		// of a 640-row one.
 		{plan.Dispatch{Kernel: "attn_decode_f16", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 1, Capacity: 4096, Scale: 0.088},
-			Grid: plan.Grid{32, 1, 1}}, Launch{Grid: [3]int{32, 1, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 130 * 4}},
+			Grid: plan.Grid{32, 1, 1}}, Launch{Grid: [3]int{32, 1, 8}, Block: [3]int{256, 1, 1}, Shared: 8 * 130 * 4}},
+		{plan.Dispatch{Kernel: "attn_decode_f32", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 64, N: 2, Capacity: 640, Scale: 0.125},
+			Grid: plan.Grid{32, 2, 1}}, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{256, 1, 1}, Shared: 8 * 66 * 4}},
 		{plan.Dispatch{Kernel: "attn_prefill_f32", Params: plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 12, Capacity: 4096, Scale: 0.088},
 			Grid: plan.Grid{32, 12, 1}}, Launch{Grid: [3]int{32, 1, 1}, Block: [3]int{128, 1, 1}, Shared: (32*136 + 128*40) * 2}},
 		{plan.Dispatch{Kernel: "rope_kv_write_f16", Params: plan.RopeKVParams{Heads: 32, KVHeads: 8, HeadDim: 128, Dims: 128, N: 2, Capacity: 64, Base: 1e6, FreqScale: 1},
@@ -72,13 +77,51 @@ func TestGeometryRefuses(t *testing.T) {
 		{plan.Dispatch{Kernel: "conv2d"}, `cudart: unknown kernel contract "conv2d"`},
 		// A grid y past CUDA's limit: 70000 tokens of a single-token mat-vec.
 		{plan.Dispatch{Kernel: "matvec_f32", Node: "n", Params: plan.MatParams{Rows: 8, Cols: 8, N: 70000}, Grid: plan.Grid{8, 70000, 1}},
-			"cudart: matvec_f32 (n): grid [1 70000 1]: want positive x, y up to 65535, z = 1"},
+			"cudart: matvec_f32 (n): grid [1 70000 1]: want positive x, y up to 65535, z up to 65535"},
 	} {
 		_, err := Geometry(&c.d)
 		require.EqualError(t, err, c.want)
 	}
 	_, err := Geometry(nil)
 	require.Error(t, err)
+}
+
+// TestLaunchCheckGridZ: split decode attention needs grid z, up to CUDA's
+// 65535.
+func TestLaunchCheckGridZ(t *testing.T) {
+	block := [3]int{32, 1, 1}
+	require.NoError(t, Launch{Grid: [3]int{1, 1, 65535}, Block: block}.check())
+	for _, z := range []int{0, 65536} {
+		require.EqualError(t, Launch{Grid: [3]int{1, 1, z}, Block: block}.check(),
+			fmt.Sprintf("grid [1 1 %d]: want positive x, y up to 65535, z up to 65535", z))
+	}
+}
+
+// TestAttnSplits checks the split rule: enough splits for 512 blocks,
+// none shorter than 512 rows of a full cache, one below 1024 rows.
+func TestAttnSplits(t *testing.T) {
+	for _, c := range []struct {
+		heads, n, capacity, want int
+	}{
+		{32, 1, 512, 1},    // the 512-token bench context
+		{32, 1, 1023, 1},   // two splits would be shorter than 512 rows
+		{32, 1, 1024, 2},   // capacity-bound
+		{32, 1, 4096, 8},   // capacity-bound: 256 blocks
+		{32, 1, 32768, 16}, // block-bound: 512 blocks of 2048 rows
+		{32, 8, 32768, 2},  // a speculative step already has 256 blocks
+		{40, 1, 32768, 13}, // rounds up to at least 512 blocks
+		{8, 2, 131072, 32},
+		{64, 8, 131072, 1}, // 512 blocks without splitting
+		{1, 1, 100000, 195},
+	} {
+		p := plan.AttnParams{Heads: int32(c.heads), KVHeads: 1, HeadDim: 128, N: int32(c.n), Capacity: int32(c.capacity)}
+		s := attnSplits(p)
+		require.Equal(t, c.want, s, "%+v", c)
+		if s > 1 {
+			require.GreaterOrEqual(t, c.capacity/s, attnSplitMinRows, "%+v: splits of a full cache", c)
+			require.Less(t, c.heads*c.n*(s-1), attnSplitBlocks, "%+v: no more splits than the blocks need", c)
+		}
+	}
 }
 
 // TestGeometryOfOpCases checks that every op case (package opcases, which

@@ -73,3 +73,41 @@ func u64s(b []byte) []uint64 {
 	}
 	return out
 }
+
+// TestStepsSplitDecodeAttention: a split attn_decode is its kernel with
+// the scratch after its parameters, then attn_decode_reduce from the
+// scratch into the out binding with the split count; a single split is
+// one launch that needs no scratch.
+func TestStepsSplitDecodeAttention(t *testing.T) {
+	p := plan.AttnParams{Heads: 32, KVHeads: 8, HeadDim: 128, N: 2, Capacity: 4096, Scale: 0.088}
+	d := &plan.Dispatch{Kernel: "attn_decode_f16", Params: p, Grid: plan.Grid{32, 2, 1}, Bindings: make([]plan.Binding, 5)}
+	ptrs := []uint64{0x10, 0x1000, 0x2000, 0x3000, 0x4000} // step q k_cache v_cache out
+	const scratch = 0x900000
+	require.Equal(t, int64(2*32*8*130*4), ScratchBytes(d), "8 splits of (m, s, acc[128]) per head and token")
+
+	steps, err := Steps(d, ptrs, scratch)
+	require.NoError(t, err)
+	require.Len(t, steps, 2)
+	attn := steps[0]
+	require.Equal(t, "attn_decode_f16", attn.Kernel)
+	require.Equal(t, Launch{Grid: [3]int{32, 2, 8}, Block: [3]int{256, 1, 1}, Shared: 8 * 130 * 4}, attn.Launch)
+	require.Equal(t, ptrs, u64s(attn.Args[:40]))
+	require.Equal(t, plan.Encode(p), attn.Args[40:68])
+	require.Equal(t, []uint64{scratch}, u64s(attn.Args[72:]), "28 bytes of parameters, padded to 72")
+
+	reduce := steps[1]
+	require.Equal(t, "attn_decode_reduce", reduce.Kernel)
+	require.Equal(t, Launch{Grid: [3]int{32, 2, 1}, Block: [3]int{128, 1, 1}}, reduce.Launch, "a thread per element")
+	require.Equal(t, []uint64{scratch, 0x4000}, u64s(reduce.Args[:16]))
+	require.Equal(t, plan.Encode(p), reduce.Args[16:44])
+	require.Equal(t, plan.Encode(plan.EltParams{Count: 8}), reduce.Args[44:])
+
+	p.Capacity = 640
+	single := &plan.Dispatch{Kernel: "attn_decode_f32", Params: p, Grid: plan.Grid{32, 2, 1}, Bindings: make([]plan.Binding, 5)}
+	require.Zero(t, ScratchBytes(single))
+	steps, err = Steps(single, ptrs, 0)
+	require.NoError(t, err)
+	require.Len(t, steps, 1)
+	require.Equal(t, 1, steps[0].Launch.Grid[2])
+	require.Equal(t, packArgs(ptrs, p, 0), steps[0].Args)
+}

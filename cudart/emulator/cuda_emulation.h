@@ -36,7 +36,7 @@ using std::min;
 struct emu_dim3 {
     unsigned x, y, z;
 };
-extern emu_dim3 threadIdx, blockIdx, blockDim;
+extern emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 // Synchronisation points, implemented by run.cpp's scheduler.
 void emu_wait_block();

@@ -3,7 +3,7 @@
 //
 //   run JOB IMAGE
 //
-// JOB has a line per launch: "kernel grid_x grid_y block_x shared_bytes",
+// JOB has a line per launch: "kernel grid_x grid_y grid_z block_x shared_bytes",
 // then the kernel's packed arguments in hex (cudart/args.go's layout, with
 // every pointer an offset into IMAGE). IMAGE holds every buffer the
 // launches bind; it is rewritten with the buffers after the last.
@@ -22,7 +22,7 @@ struct EmuKernel {
 extern const EmuKernel emu_kernels[];
 extern const int emu_nkernels;
 
-emu_dim3 threadIdx, blockIdx, blockDim;
+emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace {
 
@@ -146,13 +146,13 @@ int main(int argc, char **argv) {
     }
     struct Launch {
         const EmuKernel *kernel;
-        int gx, gy, bx, shared;
+        int gx, gy, gz, bx, shared;
         std::vector<unsigned char> args;
     };
     std::vector<Launch> launches;
     char name[256], hex[8192];
     Launch l;
-    while (std::fscanf(job, "%255s %d %d %d %d %8191s", name, &l.gx, &l.gy, &l.bx, &l.shared, hex) == 6) {
+    while (std::fscanf(job, "%255s %d %d %d %d %d %8191s", name, &l.gx, &l.gy, &l.gz, &l.bx, &l.shared, hex) == 7) {
         l.kernel = nullptr;
         for (int i = 0; i < emu_nkernels; i++) {
             if (std::string(emu_kernels[i].name) == name) {
@@ -195,10 +195,13 @@ int main(int argc, char **argv) {
         exch.assign((l.bx + 31) / 32 * 32, 0.0f);
         dynamic.assign(l.shared + 16, 0);
         blockDim = {unsigned(l.bx), 1, 1};
-        for (int y = 0; y < l.gy; y++) {
-            for (int x = 0; x < l.gx; x++) {
-                blockIdx = {unsigned(x), unsigned(y), 0};
-                run_block(l.bx);
+        gridDim = {unsigned(l.gx), unsigned(l.gy), unsigned(l.gz)};
+        for (int z = 0; z < l.gz; z++) {
+            for (int y = 0; y < l.gy; y++) {
+                for (int x = 0; x < l.gx; x++) {
+                    blockIdx = {unsigned(x), unsigned(y), unsigned(z)};
+                    run_block(l.bx);
+                }
             }
         }
     }

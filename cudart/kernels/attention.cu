@@ -10,7 +10,15 @@
 // The loops over rows, positions and warps stay rolled (#pragma unroll 1):
 // unrolled, they made the compiler take minutes.
 //
-// Each warp walks its share of the visible rows in blocks of ATTN_ROWS
+// Split-K (flash decoding): a launch has S = gridDim.z splits per (head,
+// token); split z takes a contiguous share of the blocks of ATTN_ROWS rows
+// that hold lo..hi, computed here from the step buffer, so a CUDA graph
+// captured once stays right as kv_len grows. S = 1 writes out directly;
+// otherwise each split writes its partial (m, s, acc[head_dim]) to the
+// scratch buffer and attn_decode_reduce merges the S partials. A split
+// that sees no row leaves m = −∞ and weighs nothing.
+//
+// Each warp walks its share of the split's rows in blocks of ATTN_ROWS
 // with an online softmax. In a block the warp scores ATTN_ROWS rows at a time, each lane
 // multiplying its head_dim / 32 elements (lane + 32·d) of the query with
 // those of every row, so each row is read by consecutive lanes and the
@@ -100,13 +108,41 @@ __device__ __forceinline__ void attn_blocks(const float *qr, const C *kc, const 
     }
 }
 
-// attn_decode: block (head, token) of 8 warps; warp g takes blocks g, g+8,
-// ... of ATTN_ROWS visible rows, splitting the KV length 8 ways. The query is
-// staged in shared memory; afterwards the same memory holds each warp's
-// (m, s, acc[head_dim]), merged with the usual rescaling by exp(m_g − max m).
+// merge_partials folds count partials (m, s, acc[hd]), stride floats apart,
+// into element e's max m (mx), sum Σ s·exp(m − mx) and Σ acc[e]·exp(m − mx),
+// the usual rescaling of online softmax partials.
+__device__ __forceinline__ void merge_partials(const float *parts, int count, int stride, int e, float &mx,
+                                               float &sum, float &a) {
+    mx = NEG_INF;
+#pragma unroll 1
+    for (int g = 0; g < count; g++) {
+        mx = fmaxf(mx, parts[u64(g) * stride]);
+    }
+    sum = 0.0f;
+    a = 0.0f;
+#pragma unroll 1
+    for (int g = 0; g < count; g++) {
+        const float *pg = parts + u64(g) * stride;
+        if (pg[0] == NEG_INF) {
+            continue; // this part saw no row
+        }
+        const float f = expf(pg[0] - mx);
+        sum += pg[1] * f;
+        a += pg[2 + e] * f;
+    }
+}
+
+// attn_result is an output element from merged sums: 0 where no row was seen.
+__device__ __forceinline__ float attn_result(float sum, float a) { return sum > 0.0f ? a / sum : 0.0f; }
+
+// attn_decode: block (head, token, split) of 8 warps; warp g takes blocks
+// g, g+8, ... of the split's ATTN_ROWS-row blocks. The query is staged in
+// shared memory; afterwards the same memory holds each warp's (m, s,
+// acc[head_dim]), merged by merge_partials into out (one split) or into the
+// split's partial at part[((t·heads + h)·S + z)·(head_dim + 2)].
 template <typename C>
 __device__ __forceinline__ void attn_decode(const StepParams *step, const float *q, const C *k_cache,
-                                            const C *v_cache, float *out, const AttnParams &p) {
+                                            const C *v_cache, float *out, const AttnParams &p, float *part) {
     DYNAMIC_SHARED(float, shm);
     const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -116,6 +152,12 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
     const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
     const u64 width = u64(p.kv_heads) * hd;
     const u64 qb = (u64(t) * p.heads + h) * hd;
+
+    // This split's blocks: first .. first + share − 1 of those holding lo..hi.
+    const int blocks = max(hi / ATTN_ROWS - lo / ATTN_ROWS + 1, 0);
+    const int share = (blocks + int(gridDim.z) - 1) / int(gridDim.z);
+    const int first = lo / ATTN_ROWS + int(blockIdx.z) * share;
+    const int slo = max(lo, first * ATTN_ROWS), shi = min(hi, (first + share) * ATTN_ROWS - 1);
 
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
         shm[e] = tof(fromf<C>(q[qb + e]));
@@ -133,50 +175,60 @@ __device__ __forceinline__ void attn_decode(const StepParams *step, const float 
         const int e = lane + 32 * d;
         qr[d] = e < hd ? shm[e] : 0.0f;
     }
-    attn_blocks<C, ATTN_ROWS>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, lo, hi, lo / ATTN_ROWS + warp,
-                   ATTN_WARPS, m, s, acc);
+    attn_blocks<C, ATTN_ROWS>(qr, k_cache, v_cache, width, u64(kvh) * hd, hd, p.scale, slo, shi, first + warp,
+                              ATTN_WARPS, m, s, acc);
     __syncthreads(); // the query is read: its memory takes the partials
 
-    float *part = shm + warp * (hd + 2);
+    float *own = shm + warp * (hd + 2);
     if (lane == 0) {
-        part[0] = m;
-        part[1] = s;
+        own[0] = m;
+        own[1] = s;
     }
 #pragma unroll
     for (int d = 0; d < ATTN_MAX_DIM_PER_LANE; d++) {
         const int e = lane + 32 * d;
         if (e < hd) {
-            part[2 + e] = acc[d];
+            own[2 + e] = acc[d];
         }
     }
     __syncthreads();
 
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
-        float mx = NEG_INF;
-#pragma unroll 1
-        for (int g = 0; g < ATTN_WARPS; g++) {
-            mx = fmaxf(mx, shm[g * (hd + 2)]);
+        float mx, sum, a;
+        merge_partials(shm, ATTN_WARPS, hd + 2, e, mx, sum, a);
+        if (gridDim.z == 1) {
+            out[qb + e] = attn_result(sum, a);
+            continue;
         }
-        float sum = 0.0f, a = 0.0f;
-#pragma unroll 1
-        for (int g = 0; g < ATTN_WARPS; g++) {
-            const float *pg = shm + g * (hd + 2);
-            if (pg[0] == NEG_INF) {
-                continue; // this warp saw no row
-            }
-            const float f = expf(pg[0] - mx);
-            sum += pg[1] * f;
-            a += pg[2 + e] * f;
+        float *split = part + ((u64(t) * p.heads + h) * gridDim.z + blockIdx.z) * (hd + 2);
+        if (e == 0) {
+            split[0] = mx;
+            split[1] = sum;
         }
-        out[qb + e] = sum > 0.0f ? a / sum : 0.0f;
+        split[2 + e] = a;
     }
 }
 
 #define ATTN(name, impl, C)                                                                                         \
-    extern "C" __global__ void __launch_bounds__(ATTN_WARPS * 32) name(                                             \
-        const StepParams *step, const float *q, const C *k_cache, const C *v_cache, float *out, const AttnParams p) { \
-        impl<C>(step, q, k_cache, v_cache, out, p);                                                                 \
+    extern "C" __global__ void __launch_bounds__(ATTN_WARPS * 32)                                                  \
+        name(const StepParams *step, const float *q, const C *k_cache, const C *v_cache, float *out,              \
+             const AttnParams p, float *part) {                                                                   \
+        impl<C>(step, q, k_cache, v_cache, out, p, part);                                                         \
     }
 
 ATTN(attn_decode_f32, attn_decode, float)
 ATTN(attn_decode_f16, attn_decode, half_t)
+
+// attn_decode_reduce: block (head, token), a thread per element, merges the
+// splits.count partials attn_decode left in part into out.
+extern "C" __global__ void __launch_bounds__(ATTN_WARPS * 32)
+    attn_decode_reduce(const float *part, float *out, const AttnParams p, const EltParams splits) {
+    const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
+    const u64 qb = (u64(t) * p.heads + h) * hd;
+    const float *parts = part + (u64(t) * p.heads + h) * splits.count * (hd + 2);
+    for (int e = threadIdx.x; e < hd; e += blockDim.x) {
+        float mx, sum, a;
+        merge_partials(parts, splits.count, hd + 2, e, mx, sum, a);
+        out[qb + e] = attn_result(sum, a);
+    }
+}
