@@ -189,8 +189,7 @@ func emulateAgainstCPU(t *testing.T, bin string, cases []opcases.Case, weights [
 
 // TestTileShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
 // wider than its shared tile, so the activations are quantised in two
-// tiles, with rows that fill one block and part of a second, and on rows
-// of an odd number of blocks, read in u16 halves instead of words; and the
+// tiles, with rows that fill one block and part of a second; and the
 // tensor-core matmuls on rows whose last column stage is partial (Q4_0
 // and Q8_0: 9 blocks, so rows are read in halves; 10, read in words; F16
 // and BF16: 9 chunks of 32, half a stage of 64 left; Q6_K: 24 of a tile's
@@ -204,7 +203,6 @@ func TestTileShapesOnEmulator(t *testing.T) {
 		for _, fam := range []string{"matvec@acc", "matvec@gate_up"} {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/wide", fam, typ, 40, 32*(mvqTileBlocks+16), 1))
 		}
-		cases = append(cases, opcases.Mat(&w, plan.Name("matvec@qkv", typ)+"/odd-blocks", "matvec@qkv", typ, 40, 32*9, 1))
 		for _, fam := range []string{"matmul@qkv", "matmul@gate_up"} {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 70))
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/aligned", fam, typ, 136, 32*10, 70))

@@ -12,8 +12,7 @@
 // instead of 32 float multiply-adds. The block quantises the activations
 // into shared memory once for its 16 rows, a tile of MVQ_TILE_BLOCKS
 // blocks at a time. GGUF blocks (18 and 34 bytes) are only 2-byte
-// aligned, but pairs of them are 4-byte aligned in rows of whole pairs:
-// there the quants are read as words (Int8Block4), elsewhere as u16 pairs.
+// aligned, so the quants are read as u16 pairs.
 
 #define MVQ_STRIDE 9        // ints per block in the tile: 8 and a pad, so lanes' blocks sit in distinct banks
 
@@ -92,46 +91,18 @@ __device__ __forceinline__ int ld_int2(const u8 *p) {
     return int(u32(__ldg(u)) | (u32(__ldg(u + 1)) << 16));
 }
 
-// A weight block of Q4_0 or Q8_0 read for Int8Dot: load fetches block b
-// of a row into registers, dot scales its integer dot product with the
-// activations' block. A pair of blocks (36 or 68 bytes) starts on a 4-byte
-// boundary where the row does and holds whole pairs (aligned), and lanes
-// take even and odd blocks alternately: then each lane reads whole words,
-// the even block's quants shifted out of its words by two bytes and the
-// odd block's scale from the word before its quants, half the load
-// instructions of reading u16 halves.
-template <int BYTES, int QWORDS> struct Int8Block4 {
-    int d16, q[QWORDS];
-    __device__ __forceinline__ void load(const u8 *row, int b, bool aligned) {
-        const u8 *p = row + BYTES * u64(b);
-        if (!aligned) {
-            d16 = __ldg((const u16 *)p);
+// A weight block of Q4_0 or Q8_0 read for Int8Dot: load fetches it into
+// registers, dot scales its integer dot product with the activations' block.
+struct Int8Q4_0 {
+    int d16, q[4];
+    __device__ __forceinline__ void load(const u8 *row, int b) {
+        const u8 *p = row + 18 * u64(b);
+        d16 = __ldg((const u16 *)p);
 #pragma unroll
-            for (int k = 0; k < QWORDS; k++) {
-                q[k] = ld_int2(p + 2 + 4 * k);
-            }
-        } else if (b % 2 == 0) {
-            const u32 *w = (const u32 *)p;
-            u32 lo = __ldg(w);
-            d16 = int(lo & 0xffff);
-#pragma unroll
-            for (int k = 0; k < QWORDS; k++) {
-                const u32 hi = __ldg(w + k + 1);
-                q[k] = int((lo >> 16) | (hi << 16));
-                lo = hi;
-            }
-        } else {
-            const u32 *w = (const u32 *)(p - 2);
-            d16 = int(__ldg(w) >> 16);
-#pragma unroll
-            for (int k = 0; k < QWORDS; k++) {
-                q[k] = int(__ldg(w + k + 1));
-            }
+        for (int k = 0; k < 4; k++) {
+            q[k] = ld_int2(p + 2 + 4 * k);
         }
     }
-};
-
-struct Int8Q4_0 : Int8Block4<18, 4> {
     __device__ __forceinline__ float dot(const int *x, float dx, int sx) const {
         int s = 0;
 #pragma unroll
@@ -143,7 +114,16 @@ struct Int8Q4_0 : Int8Block4<18, 4> {
     }
 };
 
-struct Int8Q8_0 : Int8Block4<34, 8> {
+struct Int8Q8_0 {
+    int d16, q[8];
+    __device__ __forceinline__ void load(const u8 *row, int b) {
+        const u8 *p = row + 34 * u64(b);
+        d16 = __ldg((const u16 *)p);
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            q[k] = ld_int2(p + 2 + 4 * k);
+        }
+    }
     __device__ __forceinline__ float dot(const int *x, float dx, int) const {
         int s = 0;
 #pragma unroll
@@ -168,11 +148,6 @@ template <typename D> struct Int8Dot {
         typedef typename Int8Block<D>::type W;
         __shared__ Int8Tile tile;
         const int lane = threadIdx.x % 32, nb = cols / 32;
-        bool aligned = nb % 2 == 0; // whole pairs (and so whole words) per row
-#pragma unroll
-        for (int r = 0; r < RR; r++) {
-            aligned = aligned && (u64(rows[r]) & 3) == 0;
-        }
         x += u64(t0) * cols;
 #pragma unroll
         for (int r = 0; r < RR; r++) {
@@ -188,7 +163,7 @@ template <typename D> struct Int8Dot {
                 W w[RR];
 #pragma unroll
                 for (int r = 0; r < RR; r++) {
-                    w[r].load(rows[r], b0 + j, aligned);
+                    w[r].load(rows[r], b0 + j);
                 }
                 int xq[8];
 #pragma unroll
