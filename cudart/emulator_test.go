@@ -189,8 +189,9 @@ func emulateAgainstCPU(t *testing.T, bin string, cases []opcases.Case, weights [
 
 // TestTileShapesOnEmulator runs the int8 mat-vec (Q4_0, Q8_0) on rows
 // wider than its shared tile, so the activations are quantised in two
-// tiles, with rows that fill one block and part of a second; and the
-// tensor-core matmuls on rows whose last column stage is partial (Q4_0
+// tiles, with rows that fill one block and part of a second; the float
+// mat-vecs on rows of 100 columns, so rows start off 16-byte boundaries
+// and end in a partial chunk; and the tensor-core matmuls on rows whose last column stage is partial (Q4_0
 // and Q8_0: 9 blocks, so rows are read in halves; 10, read in words; F16
 // and BF16: 9 chunks of 32, half a stage of 64 left; Q6_K: 24 of a tile's
 // 16), over two token blocks and rows filling part of one or two row
@@ -207,6 +208,9 @@ func TestTileShapesOnEmulator(t *testing.T) {
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/partial", fam, typ, 72, 32*9, 70))
 			cases = append(cases, opcases.Mat(&w, plan.Name(fam, typ)+"/aligned", fam, typ, 136, 32*10, 70))
 		}
+	}
+	for _, typ := range []quant.Type{quant.F32, quant.F16, quant.BF16} {
+		cases = append(cases, opcases.Mat(&w, plan.Name("matvec@gate_up", typ)+"/unaligned", "matvec@gate_up", typ, 40, 100, 1))
 	}
 	for _, typ := range []quant.Type{quant.F16, quant.BF16} {
 		for _, fam := range []string{"matmul@acc", "matmul@qkv", "matmul@gate_up"} {

@@ -1,12 +1,9 @@
 // Mat-vec families: y[t, r] = Σ_c W[r, c]·x[t, c] in the plain, acc, qkv
-// and gate_up forms. One template serves the three variants:
-//   matvec   NT = 1: a block per (8 rows, token); for Q4_0 and Q8_0 a
-//            block per (16 rows, token) of int8 dot products (int8dot.cu);
-//   mtmatvec NT = 8: a block per (8 rows, 8 tokens), each weight chunk
-//            decoded once for all its tokens;
-//   matmul   NT = 8 as well, with the token groups fastest in the grid so
-//            that the blocks sharing weight rows run together and read
-//            them from L2 rather than device memory.
+// and gate_up forms. One template serves the matvec variant (NT = 1: a
+// block per (8 rows, token); for Q4_0 and Q8_0 a block per (16 rows,
+// token) of int8 dot products, int8dot.cu) and the mtmatvec variant (NT =
+// 8: a block per (8 rows, 8 tokens), each weight chunk decoded once for
+// all its tokens); the matmul variant runs on the tensor cores (mmforms.cu).
 // Warp w of a block computes MV_ROWS_PER_WARP rows; lane l takes the
 // 32-column chunks l, l+32, ... of each row (so a warp reads consecutive
 // blocks of a quantised row), decodes them in registers and dots them with
