@@ -32,8 +32,12 @@
 //   - geometry.go: Geometry maps a dispatch to blocks, threads and shared
 //     memory; the parameters are validated by metalrt.Geometry, whose
 //     kernels have the same limits.
-//   - args.go: a dispatch's arguments are packed once, at compile time,
-//     into one buffer passed with CU_LAUNCH_PARAM_BUFFER_POINTER.
+//   - args.go, steps.go: a dispatch is one launch, or two where the
+//     runtime adds a step (quantize_q8 before the Q4_0 and Q8_0 matmuls,
+//     attn_decode_reduce after a split decode attention), which share the
+//     program's scratch buffer; each launch's arguments are packed once, at
+//     compile time, into one buffer passed with
+//     CU_LAUNCH_PARAM_BUFFER_POINTER.
 //   - graph.go: a program's launches are captured into a CUDA graph at its
 //     first step and replayed at every later one; the kernels read the
 //     step's position and token count from the step buffer, so the graph
@@ -62,39 +66,54 @@
 // its math library) or anything about speed.
 //
 // On an NVIDIA GPU (go test -tags cuda ./cudart, device_test.go), run on
-// an H200 (driver 580, CUDA 13): every op case agrees with the CPU
-// runtime within the Metal tests' NMSE bounds, with graphs and without;
-// every shared golden model agrees with the CPU runtime position by
-// position within the Metal tests' bounds, greedy tokens identical up to
-// the first near tie; ResetKV clears the shared cache.
+// an H200 (driver 580, CUDA 13): every op case, the prefill and split
+// decode attention cases and the F32 matmul's float-accuracy cases agree
+// with the CPU runtime within their bounds, with graphs and without; every
+// shared golden model agrees with the CPU runtime position by position
+// within the Metal tests' bounds, greedy tokens identical up to the first
+// near tie; ResetKV clears the shared cache.
 //
-// # Speed (H200, the 7B-shaped Q4_0 file of mrun synth)
+// # Kernels
 //
 // Decode: the Q4_0 and Q8_0 mat-vecs quantise the activations to Q8_0 in
-// shared memory and dot them with __dp4a (int8dot.cu); attention splits
-// the cache among 8 warps in blocks of 8 rows whose Q·K rows are read by
-// the warp's lanes together. With split-K (flash decoding) the visible
-// rows of a (head, token) are also split among S blocks (grid z), since a
-// 32-head decode step is otherwise 32 blocks on 132 SMs, each walking the
-// whole cache: S is fixed per dispatch (geometry.go's attnSplits: enough
+// shared memory and dot them with __dp4a (int8dot.cu); the other types
+// decode 32-column chunks to float (matvec.cu; F32, F16 and BF16 chunks
+// in 16-byte loads). Attention (attention.cu) splits the cache among 8
+// warps of a block, and with split-K (flash decoding) among S blocks too
+// (grid z): S is fixed per dispatch (geometry.go's attnSplits: enough
 // splits for 512 blocks, none shorter than 512 rows of a full cache, so
-// S = 1 for caches under 1024 positions, 8 at 4096, 16 from 8192 at 32
-// heads); each split's share is computed in the kernel from the step
-// buffer, so the graph stays valid as kv_len grows, and
-// attn_decode_reduce merges the splits' partials (not yet timed on the
-// H200). Prefill: Q4_0, Q8_0 and Q6_K mat-muls run on
-// the tensor cores (mma.sync on int8; Q4_0 and Q8_0 in tiles of 128 rows
-// x 64 tokens staged in shared memory, mmqtile.cu; Q6_K with fragments
-// read from the weights, mmq.cu), and mrun's CUDA prefill steps are 512
-// tokens (llama.cpp's micro-batch). Measured with
-// mrun bench -p 512 -n 128 (median of 3 rounds, alternated with llama.cpp
-// b4747's llama-bench -ngl 99 on the same H200): tg128 369 t/s (from 215;
-// llama.cpp 234, with -fa 1 245), pp512 3,814 t/s (from 490; llama.cpp
-// 9,975, with -fa 1 10,495). A decode step replays in 2.67 ms: the Q4_0
-// mat-vecs stream their weights at 27-51% of the copy bandwidth. The
-// staged tiles then took pp512 to 4,406 t/s (0.44x llama.cpp; -n 32: tg32
-// 372): a 512-token step is 118 ms, 78% of it the Q4_0 mat-muls (about
-// 84 int8 TOPS) and 20% prefill attention.
+// S = 1 under 1024 positions, 8 at 4096, 16 from 8192 at 32 heads), each
+// split's share is computed in the kernel from the step buffer, so the
+// graph stays valid as kv_len grows, and attn_decode_reduce merges the
+// partials.
+//
+// Prefill: every matmul runs on the tensor cores. Q4_0 and Q8_0 in tiles
+// of 128 rows x 64 tokens staged in shared memory as int8 (mmqtile.cu),
+// from activations quantize_q8 quantised once, the next stage fetched
+// while the MMAs run; F16, BF16, Q4_K and Q5_K in the same tiles as half
+// (mmhalf.cu); F32 as three TF32 products (mmtf32.cu), which keeps float
+// accuracy; Q6_K with fragments read from the weights (mmq.cu). The
+// tiles share their block layout and forms (mmforms.cu). Attention
+// (flash.cu) is tiled flash attention: a block takes 64 queries of a
+// head, stages 32 cache rows at a time as halves and runs Q·Kᵀ and P·V as
+// mma.m16n8k16 with float sums and an online softmax. mrun's CUDA prefill
+// steps are 512 tokens (llama.cpp's micro-batch).
+//
+// # Speed (H200, the 7B-shaped Q4_0 file of mrun synth, F16 cache)
+//
+// mrun bench -p 512 -n 128 alternated with llama.cpp b4747's llama-bench
+// -ngl 99 (its CUDA build, made on the same machine), three rounds each,
+// medians: pp512 8,620 t/s against 9,886 (0.87x; with -fa 1 10,250,
+// 0.84x), tg128 365.0 against 218.1 (1.67x; with -fa 1 232.5, 1.57x);
+// pp4096+tg128 4,104 against 3,905 with -fa 1. A 512-token step is 59.4
+// ms: the Q4_0 mat-muls 50.3 ms (about 143 int8 TOPS), quantize_q8 1.9,
+// attention 2.8, the Q6_K output 2.7. A decode step replays in 2.66 ms:
+// the Q4_0 mat-vecs stream their weights at 28% (attention output and
+// down projections), 27% (qkv) and 51% (gate_up) of the 4.3 TB/s copy
+// bandwidth; rmsnorm, 65 short launches, takes 0.46 ms. Split-K took
+// pp4096+tg128 from 2,711 to 3,986 t/s in one session. On the F16 file
+// (13.5 GiB): tg32 183 t/s, pp512 4,157 (llama.cpp, measured on another
+// H200 lease the same day: 160 and, through cuBLAS, 16,038).
 //
 // Per-kernel timing: Options.Profile (mrun bench --profile) runs every
 // step a second time kernel by kernel between CUDA events and reports, at
@@ -102,24 +121,11 @@
 // they stream weights at against the 4.3 TB/s copy bandwidth
 // (profile.go; the replay itself is timed too).
 //
-// Prefill attention (kernels/flash.cu) is tiled flash attention on the
-// tensor cores: a block takes 64 queries of one head, stages 32 cache rows
-// at a time as halves in shared memory and runs Q·Kᵀ and P·V as
-// mma.m16n8k16 on f16 with float sums and an online softmax; float caches
-// are rounded to half as well. It replaced one warp per query that re-read
-// the cache for every query: 23.3 ms of the 118 ms step, now 2.8 ms.
+// Tried and dropped: reading the int8 mat-vecs' blocks as whole words
+// (tg128 330 against 366 for u16 halves); one row a warp instead of two
+// (358 against 365).
 //
-// Steps (steps.go): most dispatches are one launch; a split decode
-// attention is two (attn_decode leaves its partials in the program's
-// scratch buffer, attn_decode_reduce writes out); the Q4_0 and Q8_0
-// mat-muls are two, quantize_q8 writing the activations once into the
-// program's scratch buffer as int8 with their scales, then the mat-mul,
-// whose blocks fetch the next stage while the tensor cores run on this one.
-// With both, pp512 is 8,680 t/s against 4,850 in the same H200 session
-// (llama.cpp measured 9,975 to 10,039 in earlier sessions): a 512-token
-// step is 58.8 ms, 50 ms of it the Q4_0 mat-muls, 2.8 ms attention, 1.9 ms
-// quantize_q8.
-//
-// Not done: tensor-core mat-muls of Q4_K and Q5_K, fusing the norms into
-// the mat-vecs that follow them.
+// Not done: fusing the norms into the mat-vecs that follow them; staging
+// the half tiles' next stage during the MMAs (F16 prefill is 0.26x
+// llama.cpp's cuBLAS); Q4_K and Q5_K on int8 tiles.
 package cudart
