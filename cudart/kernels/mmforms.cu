@@ -48,6 +48,20 @@ template <int NW> struct MmtPlace {
     }
 };
 
+// mmt_each calls f(m, j, i) for every sum acc[.][m][j][i] of a warp.
+template <int MT, typename F> __device__ __forceinline__ void mmt_each(F f) {
+#pragma unroll
+    for (int m = 0; m < MT; m++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                f(m, j, i);
+            }
+        }
+    }
+}
+
 template <typename D, typename T>
 __device__ __forceinline__ void mmt_plain(const u8 *weight, const typename T::Act &x, const float *residual, float *y,
                                           const MatParams &p) {
@@ -55,20 +69,13 @@ __device__ __forceinline__ void mmt_plain(const u8 *weight, const typename T::Ac
     const u8 *src = weight + D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
     float acc[1][2][4][4];
     T::template tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int m = 0; m < 2; m++) {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const int row = at.row(m, i), tok = at.tok(j, i);
-                if (row < p.rows && tok < p.n) {
-                    const u64 o = u64(tok) * p.rows + row; // one lane reads and writes it: y may be the residual
-                    y[o] = residual ? residual[o] + acc[0][m][j][i] : acc[0][m][j][i];
-                }
-            }
+    mmt_each<2>([&](int m, int j, int i) {
+        const int row = at.row(m, i), tok = at.tok(j, i);
+        if (row < p.rows && tok < p.n) {
+            const u64 o = u64(tok) * p.rows + row; // one lane reads and writes it: y may be the residual
+            y[o] = residual ? residual[o] + acc[0][m][j][i] : acc[0][m][j][i];
         }
-    }
+    });
 }
 
 template <typename D, typename T>
@@ -78,18 +85,11 @@ __device__ __forceinline__ void mmt_qkv(const u8 *wq, const u8 *wk, const u8 *wv
     const u8 *src = qkv_row(wq, wk, wv, at.staged_row(), p, D::row_bytes(p.cols));
     float acc[1][2][4][4];
     T::template tile<D, 1>(src, x, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int m = 0; m < 2; m++) {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                if (at.tok(j, i) < p.n) {
-                    qkv_store(q, k, v, at.row(m, i), at.tok(j, i), acc[0][m][j][i], p);
-                }
-            }
+    mmt_each<2>([&](int m, int j, int i) {
+        if (at.tok(j, i) < p.n) {
+            qkv_store(q, k, v, at.row(m, i), at.tok(j, i), acc[0][m][j][i], p);
         }
-    }
+    });
 }
 
 template <typename D, typename T>
@@ -100,16 +100,12 @@ __device__ __forceinline__ void mmt_gate_up(const u8 *w_gate, const u8 *w_up, co
                     D::row_bytes(p.cols) * u64(min(at.staged_row(), p.rows - 1));
     float acc[2][1][4][4];
     T::template tile<D, 2>(src, x, p.cols, at.t0, p.n, acc);
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int row = at.row(0, i), tok = at.tok(j, i);
-            if (row < p.rows && tok < p.n) {
-                y[u64(tok) * p.rows + row] = silu(acc[0][0][j][i]) * acc[1][0][j][i];
-            }
+    mmt_each<1>([&](int, int j, int i) {
+        const int row = at.row(0, i), tok = at.tok(j, i);
+        if (row < p.rows && tok < p.n) {
+            y[u64(tok) * p.rows + row] = silu(acc[0][0][j][i]) * acc[1][0][j][i];
         }
-    }
+    });
 }
 
 // MMT_FLOAT_FORMS declares the four forms' entry points of one weight

@@ -28,75 +28,6 @@ struct MmhStage {
 // order mma_f16 reads them in).
 __device__ __forceinline__ u32 half2_bits(float lo, float hi) { return u32(f2h(lo)) | (u32(f2h(hi)) << 16); }
 
-template <typename D, int NW>
-__device__ __forceinline__ void mmh_tile(const u8 *src, const float *x, int cols, int t0, int n,
-                                         float (&acc)[NW][2 / NW][4][4]) {
-    enum { MT = 2 / NW };
-    __shared__ MmhStage s;
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
-    const int wr = warp % 4, wt = warp / 4;
-    const int slot = threadIdx.x / 2, half = threadIdx.x % 2; // the weight chunk this thread stages
-    const int xtok = t0 + int(threadIdx.x) / 4, quarter = threadIdx.x % 4;
-    const float *xs = xtok < n ? x + u64(xtok) * cols : nullptr;
-    mmt_zero(acc);
-    for (int k0 = 0; k0 < cols; k0 += MMH_KT) {
-        const int c = k0 / 32 + half;
-        float wf[32];
-        if (32 * c < cols) {
-            D::load32(src, c, cols, wf);
-        } else {
-#pragma unroll
-            for (int i = 0; i < 32; i++) {
-                wf[i] = 0.0f;
-            }
-        }
-        float xf[16];
-        const int xc = k0 + 16 * quarter;
-#pragma unroll
-        for (int i = 0; i < 16; i++) {
-            xf[i] = xs != nullptr && xc + i < cols ? __ldg(xs + xc + i) : 0.0f;
-        }
-        __syncthreads(); // every warp is done with the previous stage
-#pragma unroll
-        for (int i = 0; i < 16; i++) {
-            s.w[slot * MMH_STRIDE + 16 * half + i] = half2_bits(wf[2 * i], wf[2 * i + 1]);
-        }
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            s.x[(threadIdx.x / 4) * MMH_STRIDE + 8 * quarter + i] = half2_bits(xf[2 * i], xf[2 * i + 1]);
-        }
-        __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < MMH_KT / 16; kk++) {
-            u32 a[NW][MT][4];
-#pragma unroll
-            for (int w = 0; w < NW; w++) {
-#pragma unroll
-                for (int m = 0; m < MT; m++) {
-                    const int r = w * (MMQT_ROWS / NW) + wr * 16 * MT + 16 * m + g;
-                    const u32 *p = &s.w[r * MMH_STRIDE + 8 * kk + t];
-                    a[w][m][0] = p[0];
-                    a[w][m][1] = p[8 * MMH_STRIDE];
-                    a[w][m][2] = p[4];
-                    a[w][m][3] = p[8 * MMH_STRIDE + 4];
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                const u32 *p = &s.x[(MMT_WARP_TOKENS * wt + 8 * j + g) * MMH_STRIDE + 8 * kk + t];
-                const u32 b[2] = {p[0], p[4]};
-#pragma unroll
-                for (int w = 0; w < NW; w++) {
-#pragma unroll
-                    for (int m = 0; m < MT; m++) {
-                        mma_f16(acc[w][m][j], a[w][m], b);
-                    }
-                }
-            }
-        }
-    }
-}
-
 // MmhHalf is this file's tile for mmforms.cu's forms: float activations,
 // rounded to half as they are staged.
 struct MmhHalf {
@@ -104,6 +35,69 @@ struct MmhHalf {
     template <typename D, int NW>
     static __device__ __forceinline__ void tile(const u8 *src, const Act &x, int cols, int t0, int n,
                                                 float (&acc)[NW][2 / NW][4][4]) {
-        mmh_tile<D, NW>(src, x, cols, t0, n, acc);
+        enum { MT = 2 / NW };
+        __shared__ MmhStage s;
+        const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+        const int wr = warp % 4, wt = warp / 4;
+        const int slot = threadIdx.x / 2, half = threadIdx.x % 2; // the weight chunk this thread stages
+        const int xtok = t0 + int(threadIdx.x) / 4, quarter = threadIdx.x % 4;
+        const float *xs = xtok < n ? x + u64(xtok) * cols : nullptr;
+        mmt_zero(acc);
+        for (int k0 = 0; k0 < cols; k0 += MMH_KT) {
+            const int c = k0 / 32 + half;
+            float wf[32];
+            if (32 * c < cols) {
+                D::load32(src, c, cols, wf);
+            } else {
+#pragma unroll
+                for (int i = 0; i < 32; i++) {
+                    wf[i] = 0.0f;
+                }
+            }
+            float xf[16];
+            const int xc = k0 + 16 * quarter;
+#pragma unroll
+            for (int i = 0; i < 16; i++) {
+                xf[i] = xs != nullptr && xc + i < cols ? __ldg(xs + xc + i) : 0.0f;
+            }
+            __syncthreads(); // every warp is done with the previous stage
+#pragma unroll
+            for (int i = 0; i < 16; i++) {
+                s.w[slot * MMH_STRIDE + 16 * half + i] = half2_bits(wf[2 * i], wf[2 * i + 1]);
+            }
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                s.x[(threadIdx.x / 4) * MMH_STRIDE + 8 * quarter + i] = half2_bits(xf[2 * i], xf[2 * i + 1]);
+            }
+            __syncthreads();
+#pragma unroll
+            for (int kk = 0; kk < MMH_KT / 16; kk++) {
+                u32 a[NW][MT][4];
+#pragma unroll
+                for (int w = 0; w < NW; w++) {
+#pragma unroll
+                    for (int m = 0; m < MT; m++) {
+                        const int r = w * (MMQT_ROWS / NW) + wr * 16 * MT + 16 * m + g;
+                        const u32 *p = &s.w[r * MMH_STRIDE + 8 * kk + t];
+                        a[w][m][0] = p[0];
+                        a[w][m][1] = p[8 * MMH_STRIDE];
+                        a[w][m][2] = p[4];
+                        a[w][m][3] = p[8 * MMH_STRIDE + 4];
+                    }
+                }
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    const u32 *p = &s.x[(MMT_WARP_TOKENS * wt + 8 * j + g) * MMH_STRIDE + 8 * kk + t];
+                    const u32 b[2] = {p[0], p[4]};
+#pragma unroll
+                    for (int w = 0; w < NW; w++) {
+#pragma unroll
+                        for (int m = 0; m < MT; m++) {
+                            mma_f16(acc[w][m][j], a[w][m], b);
+                        }
+                    }
+                }
+            }
+        }
     }
 };
