@@ -121,9 +121,11 @@
 // they stream weights at against the 4.3 TB/s copy bandwidth
 // (profile.go; the replay itself is timed too).
 //
-// Tried and dropped: reading the int8 mat-vecs' blocks as whole words
-// (tg128 330 against 366 for u16 halves); one row a warp instead of two
-// (358 against 365).
+// Tried and dropped (tg128, alternating in one session): reading the int8
+// mat-vecs' blocks as whole words (330 t/s against 366 for u16 halves);
+// one row a warp instead of two (358 against 365); loading each lane's
+// blocks two iterations ahead, the first ones during the quantisation
+// (334 against 367: gate_up's registers rose from 59 to 80).
 //
 // Not done: fusing the norms into the mat-vecs that follow them; staging
 // the half tiles' next stage during the MMAs (F16 prefill is 0.26x
