@@ -46,8 +46,9 @@ type matKernel struct {
 	rows     [3]int    // rows of each output (qkv: q, k, v)
 	out      [3][]float32
 	res      []float32
-	actBytes int  // quantised bytes per token; 0 for float weights
-	rounded  bool // float weights whose activations are rounded (F16, BF16)
+	actBytes int        // quantised bytes per token; 0 for float weights
+	rounded  bool       // float weights whose activations are rounded (F16, BF16)
+	halfTile quant.Type // F16 or BF16 when the matmul takes tinyBLAS tiles (halftile.go), else 0
 	// Per weight: the dots of consecutive rows with one activation row,
 	// and of one row with consecutive activation rows.
 	rowsDot, tokensDot [3]multiDot
@@ -130,6 +131,10 @@ func buildMat(c *compiler) ([]phase, error) {
 		k.rowsDot[i], k.tokensDot[i] = multiDots(t, k.n, k.rows[i], k.cols)
 	}
 	c.p.scratchWorker(2 * span)
+	if variant == "matmul" && k.takesHalfTiles(t) {
+		k.halfTile = t
+		c.p.scratchWorker(halfTileScratch)
+	}
 	var phases []phase
 	switch t {
 	case quant.F32:
@@ -342,11 +347,23 @@ func siluMulAt(r, rows int, g, u []float32) {
 func (k *matKernel) tokenSpan(w, r, i0, i1 int) {
 	a, x := k.act(i0, i1)
 	part, r := k.part(r)
-	rb, rows := k.rowBytes, k.rows[part]
+	rb := k.rowBytes
 	tmp := k.p.work(w, 2*span)
 	g := tmp[:i1-i0]
 	k.tokensDot[part](g, k.w[part][r*rb:(r+1)*rb], a, x)
-	out := k.out[part]
+	var u []float32
+	if k.form == formGateUp {
+		u = tmp[span : span+len(g)]
+		k.tokensDot[1](u, k.w[1][r*rb:(r+1)*rb], a, x)
+	}
+	k.finishRow(part, r, i0, g, u)
+}
+
+// finishRow stores the dots g of row r of output part with tokens i0 on
+// (and u, the up projection's, for gate_up) in the form's way. g and u
+// have room for a multiple of 8 values (see siluMulAt).
+func (k *matKernel) finishRow(part, r, i0 int, g, u []float32) {
+	rows, out := k.rows[part], k.out[part]
 	switch k.form {
 	case formAcc:
 		for j, v := range g {
@@ -354,8 +371,6 @@ func (k *matKernel) tokenSpan(w, r, i0, i1 int) {
 			out[o] = v + k.res[o]
 		}
 	case formGateUp:
-		u := tmp[span : span+len(g)]
-		k.tokensDot[1](u, k.w[1][r*rb:(r+1)*rb], a, x)
 		siluMulAt(r, rows, g, u)
 		for j, v := range g {
 			out[(i0+j)*rows+r] = v
@@ -386,7 +401,11 @@ func (k *matKernel) matmul(w, lo, hi int) {
 		r1 := min(r0+tileRows, hi)
 		for i0 := k.first(); i0 < k.n; i0 += tileTokens {
 			i1 := min(i0+tileTokens, k.n)
-			for r := r0; r < r1; r++ {
+			r := r0
+			if k.halfTile != 0 {
+				r = k.halfTileSpan(w, r0, r1, i0, i1)
+			}
+			for ; r < r1; r++ {
 				k.tokenSpan(w, r, i0, i1)
 			}
 		}
