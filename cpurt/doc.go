@@ -12,7 +12,8 @@
 // dot type (Q8_0, Q8_K, or F16 / BF16 rounding) and take integer dot
 // products (package quant) or, for F16 and BF16 weights, exact products
 // summed in the order of ggml's x86 build, which differs between one token
-// and several (halfdot.go). Q4_0 weights are repacked once into tiles of
+// and several (halfdot.go; several tokens' mat-muls take tiles of four rows
+// by eight tokens that keep every pair's sum apart, halftile.go). Q4_0 weights are repacked once into tiles of
 // eight rows (tiles.go) and run in the order of ggml's repacked Q4_0
 // kernels, for every step size; Q8_0 and the K-quants use ggml's AVX2 lane
 // order (quant's ...Lanes). All of these give the same bits on every
