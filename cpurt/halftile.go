@@ -77,13 +77,13 @@ func (k *matKernel) halfTileDots(part, pr int, x []float32, nt int, dst []float3
 			toks[t] = x[(i+t)*cols : (i+t+1)*cols]
 		}
 		var d [quant.HalfTileRows][quant.HalfTileTokens]float32
-		quant.DotHalfTinyBLASTile(k.halfTile, &d, &rows, &toks)
+		quant.DotHalfTinyBLASTile(k.weight, &d, &rows, &toks)
 		for j := range rows {
 			copy(dst[j*nt+i:], d[j][:])
 		}
 	}
 	pair := quant.DotF16TinyBLAS
-	if k.halfTile == quant.BF16 {
+	if k.weight == quant.BF16 {
 		pair = quant.DotBF16TinyBLAS
 	}
 	for ; i < nt; i++ {

@@ -46,9 +46,10 @@ type matKernel struct {
 	rows     [3]int    // rows of each output (qkv: q, k, v)
 	out      [3][]float32
 	res      []float32
-	actBytes int        // quantised bytes per token; 0 for float weights
-	rounded  bool       // float weights whose activations are rounded (F16, BF16)
-	halfTile quant.Type // F16 or BF16 when the matmul takes tinyBLAS tiles (halftile.go), else 0
+	actBytes int  // quantised bytes per token; 0 for float weights
+	rounded  bool // float weights whose activations are rounded (F16, BF16)
+	weight   quant.Type
+	halfTile bool // the matmul takes tinyBLAS tiles of F16 or BF16 weights (halftile.go)
 	// Per weight: the dots of consecutive rows with one activation row,
 	// and of one row with consecutive activation rows.
 	rowsDot, tokensDot [3]multiDot
@@ -76,6 +77,7 @@ func buildMat(c *compiler) ([]phase, error) {
 	variant, formName, _ := strings.Cut(c.c.Family, "@")
 	k := &matKernel{p: c.p, form: map[string]matForm{"": formPlain, "acc": formAcc, "qkv": formQKV, "gate_up": formGateUp}[formName]}
 	t := c.c.Weight
+	k.weight = t
 	var nIn, nOut int // binding indices of x and the first output
 	switch k.form {
 	case formQKV:
@@ -132,7 +134,7 @@ func buildMat(c *compiler) ([]phase, error) {
 	}
 	c.p.scratchWorker(2 * span)
 	if variant == "matmul" && k.takesHalfTiles(t) {
-		k.halfTile = t
+		k.halfTile = true
 		c.p.scratchWorker(halfTileScratch)
 	}
 	var phases []phase
@@ -402,7 +404,7 @@ func (k *matKernel) matmul(w, lo, hi int) {
 		for i0 := k.first(); i0 < k.n; i0 += tileTokens {
 			i1 := min(i0+tileTokens, k.n)
 			r := r0
-			if k.halfTile != 0 {
+			if k.halfTile {
 				r = k.halfTileSpan(w, r0, r1, i0, i1)
 			}
 			for ; r < r1; r++ {
